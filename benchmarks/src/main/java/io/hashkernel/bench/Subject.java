@@ -1,0 +1,22 @@
+package io.hashkernel.bench;
+
+/**
+ * One implementation under test, seen through the two calls the workloads make. Each benchmark
+ * cell runs in its own JVM, so the calls below are monomorphic there and inline as in user code.
+ */
+interface Subject extends AutoCloseable {
+    /** The value of {@code key}, or {@link Keys#MISSING}. */
+    long get(long key);
+
+    /** Maps {@code key} to {@code value}. */
+    void put(long key, long value);
+
+    /** Off-heap bytes held, or -1 where the memory is heap (measured as heap growth). */
+    long offHeapBytes();
+
+    /** Where the memory lives, for the report. */
+    String memory();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,74 @@
+package io.hashkernel.table.spi;
+
+import io.hashkernel.numa.Memory;
+import io.hashkernel.numa.Region;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Where a table gets its memory. The default is huge-page-advised anonymous memory from
+ * {@code io.hashkernel.numa}; a kernel substrate supplies its own regions through this interface.
+ *
+ * <p>Implementations must be thread-safe and follow the {@link TableMemory} contract; a request
+ * that cannot be met throws {@link IllegalArgumentException} saying what was asked and what is
+ * available.
+ */
+@FunctionalInterface
+public interface MemoryProvider {
+
+    /**
+     * Allocates {@code bytes} zero-filled bytes aligned to {@code alignment}.
+     *
+     * @throws IllegalArgumentException if the request cannot be met
+     */
+    TableMemory allocate(long bytes, long alignment);
+
+    /** {@code mmap} + {@code madvise(MADV_HUGEPAGE)}, with the reported {@code Arena} fallback. */
+    static MemoryProvider hugePageAdvised() {
+        return (bytes, alignment) -> new RegionMemory(Memory.allocate(bytes, alignment));
+    }
+
+    /**
+     * Memory from {@link Arena#ofAuto()}: freed by the garbage collector once the table is
+     * unreachable, not by {@code close()}. For many small, short-lived tables (tests, stress runs).
+     */
+    static MemoryProvider gcManaged() {
+        return (bytes, alignment) -> new TableMemory() {
+            private final MemorySegment segment = Arena.ofAuto().allocate(bytes, alignment);
+
+            @Override
+            public MemorySegment segment() {
+                return segment;
+            }
+
+            @Override
+            public String description() {
+                return "Arena.ofAuto (GC-managed)";
+            }
+
+            @Override
+            public void close() {
+                // Freed by the GC once unreachable; the table refuses access after close itself.
+            }
+        };
+    }
+
+    /** Adapts a {@link Region} of the numa module. */
+    record RegionMemory(Region region) implements TableMemory {
+        @Override
+        public MemorySegment segment() {
+            return region.segment();
+        }
+
+        @Override
+        public String description() {
+            return region.placement().describe();
+        }
+
+        @Override
+        public void close() {
+            region.close();
+        }
+    }
+}

@@ -1,0 +1,182 @@
+package io.hashkernel.numa;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/**
+ * The libc calls HashKernel makes, bound once through FFM downcalls. This is the only class of
+ * the module that performs restricted FFM operations ({@code downcallHandle}, {@code reinterpret}).
+ *
+ * <p>{@link #load()} never throws: where the calls cannot be bound (not Linux, native access
+ * denied, a symbol missing) it returns {@code null} and {@link #unavailableReason()} says why.
+ * The {@code restricted} lint is silenced here, and only here, because this is the one place that
+ * is meant to make such calls.
+ */
+@SuppressWarnings("restricted")
+final class LibC {
+    static final int PROT_READ = 0x1;
+    static final int PROT_WRITE = 0x2;
+    static final int MAP_PRIVATE = 0x02;
+    static final int MAP_ANONYMOUS = 0x20;
+    static final int MAP_NORESERVE = 0x4000;
+    static final int MADV_HUGEPAGE = 14;
+    static final int ENOMEM = 12;
+
+    private static final long MAP_FAILED = -1L;
+    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(
+            java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+
+    private static final LibC INSTANCE;
+    private static final String UNAVAILABLE_REASON;
+
+    static {
+        LibC lib = null;
+        String reason = null;
+        String os = System.getProperty("os.name", "?");
+        if (!os.toLowerCase(Locale.ROOT).startsWith("linux")) {
+            reason = "not Linux (os.name=" + os + ")";
+        } else {
+            try {
+                lib = new LibC();
+            } catch (IllegalCallerException e) {
+                reason = "native access is not enabled for io.hashkernel.numa ("
+                        + e.getMessage() + "); pass --enable-native-access=ALL-UNNAMED";
+            } catch (RuntimeException | LinkageError e) {
+                reason = "libc calls could not be bound: " + e;
+            }
+        }
+        INSTANCE = lib;
+        UNAVAILABLE_REASON = reason;
+    }
+
+    private final MethodHandle mmap;
+    private final MethodHandle munmap;
+    private final MethodHandle madvise;
+    private final MethodHandle strerror;
+
+    private LibC() {
+        Linker linker = Linker.nativeLinker();
+        SymbolLookup libc = linker.defaultLookup();
+        Linker.Option errno = Linker.Option.captureCallState("errno");
+        mmap = linker.downcallHandle(find(libc, "mmap"),
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
+                errno);
+        munmap = linker.downcallHandle(find(libc, "munmap"),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
+                errno);
+        madvise = linker.downcallHandle(find(libc, "madvise"),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT),
+                errno);
+        strerror = linker.downcallHandle(find(libc, "strerror"),
+                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    }
+
+    private static MemorySegment find(SymbolLookup lookup, String name) {
+        return lookup.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
+    }
+
+    /** The bound calls, or {@code null} where they are unavailable. */
+    static LibC load() {
+        return INSTANCE;
+    }
+
+    /** Why {@link #load()} returned {@code null}; {@code null} when it did not. */
+    static String unavailableReason() {
+        return UNAVAILABLE_REASON;
+    }
+
+    /** Thrown by the call wrappers with the failed call, its arguments and errno decoded. */
+    static final class ErrnoException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final int errno;
+
+        ErrnoException(String message, int errno) {
+            super(message);
+            this.errno = errno;
+        }
+    }
+
+    /**
+     * {@code mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0)}.
+     *
+     * @return the address of the new anonymous, zero-filled mapping
+     */
+    long mmapAnonymous(long length) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            long address = (long) mmap.invokeExact(state, 0L, length, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
+            if (address == MAP_FAILED) {
+                int err = (int) ERRNO.get(state, 0L);
+                throw new ErrnoException("mmap of " + length + " bytes failed: " + describe(err), err);
+            }
+            return address;
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("mmap downcall failed", t);
+        }
+    }
+
+    void munmap(long address, long length) {
+        if (length == 0) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            int rc = (int) munmap.invokeExact(state, address, length);
+            if (rc != 0) {
+                int err = (int) ERRNO.get(state, 0L);
+                throw new ErrnoException("munmap(0x" + Long.toHexString(address) + ", " + length
+                        + ") failed: " + describe(err), err);
+            }
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("munmap downcall failed", t);
+        }
+    }
+
+    /** {@code madvise(address, length, advice)}; returns 0 or the errno it failed with. */
+    int madvise(long address, long length, int advice) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            int rc = (int) madvise.invokeExact(state, address, length, advice);
+            return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("madvise downcall failed", t);
+        }
+    }
+
+    /** "ENOMEM-like text (errno 12)" from the C library's own message table. */
+    String describe(int errno) {
+        try {
+            MemorySegment text = (MemorySegment) strerror.invokeExact(errno);
+            String message = text.equals(MemorySegment.NULL) ? "unknown error"
+                    : text.reinterpret(256).getString(0);
+            return message + " (errno " + errno + ")";
+        } catch (Throwable t) {
+            return "errno " + errno;
+        }
+    }
+
+    /**
+     * A segment over {@code [address, address + length)} that belongs to {@code arena}; closing the
+     * arena runs {@code cleanup} once, after which every access to the segment throws.
+     */
+    static MemorySegment segmentOf(long address, long length, Arena arena, Consumer<MemorySegment> cleanup) {
+        return MemorySegment.ofAddress(address).reinterpret(length, arena, cleanup);
+    }
+}

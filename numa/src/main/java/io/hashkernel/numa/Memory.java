@@ -1,0 +1,135 @@
+package io.hashkernel.numa;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Allocates {@link Region}s: anonymous {@code mmap} with {@code madvise(MADV_HUGEPAGE)} where the
+ * libc calls can be bound, otherwise (or when asked) the JDK's shared {@link Arena}, and says
+ * which in the region's {@link Placement}.
+ *
+ * <p>The system property {@value #MODE_PROPERTY} ({@code auto}, the default, or {@code arena})
+ * forces the fallback, for example to compare the two.
+ *
+ * <p>Requests are checked before anything is mapped: a size that is not positive, an alignment
+ * that is not a power of two, or more bytes than the machine has available throws
+ * {@link IllegalArgumentException} (or {@link InsufficientMemoryException}) naming the request
+ * and the limit.
+ */
+public final class Memory {
+    /** System property that selects the allocation mode: {@code auto} or {@code arena}. */
+    public static final String MODE_PROPERTY = "hashkernel.memory";
+
+    /** Requests at least this large are aligned to and advised for 2 MiB huge pages. */
+    public static final long HUGE_PAGE_SIZE = 2L << 20;
+
+    private Memory() {
+    }
+
+    /** Thrown when a request exceeds the physical memory the machine has available. */
+    public static final class InsufficientMemoryException extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
+        InsufficientMemoryException(String message) {
+            super(message);
+        }
+    }
+
+    /** Which mechanism {@link #allocate} will use, as a sentence: "mmap (libc)" or why not. */
+    public static String activeMechanism() {
+        if (forcedArena()) {
+            return "Arena (forced by -D" + MODE_PROPERTY + "=arena)";
+        }
+        return LibC.load() != null ? "mmap+madvise via libc" : "Arena (fallback: " + LibC.unavailableReason() + ")";
+    }
+
+    /**
+     * Allocates {@code bytes} zero-filled bytes aligned to {@code alignment} (and, for requests of
+     * at least {@link #HUGE_PAGE_SIZE}, to the huge-page size, advised for huge pages).
+     *
+     * @throws IllegalArgumentException     if {@code bytes <= 0} or {@code alignment} is not a
+     *                                      positive power of two
+     * @throws InsufficientMemoryException if the machine has less memory available than asked
+     */
+    public static Region allocate(long bytes, long alignment) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("region size must be positive, was " + bytes + " bytes");
+        }
+        if (alignment <= 0 || Long.bitCount(alignment) != 1) {
+            throw new IllegalArgumentException("alignment must be a positive power of two, was " + alignment);
+        }
+        Optional<MachineMemory> machine = MachineMemory.read();
+        if (machine.isPresent() && bytes > machine.get().availableBytes()) {
+            MachineMemory m = machine.get();
+            throw new InsufficientMemoryException(String.format(Locale.ROOT,
+                    "cannot allocate %s (%d bytes): this machine has %s available of %s total",
+                    MachineMemory.format(bytes), bytes, MachineMemory.format(m.availableBytes()),
+                    MachineMemory.format(m.totalBytes())));
+        }
+        LibC libc = LibC.load();
+        if (forcedArena()) {
+            return arena(bytes, alignment, "forced by -D" + MODE_PROPERTY + "=arena");
+        }
+        if (libc == null) {
+            return arena(bytes, alignment, LibC.unavailableReason());
+        }
+        try {
+            return mapped(libc, bytes, alignment);
+        } catch (LibC.ErrnoException e) {
+            if (e.errno == LibC.ENOMEM) {
+                throw new InsufficientMemoryException("cannot allocate " + MachineMemory.format(bytes)
+                        + " (" + bytes + " bytes): " + e.getMessage());
+            }
+            return arena(bytes, alignment, e.getMessage());
+        }
+    }
+
+    private static boolean forcedArena() {
+        return "arena".equalsIgnoreCase(System.getProperty(MODE_PROPERTY, "auto"));
+    }
+
+    private static Region arena(long bytes, long alignment, String reason) {
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment segment = arena.allocate(bytes, alignment);
+            return new Region(arena, segment, new Placement(Placement.Source.ARENA, false, reason));
+        } catch (OutOfMemoryError e) {
+            arena.close();
+            throw new InsufficientMemoryException("cannot allocate " + MachineMemory.format(bytes)
+                    + " (" + bytes + " bytes) from an Arena: " + e.getMessage());
+        }
+    }
+
+    private static Region mapped(LibC libc, long bytes, long alignment) {
+        boolean huge = bytes >= HUGE_PAGE_SIZE;
+        long align = huge ? Math.max(alignment, HUGE_PAGE_SIZE) : alignment;
+        long pageSize = 4096;
+        long length = roundUp(bytes, pageSize);
+        long slack = align > pageSize ? align : 0;
+        long raw = libc.mmapAnonymous(length + slack);
+        long start = roundUp(raw, align);
+        // Give back the unaligned head and the tail beyond the aligned block.
+        libc.munmap(raw, start - raw);
+        libc.munmap(start + length, raw + length + slack - (start + length));
+
+        String note = "";
+        boolean advised = false;
+        if (huge) {
+            int err = libc.madvise(start, length, LibC.MADV_HUGEPAGE);
+            advised = err == 0;
+            if (!advised) {
+                note = "madvise(MADV_HUGEPAGE) refused: " + libc.describe(err);
+            }
+        }
+        Arena arena = Arena.ofShared();
+        MemorySegment segment = LibC.segmentOf(start, length, arena, s -> libc.munmap(start, length))
+                .asSlice(0, bytes);
+        return new Region(arena, segment, new Placement(Placement.Source.MMAP, advised, note));
+    }
+
+    private static long roundUp(long value, long alignment) {
+        return (value + alignment - 1) & -alignment;
+    }
+}

@@ -1,0 +1,35 @@
+package io.hashkernel.numa;
+
+/**
+ * What was actually done to obtain a {@link Region}: where its memory came from and which
+ * advice the kernel accepted or refused. A refusal never fails the allocation; it is reported here.
+ *
+ * @param source         {@link Source#MMAP} (anonymous mapping through libc) or
+ *                       {@link Source#ARENA} (the JDK's {@code Arena}, the fallback)
+ * @param hugePageAdvice {@code true} when {@code madvise(MADV_HUGEPAGE)} was accepted for the region
+ * @param note           why the fallback was taken or the advice refused; empty when neither
+ */
+public record Placement(Source source, boolean hugePageAdvice, String note) {
+
+    /** Where a region's memory came from. */
+    public enum Source {
+        /** {@code mmap(MAP_ANONYMOUS)} through an FFM downcall, released by {@code munmap}. */
+        MMAP,
+        /** {@code Arena.allocate}, used where the libc calls are unavailable or were not wanted. */
+        ARENA
+    }
+
+    public Placement {
+        java.util.Objects.requireNonNull(source, "source");
+        java.util.Objects.requireNonNull(note, "note");
+    }
+
+    /** One line for logs and benchmark reports, e.g. {@code mmap+madvise(MADV_HUGEPAGE)}. */
+    public String describe() {
+        String base = switch (source) {
+            case MMAP -> hugePageAdvice ? "mmap+madvise(MADV_HUGEPAGE)" : "mmap (no huge-page advice)";
+            case ARENA -> "Arena (fallback)";
+        };
+        return note.isEmpty() ? base : base + ": " + note;
+    }
+}
