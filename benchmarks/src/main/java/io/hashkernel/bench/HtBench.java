@@ -8,7 +8,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -72,6 +71,9 @@ public final class HtBench implements Callable<Integer> {
     @Option(names = "--fork", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Run each implementation in its own JVM (default). --no-fork runs them here.")
     boolean fork = true;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     private final PrintStream out;
     private final PrintStream err;
@@ -183,7 +185,7 @@ public final class HtBench implements Callable<Integer> {
             problems.add("--impl names no implementation; choose from: " + Impl.allIds());
         }
         if (!problems.isEmpty()) {
-            throw new CommandLine.ParameterException(new CommandLine(this), String.join("; ", problems));
+            throw new CommandLine.ParameterException(spec.commandLine(), String.join("; ", problems));
         }
     }
 
@@ -276,9 +278,5 @@ public final class HtBench implements Callable<Integer> {
                 add(impl.id);
             }
         }
-    }
-
-    static String classPathOf(Class<?> type) {
-        return new File(type.getProtectionDomain().getCodeSource().getLocation().getPath()).getPath();
     }
 }
