@@ -21,15 +21,15 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * htbench: DRAMHiT's throughput experiments for HashKernel and its peers, one after another,
- * each implementation in a fresh JVM with this JVM's flags, reported as a table and as JSON.
+ * htbench: DRAMHiT's throughput experiments for HashKernel and its peers, one after another in
+ * this JVM (or each in a child JVM with {@code --fork}), reported as a table and as JSON.
  */
 @Command(name = "htbench", mixinStandardHelpOptions = true, version = "htbench 0.1",
         sortOptions = false,
         description = {
             "Measures find or insert throughput (Mops/s) of HashKernel and its peers on a table far",
             "larger than the last-level cache, and the memory each needs per entry.",
-            "Each implementation runs in its own JVM started with this JVM's flags (so -Xmx applies)."})
+            "Implementations run one after another in this JVM; --fork gives each its own JVM."})
 public final class HtBench implements Callable<Integer> {
     static final double BYTES_PER_SLOT = 16;
 
@@ -68,9 +68,10 @@ public final class HtBench implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON.")
     Path json;
 
-    @Option(names = "--fork", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Run each implementation in its own JVM (default). --no-fork runs them here.")
-    boolean fork = true;
+    @Option(names = "--fork", negatable = true, defaultValue = "false", fallbackValue = "true",
+            description = "Run each implementation in its own JVM with this JVM's flags, instead of here one"
+                    + " after another (the default).")
+    boolean fork;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -231,6 +232,11 @@ public final class HtBench implements Callable<Integer> {
         command.addAll(jvmArgs);
         if (jvmArgs.stream().noneMatch(a -> a.startsWith("--enable-native-access"))) {
             command.add("--enable-native-access=ALL-UNNAMED");
+        }
+        if (jvmArgs.stream().noneMatch(a -> a.startsWith("--sun-misc-unsafe-memory-access"))) {
+            // JCTools (a peer) still uses sun.misc.Unsafe; HashKernel does not. Keep its warnings
+            // out of the report.
+            command.add("--sun-misc-unsafe-memory-access=allow");
         }
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));

@@ -151,4 +151,42 @@ class ConcurrentTableTest {
             assertEquals(net, t.size());
         }
     }
+
+    @Test
+    void closingWhileOtherThreadsWorkMakesThemThrowNotCrash() throws Exception {
+        ConcurrentLongLongTable t = table(1 << 16);
+        CyclicBarrier running = new CyclicBarrier(THREADS + 1);
+        java.util.concurrent.atomic.AtomicInteger sawClosed = new java.util.concurrent.atomic.AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int id = 0; id < THREADS; id++) {
+                long salt = id;
+                futures.add(pool.submit(() -> {
+                    running.await();
+                    try {
+                        for (long i = 0; ; i++) {
+                            long key = (i * 31 + salt) & 0x7FFF;
+                            t.put(key, i);
+                            t.get(key ^ 1);
+                            t.remove(key ^ 2);
+                        }
+                    } catch (IllegalStateException e) {
+                        sawClosed.incrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            running.await();
+            Thread.sleep(50); // let the workers get going; not a synchronisation
+            t.close();
+            for (Future<?> f : futures) {
+                f.get(1, TimeUnit.MINUTES);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(THREADS, sawClosed.get(), "every worker stopped with IllegalStateException");
+        assertTrue(t.isClosed());
+    }
 }
