@@ -21,15 +21,16 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * htbench: DRAMHiT's throughput experiments for HashKernel and its peers, one after another in
- * this JVM (or each in a child JVM with {@code --fork}), reported as a table and as JSON.
+ * htbench: DRAMHiT's throughput experiments for HashKernel and its peers, one after another, each
+ * in a child JVM with this JVM's flags (as a real application or JMH runs one map), reported as a
+ * table and as JSON. {@code --no-fork} runs them in this JVM.
  */
 @Command(name = "htbench", mixinStandardHelpOptions = true, version = "htbench 0.1",
         sortOptions = false,
         description = {
             "Measures find or insert throughput (Mops/s) of HashKernel and its peers on a table far",
             "larger than the last-level cache, and the memory each needs per entry.",
-            "Implementations run one after another in this JVM; --fork gives each its own JVM."})
+            "Each implementation runs in its own JVM started with this JVM's flags (so -Xmx applies)."})
 public final class HtBench implements Callable<Integer> {
     static final double BYTES_PER_SLOT = 16;
 
@@ -68,10 +69,10 @@ public final class HtBench implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON.")
     Path json;
 
-    @Option(names = "--fork", negatable = true, defaultValue = "false", fallbackValue = "true",
-            description = "Run each implementation in its own JVM with this JVM's flags, instead of here one"
-                    + " after another (the default).")
-    boolean fork;
+    @Option(names = "--fork", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Run each implementation in its own JVM with this JVM's flags (default);"
+                    + " --no-fork runs them here, one after another.")
+    boolean fork = true;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,8 +1,8 @@
 package io.hashkernel.bench;
 
 /**
- * One implementation under test, seen through the two calls the workloads make. (Measured: running
- * each implementation in its own JVM, where these calls are monomorphic, changed no result.)
+ * One implementation under test, seen through the two calls the workloads make. htbench runs each
+ * implementation in its own JVM, where these calls are monomorphic and inline as in user code.
  */
 interface Subject extends AutoCloseable {
     /** The value of {@code key}, or {@link Keys#MISSING}. */

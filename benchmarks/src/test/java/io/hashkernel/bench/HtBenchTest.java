@@ -72,9 +72,9 @@ class HtBenchTest {
     }
 
     @Test
-    void insertInAChildJvm(@TempDir Path dir) throws Exception {
+    void insertInAChildJvmByDefault(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("i.json");
-        Run r = run("--fork", "--impl", "hashkernel-unbatched", "--op", "insert", "--table-mib", "1", "--threads", "2",
+        Run r = run("--impl", "hashkernel-unbatched", "--op", "insert", "--table-mib", "1", "--threads", "2",
                 "--seconds", "5", "--json", json.toString());
         assertEquals(0, r.code(), r.out() + r.err());
         JsonNode result = new ObjectMapper().readTree(json.toFile()).get("results").get(0);

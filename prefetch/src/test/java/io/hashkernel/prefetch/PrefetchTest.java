@@ -1,0 +1,106 @@
+package io.hashkernel.prefetch;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PrefetchTest {
+
+    private static boolean x86Linux() {
+        String arch = System.getProperty("os.arch");
+        return System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).startsWith("linux")
+                && (arch.equals("amd64") || arch.equals("x86_64"));
+    }
+
+    private static PrefetchStrategy strategy(String name) {
+        String old = System.getProperty(Prefetchers.PROPERTY);
+        System.setProperty(Prefetchers.PROPERTY, name);
+        try {
+            return Prefetchers.selected();
+        } finally {
+            if (old == null) {
+                System.clearProperty(Prefetchers.PROPERTY);
+            } else {
+                System.setProperty(Prefetchers.PROPERTY, old);
+            }
+        }
+    }
+
+    @Test
+    void theNativeStrategyIsInstalledOnX86Linux() {
+        if (x86Linux()) {
+            assertNotNull(NativePrefetch.load(), NativePrefetch.unavailableReason());
+            assertEquals("native-x86_64", strategy("auto").name());
+        } else {
+            assertEquals("touch", strategy("auto").name());
+        }
+        assertSame(TouchPrefetch.INSTANCE, strategy("touch"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"native", "touch"})
+    void prefetchingChangesNothingAndIgnoresOffsetsOutsideTheRegion(String name) {
+        if (name.equals("native") && !x86Linux()) {
+            return;
+        }
+        PrefetchStrategy s = strategy(name);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment region = arena.allocate(1 << 20, 64);
+            for (long o = 0; o < region.byteSize(); o += 8) {
+                region.set(ValueLayout.JAVA_LONG, o, o * 31);
+            }
+            long[] offsets = {0, 64, 4096, (1 << 20) - 1, 1 << 20, -64, Long.MIN_VALUE, Long.MAX_VALUE, 1L << 40};
+            for (int count = 0; count <= offsets.length; count++) {
+                s.prefetch(region, offsets, count);
+            }
+            for (long o = 0; o < region.byteSize(); o += 8) {
+                assertEquals(o * 31, region.get(ValueLayout.JAVA_LONG, o));
+            }
+            assertThrows(IndexOutOfBoundsException.class, () -> s.prefetch(region, offsets, offsets.length + 1));
+            assertThrows(IndexOutOfBoundsException.class, () -> s.prefetch(region, offsets, -1));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"native", "touch"})
+    void aClosedRegionThrowsInsteadOfCrashing(String name) {
+        if (name.equals("native") && !x86Linux()) {
+            return;
+        }
+        PrefetchStrategy s = strategy(name);
+        Arena arena = Arena.ofShared();
+        MemorySegment region = arena.allocate(4096, 64);
+        arena.close();
+        assertThrows(IllegalStateException.class, () -> s.prefetch(region, new long[] {0, 64}, 2));
+    }
+
+    @Test
+    void badPropertyValuesSayWhatIsAllowed() {
+        var e = assertThrows(IllegalArgumentException.class, () -> strategy("fast"));
+        assertTrue(e.getMessage().contains("auto, native or touch"), e.getMessage());
+    }
+
+    @Test
+    void theProbeReadsLinesWithEitherStrategy() throws Exception {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment region = arena.allocate(16L << 20, 64);
+            for (String name : x86Linux() ? new String[] {"native", "touch"} : new String[] {"touch"}) {
+                MemoryLimitProbe.Result r = MemoryLimitProbe.measure(region, 2, 16, 0.2, strategy(name));
+                assertTrue(r.mops() > 0, r.toString());
+                assertEquals(strategy(name).name(), r.strategy());
+            }
+            assertThrows(IllegalArgumentException.class,
+                    () -> MemoryLimitProbe.measure(region, 0, 16, 0.1, TouchPrefetch.INSTANCE));
+        }
+    }
+}
