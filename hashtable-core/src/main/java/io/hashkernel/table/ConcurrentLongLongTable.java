@@ -21,8 +21,10 @@ import static io.hashkernel.table.TableLayout.VALUE_OFFSET;
  * of DRAMHiT: 16-byte slots four to a 64-byte cache line, linear probing line by line, so that a
  * lookup at fill 0.75 touches about 1.3 lines, usually one DRAM miss.
  *
- * <p>Guarantees: every single-key operation is linearizable and lock-free; every {@code long} is a
- * valid key; values may be anything but the {@linkplain Builder#missingValue missing value}.
+ * <p>Guarantees: every single-key operation is linearizable and lock-free, with reads as
+ * acquire loads as in {@link java.util.concurrent.ConcurrentHashMap}: on weakly ordered CPUs two
+ * threads that each put one key and then get the other's may both miss (never on x86); every
+ * {@code long} is a valid key; values may be anything but the {@linkplain Builder#missingValue missing value}.
  * {@link #size()}, {@link #forEach} and {@link #clear()} are weakly consistent under concurrent
  * updates. The table never grows: once every slot holds a key, inserting a new key throws
  * {@link TableFullException} (a removed key keeps its slot and can be re-put without a new one).
