@@ -27,7 +27,16 @@ class ConcurrentTableTest {
         void run(int thread) throws Exception;
     }
 
+    private interface Meanwhile {
+        void run() throws Exception;
+    }
+
     private static void runThreads(Worker worker) throws Exception {
+        runThreads(worker, () -> { });
+    }
+
+    /** Runs the worker on every thread, does {@code meanwhile} on this one, then waits for all. */
+    private static void runThreads(Worker worker, Meanwhile meanwhile) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
         try {
             List<Future<?>> futures = new ArrayList<>();
@@ -38,6 +47,7 @@ class ConcurrentTableTest {
                     return null;
                 }));
             }
+            meanwhile.run();
             for (Future<?> f : futures) {
                 f.get(2, TimeUnit.MINUTES);
             }
@@ -157,35 +167,23 @@ class ConcurrentTableTest {
         ConcurrentLongLongTable t = table(1 << 16);
         CyclicBarrier running = new CyclicBarrier(THREADS + 1);
         java.util.concurrent.atomic.AtomicInteger sawClosed = new java.util.concurrent.atomic.AtomicInteger();
-        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
-        try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int id = 0; id < THREADS; id++) {
-                long salt = id;
-                futures.add(pool.submit(() -> {
-                    running.await();
-                    try {
-                        for (long i = 0; ; i++) {
-                            long key = (i * 31 + salt) & 0x7FFF;
-                            t.put(key, i);
-                            t.get(key ^ 1);
-                            t.remove(key ^ 2);
-                        }
-                    } catch (IllegalStateException e) {
-                        sawClosed.incrementAndGet();
-                    }
-                    return null;
-                }));
+        runThreads(id -> {
+            running.await();
+            try {
+                for (long i = 0; ; i++) {
+                    long key = (i * 31 + id) & 0x7FFF;
+                    t.put(key, i);
+                    t.get(key ^ 1);
+                    t.remove(key ^ 2);
+                }
+            } catch (IllegalStateException e) {
+                sawClosed.incrementAndGet();
             }
+        }, () -> {
             running.await();
             Thread.sleep(50); // let the workers get going; not a synchronisation
             t.close();
-            for (Future<?> f : futures) {
-                f.get(1, TimeUnit.MINUTES);
-            }
-        } finally {
-            pool.shutdownNow();
-        }
+        });
         assertEquals(THREADS, sawClosed.get(), "every worker stopped with IllegalStateException");
         assertTrue(t.isClosed());
     }

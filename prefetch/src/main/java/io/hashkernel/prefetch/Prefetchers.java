@@ -17,17 +17,17 @@ public final class Prefetchers {
     /** The strategy selected by {@value #PROPERTY}, read now. */
     public static PrefetchStrategy selected() {
         String wanted = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        NativePrefetch n = NativePrefetch.load();
         return switch (wanted) {
             case "touch" -> TouchPrefetch.INSTANCE;
             case "native" -> {
-                NativePrefetch n = NativePrefetch.load();
                 if (n == null) {
                     throw new IllegalStateException("-D" + PROPERTY + "=native, but the native prefetch cannot run: "
                             + NativePrefetch.unavailableReason());
                 }
                 yield n;
             }
-            case "auto" -> NativePrefetch.load() != null ? NativePrefetch.load() : TouchPrefetch.INSTANCE;
+            case "auto" -> n != null ? n : TouchPrefetch.INSTANCE;
             default -> throw new IllegalArgumentException("-D" + PROPERTY + "=" + wanted
                     + " is not a strategy; use auto, native or touch");
         };
