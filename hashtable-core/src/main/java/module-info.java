@@ -4,6 +4,7 @@
  */
 module io.hashkernel.table {
     requires transitive io.hashkernel.numa;
+    requires transitive io.hashkernel.prefetch;
 
     exports io.hashkernel.table;
     exports io.hashkernel.table.spi;

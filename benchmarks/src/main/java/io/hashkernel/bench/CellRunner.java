@@ -22,19 +22,20 @@ final class CellRunner {
     CellResult run() throws InterruptedException {
         Impl impl = Impl.parse(spec.impl());
         long heapBefore = usedHeapAfterGc();
-        try (Subject subject = impl.create(spec.capacity(), spec.entries())) {
+        try (Subject subject = impl.create(spec.capacity(), spec.entries(), spec.batch())) {
             Measured measured;
             long held;
             if (spec.op().equals("find")) {
                 long start = System.nanoTime();
                 stop = false;
-                parallel((t, ignored) -> insertSlice(subject, t));
+                parallel((t, ignored) -> insert(subject, t));
                 progress("%s: loaded %,d entries in %.1f s", impl.id, spec.entries(), (System.nanoTime() - start) / 1e9);
                 held = spec.entries();
-                timed((t, state) -> find(subject, state), spec.warmupSeconds()); // JIT warm-up, discarded
-                measured = timed((t, state) -> find(subject, state), spec.seconds());
+                Work find = subject.batched() ? (t, state) -> findBatched(subject, state) : (t, state) -> find(subject, state);
+                timed(find, spec.warmupSeconds()); // JIT warm-up, discarded
+                measured = timed(find, spec.seconds());
             } else {
-                measured = timed((t, ignored) -> insertSlice(subject, t), spec.seconds());
+                measured = timed((t, ignored) -> insert(subject, t), spec.seconds());
                 held = measured.ops;
             }
             long bytes = subject.offHeapBytes() >= 0 ? subject.offHeapBytes() : usedHeapAfterGc() - heapBefore;
@@ -68,6 +69,10 @@ final class CellRunner {
         Count run(int thread, long randomState);
     }
 
+    private Count insert(Subject subject, int thread) {
+        return subject.batched() ? insertBatched(subject, thread) : insertSlice(subject, thread);
+    }
+
     /** Inserts this thread's share of the entries (indexes thread, thread + T, ...) until done or stopped. */
     private Count insertSlice(Subject subject, int thread) {
         long n = spec.entries();
@@ -82,6 +87,50 @@ final class CellRunner {
             }
         }
         return new Count(ops, 0);
+    }
+
+    /** As {@link #insertSlice}, a chunk of keys per {@link Subject#putAll} call. */
+    private Count insertBatched(Subject subject, int thread) {
+        long n = spec.entries();
+        int step = spec.threads();
+        long[] keys = new long[CHUNK];
+        long[] values = new long[CHUNK];
+        long index = thread;
+        long ops = 0;
+        while (index < n && !stop) {
+            int k = 0;
+            for (; k < CHUNK && index < n; k++, index += step) {
+                keys[k] = Keys.key(index);
+                values[k] = Keys.value(index);
+            }
+            subject.putAll(keys, values, k);
+            ops += k;
+        }
+        return new Count(ops, 0);
+    }
+
+    /** As {@link #find}, a chunk of keys per {@link Subject#getAll} call. */
+    private Count findBatched(Subject subject, long state) {
+        long n = spec.entries();
+        long[] keys = new long[CHUNK];
+        long[] values = new long[CHUNK];
+        long[] indexes = new long[CHUNK];
+        long ops = 0;
+        long wrong = 0;
+        do {
+            for (int i = 0; i < CHUNK; i++) {
+                state = Keys.next(state);
+                long index = Keys.below(state, n);
+                indexes[i] = index;
+                keys[i] = Keys.key(index);
+            }
+            subject.getAll(keys, values, CHUNK);
+            for (int i = 0; i < CHUNK; i++) {
+                wrong += values[i] != Keys.value(indexes[i]) ? 1 : 0;
+            }
+            ops += CHUNK;
+        } while (!stop);
+        return new Count(ops, wrong);
     }
 
     /** Uniform random lookups of present keys until stopped; counts answers that are not the stored value. */

@@ -12,9 +12,10 @@ package io.hashkernel.bench;
  * @param seconds  measured time
  * @param warmupSeconds untimed run before the measurement (JIT compilation)
  * @param seed     seed of the key streams
+ * @param batch    requests per prefetched batch of the batched implementation
  */
 record CellSpec(String impl, String op, String dist, int threads, long capacity, long entries,
-                double seconds, double warmupSeconds, long seed) {
+                double seconds, double warmupSeconds, long seed, int batch) {
 
     /** The table's memory in MiB, as the user asked for it. */
     long tableMiB() {

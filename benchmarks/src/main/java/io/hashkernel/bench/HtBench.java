@@ -3,6 +3,12 @@ package io.hashkernel.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.hashkernel.numa.MachineMemory;
+import io.hashkernel.numa.Memory;
+import io.hashkernel.numa.Region;
+import io.hashkernel.prefetch.BatchPipeline;
+import io.hashkernel.prefetch.MemoryLimitProbe;
+import io.hashkernel.prefetch.Prefetchers;
+import io.hashkernel.table.ConcurrentLongLongTable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -56,6 +62,15 @@ public final class HtBench implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "T", description = "Worker threads. Default: all cpus.")
     Integer threads;
 
+    @Option(names = "--batch", paramLabel = "B",
+            description = "Requests per prefetched batch of the batched implementation. Default: ${DEFAULT-VALUE}.")
+    int batch = ConcurrentLongLongTable.DEFAULT_BATCH;
+
+    @Option(names = "--limit", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Measure the memory limit (random 64-byte reads/s over a region as large as the table)"
+                    + " first and report each result as a percentage of it (default); --no-limit skips it.")
+    boolean limit = true;
+
     @Option(names = "--seconds", paramLabel = "S", description = "Measured time per implementation. Default: ${DEFAULT-VALUE}.")
     double seconds = 3;
 
@@ -98,9 +113,14 @@ public final class HtBench implements Callable<Integer> {
         return cl;
     }
 
-    /** Report as written to JSON. */
-    record Report(MachineInfo machine, Map<String, Object> config, List<CellResult> results,
-                  List<Map<String, String>> skipped) {
+    /**
+     * Report as written to JSON.
+     *
+     * @param limitMops the memory limit in million lines per second (null when not measured)
+     * @param limit     every shape of the limit probe, best first
+     */
+    record Report(MachineInfo machine, Double limitMops, List<MemoryLimitProbe.Result> limit,
+                  Map<String, Object> config, List<CellResult> results, List<Map<String, String>> skipped) {
     }
 
     @Override
@@ -115,13 +135,16 @@ public final class HtBench implements Callable<Integer> {
                 op, dist, t, mib, tableMiB == null ? " (default)" : "", capacity, entries, fill, seconds);
         out.println("machine: " + machine.describe());
         out.println("memory:  " + machine.memoryMechanism());
+        out.println("prefetch: " + Prefetchers.describe(Prefetchers.selected()) + ", batch " + batch);
+        List<MemoryLimitProbe.Result> limits = limit ? measureLimit(mib, t) : List.of();
+        Double limitMops = limits.isEmpty() ? null : limits.get(0).mops();
         out.println();
 
         List<CellResult> results = new ArrayList<>();
         List<Map<String, String>> skipped = new ArrayList<>();
         boolean failed = false;
         for (Impl impl : impls) {
-            CellSpec spec = new CellSpec(impl.id, op, dist, t, capacity, entries, seconds, warmup, seed);
+            CellSpec spec = new CellSpec(impl.id, op, dist, t, capacity, entries, seconds, warmup, seed, batch);
             String skip = heapShortfall(impl, entries);
             if (skip != null) {
                 out.println("skipped " + impl.id + ": " + skip);
@@ -142,7 +165,7 @@ public final class HtBench implements Callable<Integer> {
             }
         }
         out.println();
-        out.print(ResultTable.render(results));
+        out.print(ResultTable.render(results, limitMops));
         if (json != null) {
             Map<String, Object> config = new LinkedHashMap<>();
             config.put("op", op);
@@ -153,8 +176,10 @@ public final class HtBench implements Callable<Integer> {
             config.put("seconds", seconds);
             config.put("warmupSeconds", warmup);
             config.put("seed", seed);
+            config.put("batch", batch);
+            config.put("prefetch", Prefetchers.selected().name());
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-                    .writeValue(json.toFile(), new Report(machine, config, results, skipped));
+                    .writeValue(json.toFile(), new Report(machine, limitMops, limits, config, results, skipped));
             out.println("wrote " + json);
         }
         return failed ? 1 : 0;
@@ -177,6 +202,9 @@ public final class HtBench implements Callable<Integer> {
         if (threads != null && threads < 1) {
             problems.add("--threads must be at least 1, was " + threads);
         }
+        if (batch < 1 || batch > BatchPipeline.MAX_BATCH) {
+            problems.add("--batch must be between 1 and " + BatchPipeline.MAX_BATCH + ", was " + batch);
+        }
         if (!(seconds > 0)) {
             problems.add("--seconds must be positive, was " + seconds);
         }
@@ -188,6 +216,23 @@ public final class HtBench implements Callable<Integer> {
         }
         if (!problems.isEmpty()) {
             throw new CommandLine.ParameterException(spec.commandLine(), String.join("; ", problems));
+        }
+    }
+
+    /**
+     * The memory-limit probe over a region the size of the table, written first so that every page
+     * is backed (reads of untouched anonymous memory all hit one zero page), with the default
+     * prefetch strategy, for {@code --seconds} per shape.
+     */
+    private List<MemoryLimitProbe.Result> measureLimit(long mib, int t) throws InterruptedException {
+        try (Region region = Memory.allocate(mib << 20, Memory.HUGE_PAGE_SIZE)) {
+            region.segment().fill((byte) 1);
+            List<MemoryLimitProbe.Result> results = MemoryLimitProbe.measureBest(region.segment(), t, seconds,
+                    Prefetchers.selected());
+            for (MemoryLimitProbe.Result r : results) {
+                out.println("limit:   " + r.describe() + (r == results.get(0) ? "  <- limitMops" : ""));
+            }
+            return results;
         }
     }
 

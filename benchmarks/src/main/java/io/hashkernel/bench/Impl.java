@@ -1,5 +1,6 @@
 package io.hashkernel.bench;
 
+import io.hashkernel.prefetch.Prefetchers;
 import io.hashkernel.table.ConcurrentLongLongTable;
 import org.jctools.maps.NonBlockingHashMapLong;
 
@@ -10,44 +11,24 @@ import java.util.stream.Collectors;
 
 /** The implementations htbench can run, with how to build each for a given number of entries. */
 enum Impl {
+    /** HashKernel's table through its batched calls ({@code getAll}, {@code putAll}): prefetched batches. */
+    HASHKERNEL("hashkernel", 0) {
+        @Override
+        Subject create(long capacity, long entries, int batch) {
+            return new TableSubject(capacity, batch, true);
+        }
+    },
     /** HashKernel's table through its synchronous API, one key at a time. */
     HASHKERNEL_UNBATCHED("hashkernel-unbatched", 0) {
         @Override
-        Subject create(long capacity, long entries) {
-            ConcurrentLongLongTable table = ConcurrentLongLongTable.builder()
-                    .capacity(capacity).missingValue(Keys.MISSING).build();
-            return new Subject() {
-                @Override
-                public long get(long key) {
-                    return table.get(key);
-                }
-
-                @Override
-                public void put(long key, long value) {
-                    table.put(key, value);
-                }
-
-                @Override
-                public long offHeapBytes() {
-                    return table.memoryBytes();
-                }
-
-                @Override
-                public String memory() {
-                    return "off-heap, " + table.memoryDescription();
-                }
-
-                @Override
-                public void close() {
-                    table.close();
-                }
-            };
+        Subject create(long capacity, long entries, int batch) {
+            return new TableSubject(capacity, batch, false);
         }
     },
     /** {@code ConcurrentHashMap<Long, Long>}, pre-sized for the entries. */
     CHM("chm", 80) {
         @Override
-        Subject create(long capacity, long entries) {
+        Subject create(long capacity, long entries, int batch) {
             ConcurrentHashMap<Long, Long> map = new ConcurrentHashMap<>(saturatedInt(entries));
             return new HeapSubject() {
                 @Override
@@ -70,7 +51,7 @@ enum Impl {
      */
     NBHML("nbhml", 80) {
         @Override
-        Subject create(long capacity, long entries) {
+        Subject create(long capacity, long entries, int batch) {
             NonBlockingHashMapLong<Long> map = new NonBlockingHashMapLong<>(saturatedInt(2 * entries));
             return new HeapSubject() {
                 @Override
@@ -101,8 +82,11 @@ enum Impl {
         this.heapBytesPerEntry = heapBytesPerEntry;
     }
 
-    /** A fresh, empty subject able to hold {@code entries} (the HashKernel table has {@code capacity} slots). */
-    abstract Subject create(long capacity, long entries);
+    /**
+     * A fresh, empty subject able to hold {@code entries} (the HashKernel table has {@code capacity}
+     * slots and prefetches {@code batch} requests at a time).
+     */
+    abstract Subject create(long capacity, long entries, int batch);
 
     /** Parses a command-line name; the message lists every allowed one. */
     static Impl parse(String id) {
@@ -121,6 +105,60 @@ enum Impl {
 
     private static int saturatedInt(long n) {
         return (int) Math.min(n, Integer.MAX_VALUE - 8);
+    }
+
+    /** HashKernel's table, used one key at a time or through its batched calls. */
+    private static final class TableSubject implements Subject {
+        private final ConcurrentLongLongTable table;
+        private final boolean batched;
+
+        TableSubject(long capacity, int batch, boolean batched) {
+            this.table = ConcurrentLongLongTable.builder()
+                    .capacity(capacity).missingValue(Keys.MISSING).batch(batch).build();
+            this.batched = batched;
+        }
+
+        @Override
+        public long get(long key) {
+            return table.get(key);
+        }
+
+        @Override
+        public void put(long key, long value) {
+            table.put(key, value);
+        }
+
+        @Override
+        public boolean batched() {
+            return batched;
+        }
+
+        @Override
+        public void getAll(long[] keys, long[] values, int n) {
+            table.getAll(keys, 0, values, 0, n);
+        }
+
+        @Override
+        public void putAll(long[] keys, long[] values, int n) {
+            table.putAll(keys, 0, values, 0, n);
+        }
+
+        @Override
+        public long offHeapBytes() {
+            return table.memoryBytes();
+        }
+
+        @Override
+        public String memory() {
+            String m = "off-heap, " + table.memoryDescription();
+            return batched ? m + ", prefetch " + Prefetchers.describe(table.prefetchStrategy())
+                    + ", batch " + table.batch() : m;
+        }
+
+        @Override
+        public void close() {
+            table.close();
+        }
     }
 
     /** A subject whose memory is the Java heap; its size is measured as heap growth. */

@@ -11,6 +11,25 @@ interface Subject extends AutoCloseable {
     /** Maps {@code key} to {@code value}. */
     void put(long key, long value);
 
+    /** Whether {@link #getAll}/{@link #putAll} overlap their keys (the workloads then call them). */
+    default boolean batched() {
+        return false;
+    }
+
+    /** {@code values[i] = get(keys[i])} for {@code i < n}. */
+    default void getAll(long[] keys, long[] values, int n) {
+        for (int i = 0; i < n; i++) {
+            values[i] = get(keys[i]);
+        }
+    }
+
+    /** {@code put(keys[i], values[i])} for {@code i < n}. */
+    default void putAll(long[] keys, long[] values, int n) {
+        for (int i = 0; i < n; i++) {
+            put(keys[i], values[i]);
+        }
+    }
+
     /** Off-heap bytes held, or -1 where the memory is heap (measured as heap growth). */
     long offHeapBytes();
 

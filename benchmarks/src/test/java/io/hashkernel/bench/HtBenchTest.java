@@ -40,7 +40,11 @@ class HtBenchTest {
         Run impl = run("--impl", "hashkernel-unbatched,redis");
         assertEquals(2, impl.code());
         assertTrue(impl.err().contains("unknown implementation 'redis'")
-                && impl.err().contains("hashkernel-unbatched, chm, nbhml"), impl.err());
+                && impl.err().contains("hashkernel, hashkernel-unbatched, chm, nbhml"), impl.err());
+
+        Run batch = run("--batch", "0");
+        assertEquals(2, batch.code());
+        assertTrue(batch.err().contains("--batch must be between 1 and 4096, was 0"), batch.err());
     }
 
     @Test
@@ -49,13 +53,18 @@ class HtBenchTest {
         Run r = run("--no-fork", "--table-mib", "1", "--threads", "2", "--seconds", "0.2", "--warmup", "0",
                 "--json", json.toString());
         assertEquals(0, r.code(), r.err());
-        for (String impl : new String[] {"hashkernel-unbatched", "chm", "nbhml"}) {
-            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(impl + " ")), r.out());
+        for (String impl : new String[] {"hashkernel", "hashkernel-unbatched", "chm", "nbhml"}) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(impl + " ") && l.contains("%")), r.out());
         }
+        assertTrue(r.out().contains("% of limit") && r.out().contains("<- limitMops"), r.out());
         JsonNode report = new ObjectMapper().readTree(json.toFile());
         assertTrue(report.get("machine").get("cpus").asInt() > 0);
+        assertTrue(report.get("limitMops").asDouble() > 0, report.toString());
+        assertEquals(3, report.get("limit").size(), "every shape of the limit probe");
+        assertEquals(report.get("limitMops").asDouble(), report.get("limit").get(0).get("mops").asDouble());
         assertEquals("find", report.get("config").get("op").asText());
-        assertEquals(3, report.get("results").size());
+        assertEquals(16, report.get("config").get("batch").asInt());
+        assertEquals(4, report.get("results").size());
         for (JsonNode result : report.get("results")) {
             assertEquals("find", result.get("op").asText());
             assertEquals("uniform", result.get("dist").asText());
@@ -66,21 +75,26 @@ class HtBenchTest {
             assertTrue(result.get("bytesPerEntry").asDouble() > 0, result.toString());
             assertEquals(0, result.get("wrong").asLong(), "every lookup found its value");
         }
-        JsonNode hk = report.get("results").get(0);
+        JsonNode hk = report.get("results").get(1);
         assertEquals("hashkernel-unbatched", hk.get("impl").asText());
+        assertTrue(report.get("results").get(0).get("memory").asText().contains("prefetch"));
         assertEquals((65536 * 16 + 64) / 49152.0, hk.get("bytesPerEntry").asDouble(), 1e-9);
     }
 
     @Test
     void insertInAChildJvmByDefault(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("i.json");
-        Run r = run("--impl", "hashkernel-unbatched", "--op", "insert", "--table-mib", "1", "--threads", "2",
-                "--seconds", "5", "--json", json.toString());
+        Run r = run("--impl", "hashkernel,hashkernel-unbatched", "--op", "insert", "--table-mib", "1", "--threads", "2",
+                "--seconds", "5", "--batch", "7", "--no-limit", "--json", json.toString());
         assertEquals(0, r.code(), r.out() + r.err());
-        JsonNode result = new ObjectMapper().readTree(json.toFile()).get("results").get(0);
-        assertEquals("insert", result.get("op").asText());
-        assertEquals(49152, result.get("entries").asLong(), "inserted every entry within the time");
-        assertEquals(49152, result.get("ops").asLong());
+        JsonNode report = new ObjectMapper().readTree(json.toFile());
+        assertTrue(report.get("limitMops").isNull(), "--no-limit");
+        for (JsonNode result : report.get("results")) {
+            assertEquals("insert", result.get("op").asText());
+            assertEquals(49152, result.get("entries").asLong(), "inserted every entry within the time");
+            assertEquals(49152, result.get("ops").asLong());
+        }
+        assertTrue(report.get("results").get(0).get("memory").asText().contains("batch 7"));
     }
 
     @Test

@@ -1,5 +1,8 @@
 package io.hashkernel.table;
 
+import io.hashkernel.prefetch.BatchPipeline;
+import io.hashkernel.prefetch.PrefetchStrategy;
+import io.hashkernel.prefetch.Prefetchers;
 import io.hashkernel.table.spi.MemoryProvider;
 import io.hashkernel.table.spi.TableMemory;
 
@@ -83,7 +86,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      */
 
     /** Acquire/CAS access to 8-byte words of the segment: coordinates (MemorySegment, long offset). */
-    private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
+    static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
     /**
      * Plain loads of key words on the lookup fast path. The layout is aligned by construction, so
      * the unaligned layout only spares the per-access alignment check; the load is the same.
@@ -98,6 +101,9 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     private final long sideValueOffset;
     private final long missingValue;
     private final LongAdder size = new LongAdder();
+    private final PrefetchStrategy prefetcher;
+    private final int batch;
+    private final int depth;
     private volatile boolean closed;
 
     private ConcurrentLongLongTable(Builder builder, long capacity) {
@@ -105,6 +111,9 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         this.lineMask = (capacity >>> 2) - 1;
         this.sideValueOffset = TableLayout.sideValueOffset(capacity);
         this.missingValue = builder.missingValue;
+        this.prefetcher = builder.prefetcher != null ? builder.prefetcher : Prefetchers.selected();
+        this.batch = builder.batch;
+        this.depth = builder.depth;
         this.hasher = builder.seeded ? KeyHasher.seeded(builder.seed) : KeyHasher.random();
         this.allocation = builder.memory.allocate(TableLayout.bytesFor(capacity), TableLayout.LINE_BYTES);
         this.memory = allocation.segment();
@@ -115,6 +124,11 @@ public final class ConcurrentLongLongTable implements LongLongMap {
                     + TableLayout.bytesFor(capacity) + " bytes aligned to " + TableLayout.LINE_BYTES);
         }
     }
+
+    /** Requests per prefetched batch unless {@link Builder#batch} says otherwise. */
+    public static final int DEFAULT_BATCH = 16;
+    /** Batches in flight unless {@link Builder#depth} says otherwise. */
+    public static final int DEFAULT_DEPTH = 1;
 
     /** A builder with capacity 1024 slots, missing value 0 and huge-page-advised memory. */
     public static Builder builder() {
@@ -128,8 +142,30 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         private MemoryProvider memory = MemoryProvider.hugePageAdvised();
         private boolean seeded;
         private long seed;
+        private PrefetchStrategy prefetcher;
+        private int batch = DEFAULT_BATCH;
+        private int depth = DEFAULT_DEPTH;
 
         private Builder() {
+        }
+
+        /**
+         * How the batched calls and sessions prefetch; default {@link Prefetchers#selected()}
+         * (real prefetch instructions where they can run, else touch loads).
+         */
+        public Builder prefetch(PrefetchStrategy strategy) {
+            this.prefetcher = Objects.requireNonNull(strategy, "strategy");
+            return this;
+        }
+
+        /**
+         * Requests per prefetched batch in the bulk calls and sessions; default {@value #DEFAULT_BATCH}.
+         *
+         * @throws IllegalArgumentException if not between 1 and {@value BatchPipeline#MAX_BATCH}
+         */
+        public Builder batch(int requests) {
+            this.batch = BatchPipeline.checkBatch(requests);
+            return this;
         }
 
         /**
@@ -167,6 +203,21 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         }
 
         /**
+         * Batches in flight in the bulk calls and sessions: a batch is probed this many rounds
+         * after its lines were prefetched; default {@value #DEFAULT_DEPTH}.
+         *
+         * @throws IllegalArgumentException if not between 1 and {@value BatchPipeline#MAX_DEPTH}
+         */
+        public Builder depth(int batches) {
+            if (batches < 1 || batches > BatchPipeline.MAX_DEPTH) {
+                throw new IllegalArgumentException("depth must be between 1 and " + BatchPipeline.MAX_DEPTH
+                        + " batches, was " + batches);
+            }
+            this.depth = batches;
+            return this;
+        }
+
+        /**
          * Allocates the table.
          *
          * @throws IllegalArgumentException if the memory cannot be had; the message says how much
@@ -198,7 +249,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     }
 
     /** Byte offset of the line {@code key} hashes to. */
-    private long homeLine(long key) {
+    long homeLine(long key) {
         return (hasher.hash(key) & lineMask) << LINE_SHIFT;
     }
 
@@ -212,8 +263,18 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         if (key == EMPTY_KEY) {
             return sideValueOffset;
         }
-        final MemorySegment m = memory;
         long base = homeLine(key);
+        long offset = hitOffset(base, key);
+        return offset >= 0 ? offset : probe(key, base, false);
+    }
+
+    /**
+     * Byte offset of the value word of {@code key}'s slot in the line at {@code base}, or -1, from
+     * plain loads and no branch on key equality: the first look at a line, in the single and the
+     * batched lookups alike.
+     */
+    private long hitOffset(long base, long key) {
+        final MemorySegment m = memory;
         // z < 0 exactly when the key word equals the key ((d - 1) & ~d has its sign bit set only
         // for d == 0); at most one slot of a line holds the key, so the offsets can be or-ed.
         long d0 = m.get(KEY_WORD, base) ^ key;
@@ -227,7 +288,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         if ((z0 | z1 | z2 | z3) < 0) {
             return base + VALUE_OFFSET + ((z1 >> 63) & SLOT_BYTES | (z2 >> 63) & 2 * SLOT_BYTES | (z3 >> 63) & 3 * SLOT_BYTES);
         }
-        return probe(key, base, false);
+        return -1;
     }
 
     /**
@@ -248,16 +309,22 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         return probe(key, base, true);
     }
 
+    /** Result of {@link #lineStep}: a free slot ends the probe, the key is absent. */
+    static final long ABSENT = -1;
+    /** Result of {@link #lineStep}: the line is full without the key, the probe goes on. */
+    static final long GO_ON = -2;
+    /** A batched request re-queued this many times finishes its probe synchronously. */
+    static final int MAX_HOPS = 8;
+
     /**
-     * The full probe from the line at {@code base}: line by line, each line's four key words
-     * compared branch-free against the key and against the free marker. A free slot ends a lookup
-     * ({@code claim == false}: -1) or is claimed by CAS; a lost claim re-reads the same line.
-     * Visits each line at most once, then fails with {@link TableFullException}.
+     * One line of a probe, from acquire loads: the line's four key words compared branch-free
+     * against the key and against the free marker. Returns the offset of the key's value word,
+     * {@link #ABSENT} (a free slot and no key; with {@code claim}, never: the free slot is claimed
+     * by CAS, and a lost claim re-reads the line) or {@link #GO_ON}.
      */
-    private long probe(long key, long base, boolean claim) {
+    long lineStep(long base, long key, boolean claim) {
         final MemorySegment m = memory;
-        final long lineMaskBytes = lineMask << LINE_SHIFT;
-        for (long visited = 0; visited <= lineMask; ) {
+        for (;;) {
             long k0 = (long) WORD.getAcquire(m, base);
             long k1 = (long) WORD.getAcquire(m, base + SLOT_BYTES);
             long k2 = (long) WORD.getAcquire(m, base + 2 * SLOT_BYTES);
@@ -267,19 +334,37 @@ public final class ConcurrentLongLongTable implements LongLongMap {
                 return base + ((long) Integer.numberOfTrailingZeros(hit) << SLOT_SHIFT) + VALUE_OFFSET;
             }
             int free = eq(k0, EMPTY_KEY) | eq(k1, EMPTY_KEY) << 1 | eq(k2, EMPTY_KEY) << 2 | eq(k3, EMPTY_KEY) << 3;
-            if (free != 0) {
-                if (!claim) {
-                    return -1;
-                }
-                long keyOffset = base + ((long) Integer.numberOfTrailingZeros(free) << SLOT_SHIFT);
-                long witness = (long) WORD.compareAndExchange(m, keyOffset, EMPTY_KEY, key);
-                if (witness == EMPTY_KEY || witness == key) {
-                    return keyOffset + VALUE_OFFSET;
-                }
-                continue; // another key took the slot: look at this line again
+            if (free == 0) {
+                return GO_ON;
             }
-            base = (base + TableLayout.LINE_BYTES) & lineMaskBytes;
-            visited++;
+            if (!claim) {
+                return ABSENT;
+            }
+            long keyOffset = base + ((long) Integer.numberOfTrailingZeros(free) << SLOT_SHIFT);
+            long witness = (long) WORD.compareAndExchange(m, keyOffset, EMPTY_KEY, key);
+            if (witness == EMPTY_KEY || witness == key) {
+                return keyOffset + VALUE_OFFSET;
+            }
+            // another key took the slot: look at this line again
+        }
+    }
+
+    /** The line after the one at {@code base}, wrapping at the end of the table. */
+    long nextLine(long base) {
+        return (base + TableLayout.LINE_BYTES) & (lineMask << LINE_SHIFT);
+    }
+
+    /**
+     * The full probe from the line at {@code base}, line by line ({@link #lineStep}). Visits each
+     * line at most once: a lookup then reports -1, a claim fails with {@link TableFullException}.
+     */
+    long probe(long key, long base, boolean claim) {
+        for (long visited = 0; visited <= lineMask; visited++) {
+            long offset = lineStep(base, key, claim);
+            if (offset != GO_ON) {
+                return offset;
+            }
+            base = nextLine(base);
         }
         if (!claim) {
             return -1;
@@ -288,7 +373,47 @@ public final class ConcurrentLongLongTable implements LongLongMap {
                 + " mapped, the rest removed; removed keys keep their slot); build a larger table");
     }
 
-    private long encode(long value) {
+    /**
+     * The rest of a batched lookup step at the line at {@code base}, once {@link #hitOffset} found
+     * nothing there (out of line: the common case is a hit): the value word's offset,
+     * {@link #ABSENT} or {@link #GO_ON}; past {@link #MAX_HOPS} lines the rest of the probe runs here.
+     */
+    long findStepSlow(long base, long key, int hops) {
+        long offset = lineStep(base, key, false);
+        if (offset == GO_ON && hops >= MAX_HOPS) {
+            return probe(key, nextLine(base), false);
+        }
+        return offset;
+    }
+
+    /** One batched lookup step at the line at {@code base}, as {@link #findStepSlow}. */
+    long findStep(long base, long key, int hops) {
+        long offset = hitOffset(base, key);
+        return offset >= 0 ? offset : findStepSlow(base, key, hops);
+    }
+
+    /**
+     * One batched claiming step at the line at {@code base}: the value word's offset (the key's
+     * slot, claimed if need be) or {@link #GO_ON}; past {@link #MAX_HOPS} lines the rest of the
+     * probe runs here (and may throw {@link TableFullException}).
+     */
+    long claimStep(long base, long key, int hops) {
+        int hit = matches(base, key);
+        if (hit != 0) {
+            return base + ((long) Integer.numberOfTrailingZeros(hit) << SLOT_SHIFT) + VALUE_OFFSET;
+        }
+        return claimStepSlow(base, key, hops);
+    }
+
+    private long claimStepSlow(long base, long key, int hops) {
+        long offset = lineStep(base, key, true);
+        if (offset == GO_ON && hops >= MAX_HOPS) {
+            return probe(key, nextLine(base), true);
+        }
+        return offset;
+    }
+
+    long encode(long value) {
         if (value == missingValue) {
             throw new IllegalArgumentException("value " + value
                     + " is this table's missingValue and cannot be stored; any other long can");
@@ -296,11 +421,11 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         return value ^ missingValue;
     }
 
-    private long decode(long word) {
+    long decode(long word) {
         return word ^ missingValue;
     }
 
-    private void ensureOpen() {
+    void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("table is closed: its memory has been released");
         }
@@ -404,6 +529,245 @@ public final class ConcurrentLongLongTable implements LongLongMap {
             return true;
         }
         return false;
+    }
+
+
+    // ---------------------------------------------------------------- batched API
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Batched: the keys' lines are prefetched a batch at a time ({@link Builder#batch}), one
+     * batch's misses overlapping the probes of the previous one, so many lookups share the wait
+     * for DRAM. Each lookup is linearizable on its own, as {@link #get}.
+     */
+    @Override
+    public void getAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
+        BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
+        ensureOpen();
+        final MemorySegment m = memory;
+        final long missing = missingValue;
+        BatchPipeline p = pipeline();
+        int next = 0;
+        do {
+            while (next < length && p.hasRoom()) {
+                long key = keys[keysOffset + next];
+                if (key == EMPTY_KEY) {
+                    values[valuesOffset + next] = decode((long) WORD.getAcquire(m, sideValueOffset));
+                } else {
+                    p.add(next, homeLine(key));
+                }
+                next++;
+            }
+            p.issue();
+            for (int j = 0, n = p.probeCount(); j < n; j++) {
+                int i = p.tag(j);
+                long base = p.offset(j);
+                long key = keys[keysOffset + i];
+                long offset = hitOffset(base, key);
+                if (offset < 0) {
+                    offset = findStepSlow(base, key, p.hops(j));
+                }
+                if (offset >= 0) {
+                    values[valuesOffset + i] = (long) WORD.getAcquire(m, offset) ^ missing;
+                } else if (offset == ABSENT) {
+                    values[valuesOffset + i] = missing;
+                } else {
+                    p.requeue(j, nextLine(base));
+                }
+            }
+            p.endProbe();
+        } while (next < length || !p.isEmpty());
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Batched as {@link #getAll(long[], int, long[], int, int)}; each put is linearizable on
+     * its own, as {@link #put}. On {@link TableFullException} every key that found a slot was put.
+     */
+    @Override
+    public long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
+        BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
+        BulkRanges.checkValues(values, valuesOffset, length, missingValue);
+        ensureOpen();
+        final MemorySegment m = memory;
+        final long missing = missingValue;
+        BatchPipeline p = pipeline();
+        long added = 0;
+        int failed = 0;
+        TableFullException full = null;
+        int next = 0;
+        try {
+            do {
+                while (next < length && p.hasRoom()) {
+                    long key = keys[keysOffset + next];
+                    if (key == EMPTY_KEY) {
+                        long previous = (long) WORD.getAndSet(m, sideValueOffset, values[valuesOffset + next] ^ missing);
+                        added += previous == NO_VALUE ? 1 : 0;
+                    } else {
+                        p.add(next, homeLine(key));
+                    }
+                    next++;
+                }
+                p.issue();
+                for (int j = 0, n = p.probeCount(); j < n; j++) {
+                    int i = p.tag(j);
+                    long base = p.offset(j);
+                    long offset;
+                    try {
+                        offset = claimStep(base, keys[keysOffset + i], p.hops(j));
+                    } catch (TableFullException e) {
+                        failed++;
+                        full = e;
+                        continue;
+                    }
+                    if (offset == GO_ON) {
+                        p.requeue(j, nextLine(base));
+                    } else {
+                        long previous = (long) WORD.getAndSet(m, offset, values[valuesOffset + i] ^ missing);
+                        added += previous == NO_VALUE ? 1 : 0;
+                    }
+                }
+                p.endProbe();
+            } while (next < length || !p.isEmpty());
+        } finally {
+            size.add(added);
+        }
+        if (full != null) {
+            throw new TableFullException(failed + " of " + length + " keys found no free slot and were not put;"
+                    + " the others were. " + full.getMessage());
+        }
+        return added;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Batched as {@link #getAll(long[], int, long[], int, int)}; each remove is linearizable
+     * on its own, as {@link #remove(long)}.
+     */
+    @Override
+    public long removeAll(long[] keys, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, keys.length);
+        ensureOpen();
+        final MemorySegment m = memory;
+        BatchPipeline p = pipeline();
+        long removed = 0;
+        int next = 0;
+        try {
+            do {
+                while (next < length && p.hasRoom()) {
+                    long key = keys[offset + next];
+                    if (key == EMPTY_KEY) {
+                        removed += (long) WORD.getAndSet(m, sideValueOffset, NO_VALUE) != NO_VALUE ? 1 : 0;
+                    } else {
+                        p.add(next, homeLine(key));
+                    }
+                    next++;
+                }
+                p.issue();
+                for (int j = 0, n = p.probeCount(); j < n; j++) {
+                    long base = p.offset(j);
+                    long found = findStep(base, keys[offset + p.tag(j)], p.hops(j));
+                    if (found >= 0) {
+                        removed += (long) WORD.getAndSet(m, found, NO_VALUE) != NO_VALUE ? 1 : 0;
+                    } else if (found == GO_ON) {
+                        p.requeue(j, nextLine(base));
+                    }
+                }
+                p.endProbe();
+            } while (next < length || !p.isEmpty());
+        } finally {
+            size.add(-removed);
+        }
+        return removed;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Batched as {@link #getAll(long[], int, long[], int, int)}.
+     */
+    @Override
+    public int containsAll(long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
+        Objects.checkFromIndexSize(keysOffset, length, keys.length);
+        Objects.checkFromIndexSize(presentOffset, length, present.length);
+        ensureOpen();
+        final MemorySegment m = memory;
+        BatchPipeline p = pipeline();
+        int count = 0;
+        int next = 0;
+        do {
+            while (next < length && p.hasRoom()) {
+                long key = keys[keysOffset + next];
+                if (key == EMPTY_KEY) {
+                    boolean found = (long) WORD.getAcquire(m, sideValueOffset) != NO_VALUE;
+                    present[presentOffset + next] = found;
+                    count += found ? 1 : 0;
+                } else {
+                    p.add(next, homeLine(key));
+                }
+                next++;
+            }
+            p.issue();
+            for (int j = 0, n = p.probeCount(); j < n; j++) {
+                int i = p.tag(j);
+                long base = p.offset(j);
+                long offset = findStep(base, keys[keysOffset + i], p.hops(j));
+                if (offset == GO_ON) {
+                    p.requeue(j, nextLine(base));
+                } else {
+                    boolean found = offset >= 0 && (long) WORD.getAcquire(m, offset) != NO_VALUE;
+                    present[presentOffset + i] = found;
+                    count += found ? 1 : 0;
+                }
+            }
+            p.endProbe();
+        } while (next < length || !p.isEmpty());
+        return count;
+    }
+
+    /**
+     * A new asynchronous session on this table, with this table's batch size: submit requests
+     * tagged with ids, collect their results out of order. For one thread at a time.
+     */
+    public TableSession session() {
+        ensureOpen();
+        return new TableSession(this, pipeline(), depth);
+    }
+
+    /** The batch size of the bulk calls and sessions. */
+    public int batch() {
+        return batch;
+    }
+
+    /** Batches in flight in the bulk calls and sessions. */
+    public int depth() {
+        return depth;
+    }
+
+    /** The prefetch strategy of the bulk calls and sessions. */
+    public PrefetchStrategy prefetchStrategy() {
+        return prefetcher;
+    }
+
+    private BatchPipeline pipeline() {
+        return new BatchPipeline(prefetcher, memory, batch, depth);
+    }
+
+    /** The value word offset of the key {@link TableLayout#EMPTY_KEY}, which lives in the side cell. */
+    long sideValueOffset() {
+        return sideValueOffset;
+    }
+
+    MemorySegment memory() {
+        return memory;
+    }
+
+    /** Counts {@code delta} more (or fewer) mappings. */
+    void addSize(long delta) {
+        size.add(delta);
     }
 
     @Override

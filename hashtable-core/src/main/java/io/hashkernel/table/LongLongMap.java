@@ -72,6 +72,102 @@ public interface LongLongMap extends AutoCloseable {
      */
     boolean remove(long key, long expectedValue);
 
+    // ------------------------------------------------------------ bulk calls
+    //
+    // Each bulk call is equal in effect to the loop of single calls over the range, in order; the
+    // defaults are that loop. An implementation may overlap the keys' memory accesses (see
+    // ConcurrentLongLongTable), keeping this: two operations on the same key take effect in the
+    // order of the array. Ranges are checked before anything happens.
+
+    /** {@code getAll(keys, 0, values, 0, keys.length)}. */
+    default void getAll(long[] keys, long[] values) {
+        getAll(keys, 0, values, 0, keys.length);
+    }
+
+    /**
+     * Looks up {@code length} keys: {@code values[valuesOffset + i] = get(keys[keysOffset + i])}.
+     *
+     * @throws IndexOutOfBoundsException if a range is outside its array
+     * @throws IllegalArgumentException  if the two ranges overlap other than exactly (in place)
+     */
+    default void getAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
+        BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
+        for (int i = 0; i < length; i++) {
+            values[valuesOffset + i] = get(keys[keysOffset + i]);
+        }
+    }
+
+    /** {@code putAll(keys, 0, values, 0, keys.length)}. */
+    default long putAll(long[] keys, long[] values) {
+        return putAll(keys, 0, values, 0, keys.length);
+    }
+
+    /**
+     * Maps {@code keys[keysOffset + i]} to {@code values[valuesOffset + i]} for each {@code i}, in order
+     * (of two puts of one key, the later value stays).
+     *
+     * @return how many of the puts found their key absent (new mappings)
+     * @throws IndexOutOfBoundsException if a range is outside its array
+     * @throws IllegalArgumentException  if a value is the missing value; checked before any put
+     * @throws TableFullException        if new keys found no free slot; every other key was put
+     */
+    default long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
+        BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
+        BulkRanges.checkValues(values, valuesOffset, length, missingValue());
+        long added = 0;
+        for (int i = 0; i < length; i++) {
+            if (put(keys[keysOffset + i], values[valuesOffset + i]) == missingValue()) {
+                added++;
+            }
+        }
+        return added;
+    }
+
+    /** {@code removeAll(keys, 0, keys.length)}. */
+    default long removeAll(long[] keys) {
+        return removeAll(keys, 0, keys.length);
+    }
+
+    /**
+     * Removes the mappings of {@code length} keys.
+     *
+     * @return how many mappings were removed
+     * @throws IndexOutOfBoundsException if the range is outside the array
+     */
+    default long removeAll(long[] keys, int offset, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, keys.length);
+        long removed = 0;
+        for (int i = 0; i < length; i++) {
+            if (remove(keys[offset + i]) != missingValue()) {
+                removed++;
+            }
+        }
+        return removed;
+    }
+
+    /** {@code containsAll(keys, 0, present, 0, keys.length)}. */
+    default int containsAll(long[] keys, boolean[] present) {
+        return containsAll(keys, 0, present, 0, keys.length);
+    }
+
+    /**
+     * Checks {@code length} keys: {@code present[presentOffset + i] = containsKey(keys[keysOffset + i])}.
+     *
+     * @return how many are present
+     * @throws IndexOutOfBoundsException if a range is outside its array
+     */
+    default int containsAll(long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
+        java.util.Objects.checkFromIndexSize(keysOffset, length, keys.length);
+        java.util.Objects.checkFromIndexSize(presentOffset, length, present.length);
+        int count = 0;
+        for (int i = 0; i < length; i++) {
+            boolean p = containsKey(keys[keysOffset + i]);
+            present[presentOffset + i] = p;
+            count += p ? 1 : 0;
+        }
+        return count;
+    }
+
     /** The number of mappings; exact when no update runs concurrently. */
     long size();
 

@@ -2,15 +2,27 @@ package io.hashkernel.prefetch;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The memory limit: how many random 64-byte lines per second this JVM can read from a region
- * far larger than the last-level cache, with the best memory-level parallelism a strategy gives.
- * Each thread generates batch i+1 of random line offsets (xorshift, multiply-high: no division),
- * prefetches it, then reads every line of batch i, so a batch's misses overlap the previous
- * batch's reads. A hash table whose lookup is one miss cannot beat this figure.
+ * far larger than the last-level cache, with the best memory-level parallelism it reaches.
+ * Random line offsets come from xorshift and multiply-high (no division, no array of addresses).
+ * Two shapes of reading are measured and the better one is the limit
+ * ({@link #measureBest}):
+ * <ul>
+ *   <li>{@link Shape#LOADS}: batches of independent plain loads, which the CPU overlaps as far as
+ *       its out-of-order window reaches;</li>
+ *   <li>{@link Shape#PREFETCH}: each thread generates batch i+1 of offsets, prefetches it with the
+ *       strategy, then reads every line of batch i, so a batch's misses overlap the previous
+ *       batch's reads (the shape of the table's batched calls).</li>
+ * </ul>
+ * A hash table whose lookup is one miss cannot beat this figure.
  */
 public final class MemoryLimitProbe {
 
@@ -18,12 +30,41 @@ public final class MemoryLimitProbe {
      * A measurement.
      *
      * @param mops     million lines read per second, all threads together
-     * @param strategy the prefetch strategy used
+     * @param strategy how the lines were read: {@code plain loads} or {@code prefetch <strategy>}
      * @param threads  reading threads
      * @param batch    lines per batch
      * @param seconds  measured time
      */
     public record Result(double mops, String strategy, int threads, int batch, double seconds) {
+        /** One line for reports. */
+        public String describe() {
+            return String.format(Locale.ROOT, "%.1f M lines/s (%s, batch %d, %d threads)",
+                    mops, strategy, batch, threads);
+        }
+    }
+
+    /** How the lines are read. */
+    public enum Shape {
+        /** Independent plain loads, no prefetch instruction. */
+        LOADS,
+        /** Double-buffered batches: prefetch batch i+1, then read batch i. */
+        PREFETCH
+    }
+
+    /**
+     * The best of {@link Shape#LOADS} and {@link Shape#PREFETCH} (batches of 16 and 64 lines) with
+     * {@code strategy}, each measured for {@code seconds}.
+     *
+     * @return every measurement, best first
+     */
+    public static List<Result> measureBest(MemorySegment region, int threads, double seconds,
+                                                     PrefetchStrategy strategy) throws InterruptedException {
+        List<Result> all = new ArrayList<>();
+        all.add(measure(region, threads, 16, seconds, Shape.LOADS, strategy));
+        all.add(measure(region, threads, 16, seconds, Shape.PREFETCH, strategy));
+        all.add(measure(region, threads, 64, seconds, Shape.PREFETCH, strategy));
+        all.sort(Comparator.comparingDouble(Result::mops).reversed());
+        return all;
     }
 
     private MemoryLimitProbe() {
@@ -36,6 +77,18 @@ public final class MemoryLimitProbe {
      *                                  seconds are not positive
      */
     public static Result measure(MemorySegment region, int threads, int batch, double seconds,
+                                 PrefetchStrategy strategy) throws InterruptedException {
+        return measure(region, threads, batch, seconds, Shape.PREFETCH, strategy);
+    }
+
+    /**
+     * Reads random lines of {@code region} in the given shape on {@code threads} threads for
+     * about {@code seconds}.
+     *
+     * @throws IllegalArgumentException if the region is smaller than one line, or threads, batch or
+     *                                  seconds are not positive
+     */
+    public static Result measure(MemorySegment region, int threads, int batch, double seconds, Shape shape,
                                  PrefetchStrategy strategy) throws InterruptedException {
         long lines = region.byteSize() >>> 6;
         if (lines < 1 || threads < 1 || batch < 1 || !(seconds > 0)) {
@@ -53,7 +106,9 @@ public final class MemoryLimitProbe {
             workers[t] = Thread.ofPlatform().name("limit-probe-" + t).start(() -> {
                 try {
                     start.await();
-                    counts[id] = read(region, lines, batch, deadline, strategy, 0x9E3779B97F4A7C15L * (id + 1));
+                    long seed = 0x9E3779B97F4A7C15L * (id + 1);
+                    counts[id] = shape == Shape.LOADS ? load(region, lines, batch, deadline, seed)
+                            : read(region, lines, batch, deadline, strategy, seed);
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
                 }
@@ -71,7 +126,8 @@ public final class MemoryLimitProbe {
         for (long c : counts) {
             total += c;
         }
-        return new Result(total / elapsed / 1e6, strategy.name(), threads, batch, elapsed);
+        String how = shape == Shape.LOADS ? "plain loads" : "prefetch " + strategy.name();
+        return new Result(total / elapsed / 1e6, how, threads, batch, elapsed);
     }
 
     private static long read(MemorySegment region, long lines, int batch, long deadline,
@@ -92,6 +148,22 @@ public final class MemoryLimitProbe {
                 long[] swap = current;
                 current = next;
                 next = swap;
+            }
+            read += 64L * batch;
+        } while (System.nanoTime() < deadline);
+        return sum == 0x5EED ? read + 1 : read;
+    }
+
+    private static long load(MemorySegment region, long lines, int batch, long deadline, long state) {
+        long[] current = new long[batch];
+        long read = 0;
+        long sum = 0;
+        do {
+            for (int round = 0; round < 64; round++) {
+                state = fill(current, lines, state);
+                for (int i = 0; i < batch; i++) {
+                    sum += region.get(ValueLayout.JAVA_LONG_UNALIGNED, current[i]);
+                }
             }
             read += 64L * batch;
         } while (System.nanoTime() < deadline);

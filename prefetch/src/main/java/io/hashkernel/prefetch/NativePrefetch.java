@@ -125,7 +125,7 @@ public final class NativePrefetch implements PrefetchStrategy {
             throw new IllegalStateException("mprotect(PROT_READ|PROT_EXEC) refused for the prefetch routine");
         }
         return linker.downcallHandle(code,
-                FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_LONG),
                 Linker.Option.critical(true));
     }
@@ -137,8 +137,16 @@ public final class NativePrefetch implements PrefetchStrategy {
             TouchPrefetch.INSTANCE.prefetch(region, offsets, count);
             return;
         }
+        if (!region.scope().isAlive()) {
+            throw new IllegalStateException("prefetch of a region whose arena is closed");
+        }
         try {
-            routine.invokeExact(region, MemorySegment.ofArray(offsets), (long) count, region.byteSize());
+            // The region goes as a plain address, not a segment: a segment of a shared arena
+            // would be acquired and released around the call, two atomic updates of one counter
+            // that every thread using the region shares, which measured as costly as the
+            // prefetches themselves. A prefetch never faults, so a close racing with this call
+            // is harmless.
+            routine.invokeExact(region.address(), MemorySegment.ofArray(offsets), (long) count, region.byteSize());
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

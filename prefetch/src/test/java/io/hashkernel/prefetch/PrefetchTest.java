@@ -8,6 +8,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -98,7 +99,13 @@ class PrefetchTest {
             for (String name : x86Linux() ? new String[] {"native", "touch"} : new String[] {"touch"}) {
                 MemoryLimitProbe.Result r = MemoryLimitProbe.measure(region, 2, 16, 0.2, strategy(name));
                 assertTrue(r.mops() > 0, r.toString());
-                assertEquals(strategy(name).name(), r.strategy());
+                assertEquals("prefetch " + strategy(name).name(), r.strategy());
+            }
+            List<MemoryLimitProbe.Result> best = MemoryLimitProbe.measureBest(region, 1, 0.1, strategy("auto"));
+            assertEquals(3, best.size());
+            assertTrue(best.stream().anyMatch(r -> r.strategy().equals("plain loads")), best.toString());
+            for (int i = 1; i < best.size(); i++) {
+                assertTrue(best.get(i - 1).mops() >= best.get(i).mops(), "best first: " + best);
             }
             assertThrows(IllegalArgumentException.class,
                     () -> MemoryLimitProbe.measure(region, 0, 16, 0.1, TouchPrefetch.INSTANCE));

@@ -1,0 +1,241 @@
+package io.hashkernel.table;
+
+import io.hashkernel.prefetch.BatchPipeline;
+
+import java.lang.foreign.MemorySegment;
+
+import static io.hashkernel.table.ConcurrentLongLongTable.ABSENT;
+import static io.hashkernel.table.ConcurrentLongLongTable.GO_ON;
+import static io.hashkernel.table.ConcurrentLongLongTable.WORD;
+import static io.hashkernel.table.TableLayout.EMPTY_KEY;
+import static io.hashkernel.table.TableLayout.NO_VALUE;
+
+/**
+ * The asynchronous pipeline of DRAMHiT (§3.1) over one {@link ConcurrentLongLongTable}: submit
+ * finds, puts and removes tagged with ids of your choosing; the session batches them, prefetches
+ * their cache lines and probes a batch while the next one's misses are in flight; {@link #poll}
+ * hands back completed results, in completion order, which need not be submission order.
+ *
+ * <pre>{@code
+ * TableSession s = table.session();
+ * for (int i = 0; i < n; i++) {
+ *     s.get(i, keys[i]);                 // id i
+ *     int done = s.poll(ids, results);   // whatever has completed so far
+ *     ...
+ * }
+ * s.flush();                             // complete everything submitted
+ * int done = s.poll(ids, results);
+ * }</pre>
+ *
+ * <p>Guarantees: every submitted id comes back from {@link #poll} exactly once, with the result
+ * the single call would have returned: {@link #get} the value or the missing value; {@link #put}
+ * and {@link #remove} the previous value or the missing value. The one exception is a put that
+ * finds no free slot: the call that processed it throws {@link TableFullException} naming the
+ * id, after completing the rest of its batch. Each request is linearizable on its own, somewhere
+ * between its submission and its completion; requests on the same key take effect in submission
+ * order; requests on different keys may take effect in any order. After {@link #flush()} nothing
+ * is pending. Completed results wait, in memory that grows as needed, until polled.
+ *
+ * <p>A session belongs to one thread at a time and is not thread-safe; open one per thread. It
+ * holds no native resources: drop it when done. Use after the table is closed throws
+ * {@link IllegalStateException}.
+ */
+public final class TableSession {
+    private static final byte GET = 0;
+    private static final byte PUT = 1;
+    private static final byte REMOVE = 2;
+
+    private final ConcurrentLongLongTable table;
+    private final MemorySegment memory;
+    private final long missing;
+    private final BatchPipeline pipe;
+
+    // Requests in the pipeline, by slot (the pipeline's tag).
+    private final long[] keys;
+    private final long[] words;
+    private final long[] ids;
+    private final byte[] ops;
+    private final int[] freeSlots;
+    private int freeCount;
+
+    // Completed, not yet polled: a FIFO ring that doubles when full.
+    private long[] doneIds = new long[64];
+    private long[] doneValues = new long[64];
+    private int doneHead;
+    private int doneCount;
+
+    TableSession(ConcurrentLongLongTable table, BatchPipeline pipe, int depth) {
+        this.table = table;
+        this.memory = table.memory();
+        this.missing = table.missingValue();
+        this.pipe = pipe;
+        int slots = (depth + 1) * pipe.batch();
+        keys = new long[slots];
+        words = new long[slots];
+        ids = new long[slots];
+        ops = new byte[slots];
+        freeSlots = new int[slots];
+        for (int i = 0; i < slots; i++) {
+            freeSlots[i] = slots - 1 - i;
+        }
+        freeCount = slots;
+    }
+
+    /** Submits a lookup of {@code key}; its result is the value, or the missing value. */
+    public void get(long id, long key) {
+        submit(GET, id, key, NO_VALUE);
+    }
+
+    /**
+     * Submits {@code put(key, value)}; its result is the previous value, or the missing value.
+     *
+     * @throws IllegalArgumentException if {@code value} is the missing value (nothing submitted)
+     */
+    public void put(long id, long key, long value) {
+        submit(PUT, id, key, table.encode(value));
+    }
+
+    /** Submits {@code remove(key)}; its result is the removed value, or the missing value. */
+    public void remove(long id, long key) {
+        submit(REMOVE, id, key, NO_VALUE);
+    }
+
+    /**
+     * Moves up to {@code min(ids.length, results.length)} completed results into the arrays,
+     * oldest completion first, and returns how many.
+     */
+    public int poll(long[] ids, long[] results) {
+        int n = Math.min(doneCount, Math.min(ids.length, results.length));
+        int capacity = doneIds.length;
+        for (int i = 0; i < n; i++) {
+            int at = (doneHead + i) & (capacity - 1);
+            ids[i] = doneIds[at];
+            results[i] = doneValues[at];
+        }
+        doneHead = (doneHead + n) & (capacity - 1);
+        doneCount -= n;
+        return n;
+    }
+
+    /** Completes every submitted request; their results wait for {@link #poll}. */
+    public void flush() {
+        table.ensureOpen();
+        while (!pipe.isEmpty()) {
+            round();
+        }
+    }
+
+    /** Requests submitted and not yet completed. */
+    public int pending() {
+        return pipe.pending();
+    }
+
+    /** Results completed and not yet polled. */
+    public int completed() {
+        return doneCount;
+    }
+
+    private void submit(byte op, long id, long key, long word) {
+        table.ensureOpen();
+        if (key == EMPTY_KEY) {
+            complete(id, apply(op, table.sideValueOffset(), word));
+            return;
+        }
+        while (!pipe.hasRoom()) {
+            round();
+        }
+        // At most (depth + 1) * batch requests are in the pipeline and the batch being built has room, so
+        // a slot is free.
+        int slot = freeSlots[--freeCount];
+        keys[slot] = key;
+        words[slot] = word;
+        ids[slot] = id;
+        ops[slot] = op;
+        pipe.add(slot, table.homeLine(key));
+    }
+
+    /** One round: issue the built batch, probe the one in flight. */
+    private void round() {
+        BatchPipeline p = pipe;
+        p.issue();
+        TableFullException full = null;
+        long fullId = 0;
+        for (int j = 0, n = p.probeCount(); j < n; j++) {
+            int slot = p.tag(j);
+            long base = p.offset(j);
+            byte op = ops[slot];
+            long offset;
+            try {
+                offset = op == PUT ? table.claimStep(base, keys[slot], p.hops(j))
+                        : table.findStep(base, keys[slot], p.hops(j));
+            } catch (TableFullException e) {
+                full = e;
+                fullId = ids[slot];
+                freeSlots[freeCount++] = slot;
+                continue;
+            }
+            if (offset == GO_ON) {
+                p.requeue(j, table.nextLine(base));
+                continue;
+            }
+            long result = offset == ABSENT ? missing : apply(op, offset, words[slot]);
+            complete(ids[slot], result);
+            freeSlots[freeCount++] = slot;
+        }
+        p.endProbe();
+        if (full != null) {
+            throw new TableFullException("put with id " + fullId + " found no free slot and was not done; "
+                    + "every other request of its batch completed. " + full.getMessage());
+        }
+    }
+
+    /** Applies a request to the value word at {@code offset}; returns the result the caller sees. */
+    private long apply(byte op, long offset, long word) {
+        final MemorySegment m = memory;
+        switch (op) {
+            case GET -> {
+                return (long) WORD.getAcquire(m, offset) ^ missing;
+            }
+            case PUT -> {
+                long previous = (long) WORD.getAndSet(m, offset, word);
+                if (previous == NO_VALUE) {
+                    table.addSize(1);
+                }
+                return previous ^ missing;
+            }
+            default -> {
+                long previous = (long) WORD.getAndSet(m, offset, NO_VALUE);
+                if (previous != NO_VALUE) {
+                    table.addSize(-1);
+                }
+                return previous ^ missing;
+            }
+        }
+    }
+
+    private void complete(long id, long result) {
+        if (doneCount == doneIds.length) {
+            // Unroll the ring into arrays twice the size.
+            int capacity = doneIds.length;
+            long[] i2 = new long[capacity * 2];
+            long[] v2 = new long[capacity * 2];
+            int first = capacity - doneHead;
+            System.arraycopy(doneIds, doneHead, i2, 0, first);
+            System.arraycopy(doneIds, 0, i2, first, doneHead);
+            System.arraycopy(doneValues, doneHead, v2, 0, first);
+            System.arraycopy(doneValues, 0, v2, first, doneHead);
+            doneIds = i2;
+            doneValues = v2;
+            doneHead = 0;
+        }
+        int at = (doneHead + doneCount) & (doneIds.length - 1);
+        doneIds[at] = id;
+        doneValues[at] = result;
+        doneCount++;
+    }
+
+    @Override
+    public String toString() {
+        return "TableSession[pending=" + pending() + ", completed=" + doneCount + ", batch=" + pipe.batch() + "]";
+    }
+}

@@ -1,0 +1,296 @@
+package io.hashkernel.table;
+
+import io.hashkernel.prefetch.Prefetchers;
+import io.hashkernel.table.spi.MemoryProvider;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The bulk calls against the loop of single calls they are defined as, with each prefetch
+ * strategy forced by its system property, batch sizes 1..64 (odd sizes and non-multiples of the
+ * batch too), duplicate and absent keys, and tables full enough that probes cross lines (and go
+ * past the re-queue limit).
+ */
+class BatchedApiTest {
+    static final long MISSING = -7;
+
+    static boolean nativeAvailable() {
+        String arch = System.getProperty("os.arch");
+        return System.getProperty("os.name").toLowerCase(Locale.ROOT).startsWith("linux")
+                && (arch.equals("amd64") || arch.equals("x86_64"));
+    }
+
+    /** A table whose prefetch strategy is chosen by the system property, as a user would force it. */
+    static ConcurrentLongLongTable table(String strategy, long capacity, int batch, int depth, long seed) {
+        Assumptions.assumeTrue(!strategy.equals("native") || nativeAvailable(), "no native prefetch here");
+        String old = System.getProperty(Prefetchers.PROPERTY);
+        System.setProperty(Prefetchers.PROPERTY, strategy);
+        try {
+            ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(capacity).missingValue(MISSING)
+                    .batch(batch).depth(depth).seed(seed).build();
+            assertEquals(strategy.equals("native") ? "native-x86_64" : "touch", t.prefetchStrategy().name());
+            return t;
+        } finally {
+            if (old == null) {
+                System.clearProperty(Prefetchers.PROPERTY);
+            } else {
+                System.setProperty(Prefetchers.PROPERTY, old);
+            }
+        }
+    }
+
+    static Stream<Arguments> configurations() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (String s : new String[]{"native", "touch"}) {
+            for (int batch : new int[]{1, 2, 3, 5, 8, 16, 17, 31, 64}) {
+                b.add(Arguments.of(s, batch, batch % 3 == 2 ? 2 : 1));
+            }
+        }
+        return b.build();
+    }
+
+    /** Keys: a random pool with the edge keys; lookups draw from it and from keys never put. */
+    static long[] keyPool(SplittableRandom r, int n) {
+        long[] pool = new long[n];
+        for (int i = 0; i < n; i++) {
+            pool[i] = r.nextLong();
+        }
+        pool[0] = 0;
+        pool[1] = Long.MIN_VALUE;
+        pool[2] = Long.MAX_VALUE;
+        pool[3] = -1;
+        return pool;
+    }
+
+    /** Keys from the pool, with one in five never put ({@code fresh}) where asked for. */
+    static long[] draw(SplittableRandom r, long[] pool, int length, boolean fresh) {
+        long[] keys = new long[length];
+        for (int i = 0; i < length; i++) {
+            keys[i] = fresh && r.nextInt(5) == 0 ? r.nextLong() : pool[r.nextInt(pool.length)];
+        }
+        if (length > 3) {
+            keys[length - 1] = keys[0]; // a duplicate inside the batch
+        }
+        return keys;
+    }
+
+    @ParameterizedTest(name = "{0} batch {1} depth {2}")
+    @MethodSource("configurations")
+    void lookupsEqualTheLoopOfSingleLookups(String strategy, int batch, int depth) {
+        SplittableRandom r = new SplittableRandom(batch * 1000L + depth);
+        // 64 slots (16 lines) filled to 0.9, and 1024 slots filled to 0.99: many probes cross
+        // lines, some past the re-queue limit.
+        for (int[] shape : new int[][]{{64, 57}, {1024, 1013}}) {
+            try (ConcurrentLongLongTable t = table(strategy, shape[0], batch, depth, r.nextLong())) {
+                long[] pool = keyPool(r, shape[1]);
+                for (long k : pool) {
+                    t.put(k, k == MISSING ? 1 : k);
+                }
+                for (int i = 0; i < pool.length; i += 3) {
+                    t.remove(pool[i]); // removed keys keep their slot and read as absent
+                }
+                for (int length : new int[]{0, 1, batch - 1, batch, batch + 1, 3 * batch + 2, 200}) {
+                    if (length < 0) {
+                        continue;
+                    }
+                    long[] keys = draw(r, pool, length, true);
+                    long[] expected = new long[length];
+                    boolean[] expectedPresent = new boolean[length];
+                    int present = 0;
+                    for (int i = 0; i < length; i++) {
+                        expected[i] = t.get(keys[i]);
+                        expectedPresent[i] = t.containsKey(keys[i]);
+                        present += expectedPresent[i] ? 1 : 0;
+                    }
+                    long[] values = new long[length];
+                    t.getAll(keys, values);
+                    assertArrayEquals(expected, values, "getAll, length " + length);
+
+                    boolean[] flags = new boolean[length];
+                    assertEquals(present, t.containsAll(keys, flags));
+                    assertArrayEquals(expectedPresent, flags, "containsAll, length " + length);
+
+                    // offset forms: the middle of larger arrays, the rest untouched
+                    long[] wide = new long[length + 7];
+                    System.arraycopy(keys, 0, wide, 3, length);
+                    long[] out = new long[length + 5];
+                    java.util.Arrays.fill(out, 99);
+                    t.getAll(wide, 3, out, 2, length);
+                    for (int i = 0; i < length; i++) {
+                        assertEquals(expected[i], out[2 + i]);
+                    }
+                    assertEquals(99, out[0]);
+                    assertEquals(99, out[1]);
+                    assertEquals(99, out[length + 2]);
+
+                    // in place: the keys array receives the values
+                    long[] inPlace = keys.clone();
+                    t.getAll(inPlace, inPlace);
+                    assertArrayEquals(expected, inPlace, "in place");
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} batch {1} depth {2}")
+    @MethodSource("configurations")
+    void updatesEqualTheLoopOfSingleUpdates(String strategy, int batch, int depth) {
+        SplittableRandom r = new SplittableRandom(batch * 7919L + depth);
+        long seed = r.nextLong();
+        try (ConcurrentLongLongTable batched = table(strategy, 256, batch, depth, seed);
+             ConcurrentLongLongTable single = table(strategy, 256, batch, depth, seed)) {
+            long[] pool = keyPool(r, 230);
+            for (int round = 0; round < 40; round++) {
+                int length = r.nextInt(3 * batch + 5);
+                // Puts only of pool keys (fewer than the slots: a removed key keeps its slot, so
+                // fresh keys would fill the table); removes of absent keys too.
+                boolean put = r.nextBoolean();
+                long[] keys = draw(r, pool, length, !put);
+                if (put) {
+                    long[] values = new long[length];
+                    long expectedAdded = 0;
+                    for (int i = 0; i < length; i++) {
+                        values[i] = r.nextLong();
+                        if (values[i] == MISSING) {
+                            values[i] = 0;
+                        }
+                        expectedAdded += single.put(keys[i], values[i]) == MISSING ? 1 : 0;
+                    }
+                    assertEquals(expectedAdded, batched.putAll(keys, values), "new keys of putAll");
+                } else {
+                    long expectedRemoved = 0;
+                    for (long k : keys) {
+                        expectedRemoved += single.remove(k) != MISSING ? 1 : 0;
+                    }
+                    assertEquals(expectedRemoved, batched.removeAll(keys), "removed by removeAll");
+                }
+                assertEquals(contents(single), contents(batched), "after round " + round);
+                assertEquals(single.size(), batched.size());
+            }
+        }
+    }
+
+    static Map<Long, Long> contents(ConcurrentLongLongTable t) {
+        Map<Long, Long> m = new HashMap<>();
+        t.forEach(m::put);
+        return m;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"native", "touch"})
+    void aPutAllIntoAFullTablePutsWhatFitsAndSaysHowManyDidNot(String strategy) {
+        try (ConcurrentLongLongTable t = table(strategy, 8, 4, 1, 3)) {
+            long[] keys = new long[12];
+            long[] values = new long[12];
+            for (int i = 0; i < 12; i++) {
+                keys[i] = i + 1;
+                values[i] = 100 + i;
+            }
+            TableFullException e = assertThrows(TableFullException.class, () -> t.putAll(keys, values));
+            assertTrue(e.getMessage().contains("4 of 12 keys found no free slot"), e.getMessage());
+            assertEquals(8, t.size());
+            int found = 0;
+            long stored = 0;
+            for (int i = 0; i < 12; i++) {
+                long v = t.get(keys[i]);
+                if (v != MISSING) {
+                    assertEquals(values[i], v);
+                    found++;
+                    stored = keys[i];
+                }
+            }
+            assertEquals(8, found);
+            // existing keys still update in bulk, the later of two puts winning
+            assertEquals(0, t.putAll(new long[]{stored, stored}, new long[]{5, 6}));
+            assertEquals(6, t.get(stored));
+        }
+    }
+
+    @Test
+    void badArgumentsAreRefusedBeforeAnythingHappens() {
+        ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(64).missingValue(MISSING)
+                .memory(MemoryProvider.gcManaged()).build();
+        try {
+            long[] keys = {1, 2, 3, 4};
+            IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                    () -> t.putAll(keys, new long[]{10, 20, MISSING, 40}));
+            assertTrue(missing.getMessage().contains("values[2]"), missing.getMessage());
+            assertEquals(0, t.size(), "nothing was put");
+
+            long[] shared = new long[8];
+            IllegalArgumentException overlap = assertThrows(IllegalArgumentException.class,
+                    () -> t.getAll(shared, 0, shared, 2, 4));
+            assertTrue(overlap.getMessage().contains("overlap"), overlap.getMessage());
+            assertThrows(IndexOutOfBoundsException.class, () -> t.getAll(keys, new long[3]));
+            assertThrows(IndexOutOfBoundsException.class, () -> t.getAll(keys, 2, new long[4], 0, 3));
+            assertThrows(IndexOutOfBoundsException.class, () -> t.removeAll(keys, -1, 2));
+            assertThrows(IndexOutOfBoundsException.class, () -> t.containsAll(keys, new boolean[2]));
+            assertThrows(IllegalArgumentException.class, () -> ConcurrentLongLongTable.builder().batch(0));
+            assertThrows(IllegalArgumentException.class, () -> ConcurrentLongLongTable.builder().depth(9));
+            t.close();
+            assertThrows(IllegalStateException.class, () -> t.getAll(keys, new long[4]));
+            assertThrows(IllegalStateException.class, () -> t.putAll(keys, new long[]{1, 2, 3, 4}));
+            assertThrows(IllegalStateException.class, () -> t.removeAll(keys));
+            assertThrows(IllegalStateException.class, () -> t.containsAll(keys, new boolean[4]));
+            assertThrows(IllegalStateException.class, t::session);
+        } finally {
+            t.close();
+        }
+    }
+
+    @Test
+    void theDefaultLoopsOfTheInterfaceAgreeWithTheBatchedOverrides() {
+        ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(128).missingValue(MISSING).build();
+        try {
+            LongLongMap loop = new LongLongMap() {
+                // Only the single calls are delegated: the bulk calls run the interface's loops.
+                @Override public long missingValue() { return t.missingValue(); }
+                @Override public long get(long key) { return t.get(key); }
+                @Override public boolean containsKey(long key) { return t.containsKey(key); }
+                @Override public long put(long key, long value) { return t.put(key, value); }
+                @Override public long putIfAbsent(long key, long value) { return t.putIfAbsent(key, value); }
+                @Override public long replace(long key, long value) { return t.replace(key, value); }
+                @Override public boolean replace(long key, long e, long v) { return t.replace(key, e, v); }
+                @Override public long remove(long key) { return t.remove(key); }
+                @Override public boolean remove(long key, long e) { return t.remove(key, e); }
+                @Override public long size() { return t.size(); }
+                @Override public void forEach(LongLongConsumer action) { t.forEach(action); }
+                @Override public void clear() { t.clear(); }
+                @Override public long capacity() { return t.capacity(); }
+                @Override public boolean isClosed() { return t.isClosed(); }
+                @Override public void close() { t.close(); }
+            };
+            long[] keys = {5, 6, 5, 0, 9};
+            assertEquals(4, loop.putAll(keys, new long[]{1, 2, 3, 4, 5}), "5, 6, 0 and 9 are new");
+            long[] a = new long[5];
+            long[] b = new long[5];
+            loop.getAll(keys, a);
+            t.getAll(keys, b);
+            assertArrayEquals(a, b);
+            assertArrayEquals(new long[]{3, 2, 3, 4, 5}, a);
+            boolean[] present = new boolean[5];
+            assertEquals(5, loop.containsAll(keys, present));
+            assertEquals(4, loop.removeAll(keys));
+            assertFalse(t.containsKey(5));
+            assertThrows(IllegalArgumentException.class, () -> loop.putAll(keys, new long[]{1, MISSING, 1, 1, 1}));
+        } finally {
+            t.close();
+        }
+    }
+}

@@ -1,0 +1,235 @@
+package io.hashkernel.prefetch;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * Double-buffered batches of memory probes, so that the DRAM misses of one batch overlap the work
+ * on the previous one. Knows nothing about what is probed: each request is a caller-chosen
+ * {@code int} tag (an index into the caller's own arrays) and the byte offset of the cache line it
+ * needs next.
+ *
+ * <p>One round of the caller's loop:
+ * <ol>
+ *   <li>{@link #add} requests while {@link #hasRoom()}: they join the batch being built, behind the
+ *       requests re-queued by the previous round;</li>
+ *   <li>{@link #issue()}: one {@link PrefetchStrategy#prefetch} call for the whole built batch
+ *       (one downcall, not one per request); the batch issued by the previous round becomes the
+ *       batch to probe;</li>
+ *   <li>for {@code j < }{@link #probeCount()}: probe {@link #offset(int) offset(j)}, whose line has
+ *       had one round to arrive; a probe that must go on into another line calls
+ *       {@link #requeue(int, long) requeue(j, nextOffset)}, which prefetches that line in the next
+ *       batch instead of waiting for it now;</li>
+ *   <li>{@link #endProbe()}: the re-queued requests head the next batch.</li>
+ * </ol>
+ * Repeat until {@link #isEmpty()} and the caller has nothing more to add.
+ *
+ * <p>Order: requests are probed in the order they were added, and a re-queued request keeps its
+ * place relative to later requests: if request A's probe of a line precedes request B's probe of
+ * the same line, A's probe of every later line precedes B's too. A caller whose requests follow
+ * the same sequence of lines (the same key) therefore sees them take effect in submission order.
+ *
+ * <p>At most {@code (depth + 1) * batch} requests are in the pipeline at once: the batches in
+ * flight and the batch being built (or probed). Not thread-safe: one
+ * pipeline per thread.
+ */
+public final class BatchPipeline {
+    /** The largest batch. */
+    public static final int MAX_BATCH = 4096;
+
+    private final PrefetchStrategy strategy;
+    private final MemorySegment region;
+    private final int batch;
+
+    // The batch being built: it starts with the requests re-queued by the last round. During a
+    // probe (between issue() and endProbe()) these arrays hold the batch being probed instead, and
+    // re-queued requests are compacted in place at their front.
+    private int[] buildTags;
+    private long[] buildOffsets;
+    private int[] buildHops;
+    private int buildCount;
+    // The batches issued (prefetched) by the last `depth` issue() calls, oldest at flightHead:
+    // each is probed `depth` rounds after it was issued.
+    private final int[][] flightTags;
+    private final long[][] flightOffsets;
+    private final int[][] flightHops;
+    private final int[] flightCounts;
+    private int flightHead;
+    private int flightCount;
+    private int probeCount;
+    private int requeued;
+    private boolean probing;
+
+    /**
+     * A double-buffered pipeline over {@code region} issuing batches of at most {@code batch}
+     * requests: a batch is probed one round after it was prefetched.
+     *
+     * @throws IllegalArgumentException if {@code batch} is not between 1 and {@value #MAX_BATCH}
+     */
+    public BatchPipeline(PrefetchStrategy strategy, MemorySegment region, int batch) {
+        this(strategy, region, batch, 1);
+    }
+
+    /**
+     * A pipeline over {@code region} issuing batches of at most {@code batch} requests, each probed
+     * {@code depth} rounds after it was prefetched ({@code depth} batches in flight).
+     *
+     * @throws IllegalArgumentException if {@code batch} is not between 1 and {@value #MAX_BATCH}, or
+     *                                  {@code depth} not between 1 and {@value #MAX_DEPTH}
+     */
+    public BatchPipeline(PrefetchStrategy strategy, MemorySegment region, int batch, int depth) {
+        this.strategy = Objects.requireNonNull(strategy, "strategy");
+        this.region = Objects.requireNonNull(region, "region");
+        checkBatch(batch);
+        if (depth < 1 || depth > MAX_DEPTH) {
+            throw new IllegalArgumentException("depth must be between 1 and " + MAX_DEPTH + " batches, was " + depth);
+        }
+        this.batch = batch;
+        buildTags = new int[batch];
+        buildOffsets = new long[batch];
+        buildHops = new int[batch];
+        flightTags = new int[depth][batch];
+        flightOffsets = new long[depth][batch];
+        flightHops = new int[depth][batch];
+        flightCounts = new int[depth];
+    }
+
+    /** The most batches in flight. */
+    public static final int MAX_DEPTH = 8;
+
+    /**
+     * Checks a batch size.
+     *
+     * @return {@code batch}
+     * @throws IllegalArgumentException if it is not between 1 and {@value #MAX_BATCH}
+     */
+    public static int checkBatch(int batch) {
+        if (batch < 1 || batch > MAX_BATCH) {
+            throw new IllegalArgumentException("batch must be between 1 and " + MAX_BATCH + " requests, was " + batch);
+        }
+        return batch;
+    }
+
+    /** The batch size this pipeline was made with. */
+    public int batch() {
+        return batch;
+    }
+
+    /** Whether the batch being built can take another request now. */
+    public boolean hasRoom() {
+        return !probing && buildCount < batch;
+    }
+
+    /**
+     * Adds a request to the batch being built.
+     *
+     * @param tag    the caller's name for the request, handed back by {@link #tag(int)}
+     * @param offset byte offset in the region of the first line the request reads
+     * @throws IllegalStateException if the batch is full or a probe is under way ({@link #hasRoom()} is false)
+     */
+    public void add(int tag, long offset) {
+        int n = buildCount;
+        if (n >= batch || probing) {
+            throw new IllegalStateException(probing ? "add() during a probe: call endProbe() first"
+                    : "batch is full (" + batch + " requests): issue() it first");
+        }
+        buildTags[n] = tag;
+        buildOffsets[n] = offset;
+        buildHops[n] = 0;
+        buildCount = n + 1;
+    }
+
+    /**
+     * Prefetches the batch being built (one {@link PrefetchStrategy#prefetch} call) and starts the
+     * probe of the batch issued by the previous call, whose lines have had a round to arrive.
+     *
+     * @throws IllegalStateException if the previous probe was not ended, or the region is closed
+     */
+    public void issue() {
+        if (probing) {
+            throw new IllegalStateException("the previous probe was not ended: call endProbe() before issue()");
+        }
+        if (buildCount > 0) {
+            strategy.prefetch(region, buildOffsets, buildCount);
+        }
+        int head = flightHead;
+        int[] t = flightTags[head];
+        long[] o = flightOffsets[head];
+        int[] h = flightHops[head];
+        probeCount = flightCounts[head];
+        flightTags[head] = buildTags;
+        flightOffsets[head] = buildOffsets;
+        flightHops[head] = buildHops;
+        flightCounts[head] = buildCount;
+        flightCount += buildCount - probeCount;
+        flightHead = head + 1 == flightCounts.length ? 0 : head + 1;
+        buildTags = t;
+        buildOffsets = o;
+        buildHops = h;
+        buildCount = 0;
+        requeued = 0;
+        probing = true;
+    }
+
+    /** Requests in the batch being probed. */
+    public int probeCount() {
+        return probeCount;
+    }
+
+    /** The tag of request {@code j} of the batch being probed. */
+    public int tag(int j) {
+        return buildTags[j];
+    }
+
+    /** The line offset request {@code j} reads now (prefetched one round ago). */
+    public long offset(int j) {
+        return buildOffsets[j];
+    }
+
+    /** How many times request {@code j} has been re-queued: the lines it has read before this one. */
+    public int hops(int j) {
+        return buildHops[j];
+    }
+
+    /**
+     * Sends request {@code j} of the batch being probed on to the line at {@code nextOffset}: it
+     * heads the next batch, is prefetched with it, and is probed the round after. Call at most
+     * once per request, in increasing {@code j}.
+     */
+    public void requeue(int j, long nextOffset) {
+        int r = requeued;
+        // r <= j, so compacting in place never overwrites a request not yet probed.
+        buildTags[r] = buildTags[j];
+        buildOffsets[r] = nextOffset;
+        buildHops[r] = buildHops[j] + 1;
+        requeued = r + 1;
+    }
+
+    /** Ends the probe: its re-queued requests head the next batch to build. */
+    public void endProbe() {
+        buildCount = requeued;
+        probeCount = 0;
+        requeued = 0;
+        probing = false;
+    }
+
+    /** Whether no request is in the pipeline. */
+    public boolean isEmpty() {
+        return buildCount == 0 && flightCount == 0 && probeCount == 0;
+    }
+
+    /** Requests in the pipeline between rounds (built, in flight or re-queued). */
+    public int pending() {
+        return buildCount + flightCount + probeCount;
+    }
+
+    /** Forgets every request, e.g. after a probe failed with an exception. */
+    public void clear() {
+        buildCount = 0;
+        flightCount = 0;
+        java.util.Arrays.fill(flightCounts, 0);
+        probeCount = 0;
+        requeued = 0;
+        probing = false;
+    }
+}

@@ -1,0 +1,147 @@
+package io.hashkernel.stress;
+
+import io.hashkernel.table.ConcurrentLongLongTable;
+import io.hashkernel.table.TableSession;
+import org.openjdk.jcstress.annotations.Actor;
+import org.openjdk.jcstress.annotations.Arbiter;
+import org.openjdk.jcstress.annotations.Description;
+import org.openjdk.jcstress.annotations.JCStressTest;
+import org.openjdk.jcstress.annotations.Outcome;
+import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.JJJJ_Result;
+import org.openjdk.jcstress.infra.results.JJJ_Result;
+import org.openjdk.jcstress.infra.results.JJ_Result;
+
+import static io.hashkernel.stress.PutGetPublicationTest.V1;
+import static io.hashkernel.stress.PutGetPublicationTest.V2;
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE_INTERESTING;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
+/**
+ * The batched calls and the asynchronous session publish like the single calls: each put inside
+ * a {@code putAll} or a session is claimed by CAS on the key word and published by the store of
+ * the value word, so a single {@code get} racing with it sees the key absent or with its whole
+ * value, and present implies the value.
+ *
+ * <p>Run just these: {@code java -jar stress/target/jcstress.jar -t BatchedPublicationTest}
+ */
+public final class BatchedPublicationTest {
+
+    private BatchedPublicationTest() {
+    }
+
+    /** A batched put racing a single reader of the same key. */
+    @JCStressTest
+    @Description("putAll of a new key racing containsKey then get: present implies the value.")
+    @Outcome(id = {"0, -1", "0, 1229782938533634594"}, expect = ACCEPTABLE, desc = "absent at first look")
+    @Outcome(id = "1, 1229782938533634594", expect = ACCEPTABLE, desc = "present, with its value")
+    @Outcome(id = "1, -1", expect = FORBIDDEN, desc = "present, then gone: the batched put was not linearizable")
+    @Outcome(expect = FORBIDDEN, desc = "any other value")
+    @State
+    public static class BatchedPutSingleGet {
+        final ConcurrentLongLongTable table = Tables.oneLine();
+
+        @Actor
+        public void writer() {
+            table.putAll(new long[]{7}, new long[]{V1});
+        }
+
+        @Actor
+        public void reader(JJ_Result r) {
+            r.r1 = table.containsKey(7) ? 1 : 0;
+            r.r2 = table.get(7);
+        }
+    }
+
+    /** A batched put and a single put of one new key: one claims the slot, neither is lost. */
+    @JCStressTest
+    @Description("putAll and put of one new key: exactly one sees it absent; the later value stays.")
+    @Outcome(id = "1, 1, 2", expect = ACCEPTABLE, desc = "putAll first (it added the key), then put")
+    @Outcome(id = "0, -1, 1", expect = ACCEPTABLE, desc = "put first, then putAll (an update)")
+    @Outcome(expect = FORBIDDEN, desc = "both saw it absent (a lost update), or a wrong final value")
+    @State
+    public static class BatchedAndSinglePutOfOneKey {
+        final ConcurrentLongLongTable table = Tables.oneLine();
+
+        @Actor
+        public void batched(JJJ_Result r) {
+            r.r1 = table.putAll(new long[]{5}, new long[]{1});
+        }
+
+        @Actor
+        public void single(JJJ_Result r) {
+            r.r2 = table.put(5, 2);
+        }
+
+        @Arbiter
+        public void after(JJJ_Result r) {
+            r.r3 = table.get(5);
+        }
+    }
+
+    /**
+     * Two writers race for slots of one line, one through {@code putAll} and {@code getAll}, the
+     * other through the single calls; each then reads the other's key.
+     */
+    @JCStressTest
+    @Description("putAll/getAll against put/get of two keys in one line: no value of another key, none lost.")
+    @Outcome(id = {"-1, 1229782938533634594, 1229782938533634594, 3689348815028241476",
+            "3689348815028241476, -1, 1229782938533634594, 3689348815028241476",
+            "3689348815028241476, 1229782938533634594, 1229782938533634594, 3689348815028241476"},
+            expect = ACCEPTABLE, desc = "each sees the other key absent or with its own value; both stored")
+    @Outcome(id = "-1, -1, 1229782938533634594, 3689348815028241476", expect = ACCEPTABLE_INTERESTING,
+            desc = "neither sees the other: acquire lookups (as for the single calls); x86 never shows it")
+    @Outcome(expect = FORBIDDEN, desc = "a value of another key, a torn value, or a lost key")
+    @State
+    public static class BatchedTwoKeysOneLine {
+        final ConcurrentLongLongTable table = Tables.oneLine();
+
+        @Actor
+        public void batched(JJJJ_Result r) {
+            table.putAll(new long[]{1}, new long[]{V1});
+            long[] out = new long[1];
+            table.getAll(new long[]{2}, out);
+            r.r1 = out[0];
+        }
+
+        @Actor
+        public void single(JJJJ_Result r) {
+            table.put(2, V2);
+            r.r2 = table.get(1);
+        }
+
+        @Arbiter
+        public void after(JJJJ_Result r) {
+            r.r3 = table.get(1);
+            r.r4 = table.get(2);
+        }
+    }
+
+    /** A put through a session, flushed, racing a single reader; the session returns the previous value. */
+    @JCStressTest
+    @Description("session put of a new key racing containsKey then get: present implies the value.")
+    @Outcome(id = {"0, -1, -1", "0, 1229782938533634594, -1"}, expect = ACCEPTABLE, desc = "absent at first look")
+    @Outcome(id = "1, 1229782938533634594, -1", expect = ACCEPTABLE, desc = "present, with its value")
+    @Outcome(expect = FORBIDDEN, desc = "present then gone, another value, or a wrong previous value")
+    @State
+    public static class SessionPutSingleGet {
+        final ConcurrentLongLongTable table = Tables.oneLine();
+
+        @Actor
+        public void writer(JJJ_Result r) {
+            TableSession s = table.session();
+            s.put(42, 7, V1);
+            s.flush();
+            long[] ids = new long[1];
+            long[] results = new long[1];
+            r.r3 = s.poll(ids, results) == 1 && ids[0] == 42 ? results[0] : 99;
+        }
+
+        @Actor
+        public void reader(JJJ_Result r) {
+            r.r1 = table.containsKey(7) ? 1 : 0;
+            r.r2 = table.get(7);
+        }
+    }
+}
