@@ -22,7 +22,7 @@ final class CellRunner {
     CellResult run() throws InterruptedException {
         Impl impl = Impl.parse(spec.impl());
         long heapBefore = usedHeapAfterGc();
-        try (Subject subject = impl.create(spec.capacity(), spec.entries(), spec.batch())) {
+        try (Subject subject = impl.create(spec.capacity(), spec.entries(), spec.batch(), spec.depth())) {
             Measured measured;
             long held;
             if (spec.op().equals("find")) {

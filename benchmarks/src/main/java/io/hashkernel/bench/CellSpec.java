@@ -13,9 +13,10 @@ package io.hashkernel.bench;
  * @param warmupSeconds untimed run before the measurement (JIT compilation)
  * @param seed     seed of the key streams
  * @param batch    requests per prefetched batch of the batched implementation
+ * @param depth    batches in flight in the batched implementation
  */
 record CellSpec(String impl, String op, String dist, int threads, long capacity, long entries,
-                double seconds, double warmupSeconds, long seed, int batch) {
+                double seconds, double warmupSeconds, long seed, int batch, int depth) {
 
     /** The table's memory in MiB, as the user asked for it. */
     long tableMiB() {

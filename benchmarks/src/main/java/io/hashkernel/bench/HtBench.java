@@ -66,6 +66,11 @@ public final class HtBench implements Callable<Integer> {
             description = "Requests per prefetched batch of the batched implementation. Default: ${DEFAULT-VALUE}.")
     int batch = ConcurrentLongLongTable.DEFAULT_BATCH;
 
+    @Option(names = "--depth", paramLabel = "D",
+            description = "Batches in flight (a batch is probed D rounds after its prefetch) in the batched"
+                    + " implementation. Default: ${DEFAULT-VALUE}.")
+    int depth = ConcurrentLongLongTable.DEFAULT_DEPTH;
+
     @Option(names = "--limit", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Measure the memory limit (random 64-byte reads/s over a region as large as the table)"
                     + " first and report each result as a percentage of it (default); --no-limit skips it.")
@@ -135,7 +140,7 @@ public final class HtBench implements Callable<Integer> {
                 op, dist, t, mib, tableMiB == null ? " (default)" : "", capacity, entries, fill, seconds);
         out.println("machine: " + machine.describe());
         out.println("memory:  " + machine.memoryMechanism());
-        out.println("prefetch: " + Prefetchers.describe(Prefetchers.selected()) + ", batch " + batch);
+        out.println("prefetch: " + Prefetchers.describe(Prefetchers.selected()) + ", batch " + batch + ", depth " + depth);
         List<MemoryLimitProbe.Result> limits = limit ? measureLimit(mib, t) : List.of();
         Double limitMops = limits.isEmpty() ? null : limits.get(0).mops();
         out.println();
@@ -144,7 +149,7 @@ public final class HtBench implements Callable<Integer> {
         List<Map<String, String>> skipped = new ArrayList<>();
         boolean failed = false;
         for (Impl impl : impls) {
-            CellSpec spec = new CellSpec(impl.id, op, dist, t, capacity, entries, seconds, warmup, seed, batch);
+            CellSpec spec = new CellSpec(impl.id, op, dist, t, capacity, entries, seconds, warmup, seed, batch, depth);
             String skip = heapShortfall(impl, entries);
             if (skip != null) {
                 out.println("skipped " + impl.id + ": " + skip);
@@ -177,6 +182,7 @@ public final class HtBench implements Callable<Integer> {
             config.put("warmupSeconds", warmup);
             config.put("seed", seed);
             config.put("batch", batch);
+            config.put("depth", depth);
             config.put("prefetch", Prefetchers.selected().name());
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
                     .writeValue(json.toFile(), new Report(machine, limitMops, limits, config, results, skipped));
@@ -204,6 +210,9 @@ public final class HtBench implements Callable<Integer> {
         }
         if (batch < 1 || batch > BatchPipeline.MAX_BATCH) {
             problems.add("--batch must be between 1 and " + BatchPipeline.MAX_BATCH + ", was " + batch);
+        }
+        if (depth < 1 || depth > BatchPipeline.MAX_DEPTH) {
+            problems.add("--depth must be between 1 and " + BatchPipeline.MAX_DEPTH + ", was " + depth);
         }
         if (!(seconds > 0)) {
             problems.add("--seconds must be positive, was " + seconds);

@@ -14,21 +14,21 @@ enum Impl {
     /** HashKernel's table through its batched calls ({@code getAll}, {@code putAll}): prefetched batches. */
     HASHKERNEL("hashkernel", 0) {
         @Override
-        Subject create(long capacity, long entries, int batch) {
-            return new TableSubject(capacity, batch, true);
+        Subject create(long capacity, long entries, int batch, int depth) {
+            return new TableSubject(capacity, batch, depth, true);
         }
     },
     /** HashKernel's table through its synchronous API, one key at a time. */
     HASHKERNEL_UNBATCHED("hashkernel-unbatched", 0) {
         @Override
-        Subject create(long capacity, long entries, int batch) {
-            return new TableSubject(capacity, batch, false);
+        Subject create(long capacity, long entries, int batch, int depth) {
+            return new TableSubject(capacity, batch, depth, false);
         }
     },
     /** {@code ConcurrentHashMap<Long, Long>}, pre-sized for the entries. */
     CHM("chm", 80) {
         @Override
-        Subject create(long capacity, long entries, int batch) {
+        Subject create(long capacity, long entries, int batch, int depth) {
             ConcurrentHashMap<Long, Long> map = new ConcurrentHashMap<>(saturatedInt(entries));
             return new HeapSubject() {
                 @Override
@@ -51,7 +51,7 @@ enum Impl {
      */
     NBHML("nbhml", 80) {
         @Override
-        Subject create(long capacity, long entries, int batch) {
+        Subject create(long capacity, long entries, int batch, int depth) {
             NonBlockingHashMapLong<Long> map = new NonBlockingHashMapLong<>(saturatedInt(2 * entries));
             return new HeapSubject() {
                 @Override
@@ -84,9 +84,9 @@ enum Impl {
 
     /**
      * A fresh, empty subject able to hold {@code entries} (the HashKernel table has {@code capacity}
-     * slots and prefetches {@code batch} requests at a time).
+     * slots and prefetches {@code batch} requests at a time, {@code depth} batches ahead).
      */
-    abstract Subject create(long capacity, long entries, int batch);
+    abstract Subject create(long capacity, long entries, int batch, int depth);
 
     /** Parses a command-line name; the message lists every allowed one. */
     static Impl parse(String id) {
@@ -112,9 +112,9 @@ enum Impl {
         private final ConcurrentLongLongTable table;
         private final boolean batched;
 
-        TableSubject(long capacity, int batch, boolean batched) {
+        TableSubject(long capacity, int batch, int depth, boolean batched) {
             this.table = ConcurrentLongLongTable.builder()
-                    .capacity(capacity).missingValue(Keys.MISSING).batch(batch).build();
+                    .capacity(capacity).missingValue(Keys.MISSING).batch(batch).depth(depth).build();
             this.batched = batched;
         }
 
@@ -152,7 +152,7 @@ enum Impl {
         public String memory() {
             String m = "off-heap, " + table.memoryDescription();
             return batched ? m + ", prefetch " + Prefetchers.describe(table.prefetchStrategy())
-                    + ", batch " + table.batch() : m;
+                    + ", batch " + table.batch() + (table.depth() > 1 ? ", depth " + table.depth() : "") : m;
         }
 
         @Override

@@ -560,22 +560,27 @@ public final class ConcurrentLongLongTable implements LongLongMap {
                 next++;
             }
             p.issue();
+            final int[] tags = p.probeTags();
+            final long[] lines = p.probeOffsets();
             for (int j = 0, n = p.probeCount(); j < n; j++) {
-                int i = p.tag(j);
-                long base = p.offset(j);
+                int i = tags[j];
+                long base = lines[j];
                 long key = keys[keysOffset + i];
                 long offset = hitOffset(base, key);
                 if (offset < 0) {
                     offset = findStepSlow(base, key, p.hops(j));
                 }
                 if (offset >= 0) {
-                    values[valuesOffset + i] = (long) WORD.getAcquire(m, offset) ^ missing;
+                    // A plain load, made an acquire load by the fence after the loop: an acquire
+                    // per lookup would also order every later load of the loop after it.
+                    values[valuesOffset + i] = m.get(KEY_WORD, offset) ^ missing;
                 } else if (offset == ABSENT) {
                     values[valuesOffset + i] = missing;
                 } else {
                     p.requeue(j, nextLine(base));
                 }
             }
+            VarHandle.acquireFence();
             p.endProbe();
         } while (next < length || !p.isEmpty());
     }

@@ -1,6 +1,7 @@
 package io.hashkernel.prefetch;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -59,6 +60,8 @@ public final class BatchPipeline {
     private int probeCount;
     private int requeued;
     private boolean probing;
+    // batch, or 0 during a probe: one comparison tells whether add() may append.
+    private int addLimit;
 
     /**
      * A double-buffered pipeline over {@code region} issuing batches of at most {@code batch}
@@ -88,6 +91,7 @@ public final class BatchPipeline {
         buildTags = new int[batch];
         buildOffsets = new long[batch];
         buildHops = new int[batch];
+        addLimit = batch;
         flightTags = new int[depth][batch];
         flightOffsets = new long[depth][batch];
         flightHops = new int[depth][batch];
@@ -117,7 +121,7 @@ public final class BatchPipeline {
 
     /** Whether the batch being built can take another request now. */
     public boolean hasRoom() {
-        return !probing && buildCount < batch;
+        return buildCount < addLimit;
     }
 
     /**
@@ -129,14 +133,13 @@ public final class BatchPipeline {
      */
     public void add(int tag, long offset) {
         int n = buildCount;
-        if (n >= batch || probing) {
+        if (n >= addLimit) {
             throw new IllegalStateException(probing ? "add() during a probe: call endProbe() first"
                     : "batch is full (" + batch + " requests): issue() it first");
         }
         buildTags[n] = tag;
         buildOffsets[n] = offset;
-        buildHops[n] = 0;
-        buildCount = n + 1;
+        buildCount = n + 1; // buildHops[n] is 0 already: see endProbe()
     }
 
     /**
@@ -169,11 +172,26 @@ public final class BatchPipeline {
         buildCount = 0;
         requeued = 0;
         probing = true;
+        addLimit = 0;
     }
 
     /** Requests in the batch being probed. */
     public int probeCount() {
         return probeCount;
+    }
+
+    /**
+     * The tags of the batch being probed, for a loop that keeps them in a local: element
+     * {@code j < }{@link #probeCount()} is {@link #tag(int) tag(j)}. Valid until {@link #endProbe()};
+     * only {@link #requeue} may change it.
+     */
+    public int[] probeTags() {
+        return buildTags;
+    }
+
+    /** The offsets of the batch being probed, as {@link #probeTags()}: element {@code j} is {@link #offset(int) offset(j)}. */
+    public long[] probeOffsets() {
+        return buildOffsets;
     }
 
     /** The tag of request {@code j} of the batch being probed. */
@@ -207,10 +225,14 @@ public final class BatchPipeline {
 
     /** Ends the probe: its re-queued requests head the next batch to build. */
     public void endProbe() {
+        // New requests start with no hops: clear the counts behind the re-queued ones here, once
+        // per round, rather than in every add().
+        Arrays.fill(buildHops, requeued, batch, 0);
         buildCount = requeued;
         probeCount = 0;
         requeued = 0;
         probing = false;
+        addLimit = batch;
     }
 
     /** Whether no request is in the pipeline. */
@@ -227,9 +249,14 @@ public final class BatchPipeline {
     public void clear() {
         buildCount = 0;
         flightCount = 0;
-        java.util.Arrays.fill(flightCounts, 0);
+        Arrays.fill(flightCounts, 0);
         probeCount = 0;
         requeued = 0;
         probing = false;
+        addLimit = batch;
+        Arrays.fill(buildHops, 0);
+        for (int[] hops : flightHops) {
+            Arrays.fill(hops, 0);
+        }
     }
 }
