@@ -2,6 +2,7 @@ package io.hashkernel.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hashkernel.table.ConcurrentLongLongTable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,7 +64,7 @@ class HtBenchTest {
         assertEquals(3, report.get("limit").size(), "every shape of the limit probe");
         assertEquals(report.get("limitMops").asDouble(), report.get("limit").get(0).get("mops").asDouble());
         assertEquals("find", report.get("config").get("op").asText());
-        assertEquals(16, report.get("config").get("batch").asInt());
+        assertEquals(ConcurrentLongLongTable.DEFAULT_BATCH, report.get("config").get("batch").asInt());
         assertEquals(4, report.get("results").size());
         for (JsonNode result : report.get("results")) {
             assertEquals("find", result.get("op").asText());

@@ -126,7 +126,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     }
 
     /** Requests per prefetched batch unless {@link Builder#batch} says otherwise. */
-    public static final int DEFAULT_BATCH = 16;
+    public static final int DEFAULT_BATCH = 32;
     /** Batches in flight unless {@link Builder#depth} says otherwise. */
     public static final int DEFAULT_DEPTH = 1;
 
@@ -655,38 +655,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     @Override
     public long removeAll(long[] keys, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, keys.length);
-        ensureOpen();
-        final MemorySegment m = memory;
-        BatchPipeline p = pipeline();
-        long removed = 0;
-        int next = 0;
-        try {
-            do {
-                while (next < length && p.hasRoom()) {
-                    long key = keys[offset + next];
-                    if (key == EMPTY_KEY) {
-                        removed += (long) WORD.getAndSet(m, sideValueOffset, NO_VALUE) != NO_VALUE ? 1 : 0;
-                    } else {
-                        p.add(next, homeLine(key));
-                    }
-                    next++;
-                }
-                p.issue();
-                for (int j = 0, n = p.probeCount(); j < n; j++) {
-                    long base = p.offset(j);
-                    long found = findStep(base, keys[offset + p.tag(j)], p.hops(j));
-                    if (found >= 0) {
-                        removed += (long) WORD.getAndSet(m, found, NO_VALUE) != NO_VALUE ? 1 : 0;
-                    } else if (found == GO_ON) {
-                        p.requeue(j, nextLine(base));
-                    }
-                }
-                p.endProbe();
-            } while (next < length || !p.isEmpty());
-        } finally {
-            size.add(-removed);
-        }
-        return removed;
+        return lookUpAll(REMOVE, keys, offset, null, 0, length);
     }
 
     /**
@@ -698,39 +667,63 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     public int containsAll(long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
         Objects.checkFromIndexSize(keysOffset, length, keys.length);
         Objects.checkFromIndexSize(presentOffset, length, present.length);
+        return (int) lookUpAll(CONTAINS, keys, keysOffset, present, presentOffset, length);
+    }
+
+    private static final int CONTAINS = 0;
+    private static final int REMOVE = 1;
+
+    /**
+     * The engine of {@link #removeAll} and {@link #containsAll}: a batched lookup of each key,
+     * then {@link #onFound}. Returns how many keys were present (and, for REMOVE, removed).
+     */
+    private long lookUpAll(int op, long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
         ensureOpen();
-        final MemorySegment m = memory;
         BatchPipeline p = pipeline();
-        int count = 0;
+        long count = 0;
         int next = 0;
-        do {
-            while (next < length && p.hasRoom()) {
-                long key = keys[keysOffset + next];
-                if (key == EMPTY_KEY) {
-                    boolean found = (long) WORD.getAcquire(m, sideValueOffset) != NO_VALUE;
-                    present[presentOffset + next] = found;
-                    count += found ? 1 : 0;
-                } else {
-                    p.add(next, homeLine(key));
+        try {
+            do {
+                while (next < length && p.hasRoom()) {
+                    long key = keys[keysOffset + next];
+                    if (key == EMPTY_KEY) {
+                        count += onFound(op, sideValueOffset, present, presentOffset + next);
+                    } else {
+                        p.add(next, homeLine(key));
+                    }
+                    next++;
                 }
-                next++;
-            }
-            p.issue();
-            for (int j = 0, n = p.probeCount(); j < n; j++) {
-                int i = p.tag(j);
-                long base = p.offset(j);
-                long offset = findStep(base, keys[keysOffset + i], p.hops(j));
-                if (offset == GO_ON) {
-                    p.requeue(j, nextLine(base));
-                } else {
-                    boolean found = offset >= 0 && (long) WORD.getAcquire(m, offset) != NO_VALUE;
-                    present[presentOffset + i] = found;
-                    count += found ? 1 : 0;
+                p.issue();
+                for (int j = 0, n = p.probeCount(); j < n; j++) {
+                    int i = p.tag(j);
+                    long base = p.offset(j);
+                    long offset = findStep(base, keys[keysOffset + i], p.hops(j));
+                    if (offset == GO_ON) {
+                        p.requeue(j, nextLine(base));
+                    } else {
+                        count += onFound(op, offset, present, presentOffset + i);
+                    }
                 }
+                p.endProbe();
+            } while (next < length || !p.isEmpty());
+        } finally {
+            if (op == REMOVE) {
+                size.add(-count);
             }
-            p.endProbe();
-        } while (next < length || !p.isEmpty());
+        }
         return count;
+    }
+
+    /** Applies CONTAINS or REMOVE to a looked-up key ({@code offset < 0}: absent); 1 if it was present. */
+    private int onFound(int op, long offset, boolean[] present, int at) {
+        boolean found;
+        if (op == REMOVE) {
+            found = offset >= 0 && (long) WORD.getAndSet(memory, offset, NO_VALUE) != NO_VALUE;
+        } else {
+            found = offset >= 0 && (long) WORD.getAcquire(memory, offset) != NO_VALUE;
+            present[at] = found;
+        }
+        return found ? 1 : 0;
     }
 
     /**
