@@ -548,41 +548,55 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         final MemorySegment m = memory;
         final long missing = missingValue;
         BatchPipeline p = pipeline();
+        final int batchSize = p.batch();
         int next = 0;
         do {
-            while (next < length && p.hasRoom()) {
+            // Append keys in place (the requests re-queued last round are already there).
+            int n = p.buildCount();
+            final int[] newTags = p.buildTags();
+            final long[] newLines = p.buildOffsets();
+            for (int end = next + Math.min(length - next, batchSize - n); next < end; next++) {
                 long key = keys[keysOffset + next];
                 if (key == EMPTY_KEY) {
                     values[valuesOffset + next] = decode((long) WORD.getAcquire(m, sideValueOffset));
                 } else {
-                    p.add(next, homeLine(key));
+                    newTags[n] = next;
+                    newLines[n] = homeLine(key);
+                    n++;
                 }
-                next++;
             }
+            p.setBuildCount(n);
             p.issue();
             final int[] tags = p.probeTags();
             final long[] lines = p.probeOffsets();
-            for (int j = 0, n = p.probeCount(); j < n; j++) {
+            for (int j = 0, count = p.probeCount(); j < count; j++) {
                 int i = tags[j];
                 long base = lines[j];
                 long key = keys[keysOffset + i];
                 long offset = hitOffset(base, key);
-                if (offset < 0) {
-                    offset = findStepSlow(base, key, p.hops(j));
-                }
                 if (offset >= 0) {
                     // A plain load, made an acquire load by the fence after the loop: an acquire
                     // per lookup would also order every later load of the loop after it.
                     values[valuesOffset + i] = m.get(KEY_WORD, offset) ^ missing;
-                } else if (offset == ABSENT) {
-                    values[valuesOffset + i] = missing;
                 } else {
-                    p.requeue(j, nextLine(base));
+                    getMiss(p, j, base, key, values, valuesOffset + i);
                 }
             }
             VarHandle.acquireFence();
             p.endProbe();
         } while (next < length || !p.isEmpty());
+    }
+
+    /** {@link #getAll}'s rare case, out of line: the key is not in the line at {@code base}. */
+    private void getMiss(BatchPipeline p, int j, long base, long key, long[] values, int at) {
+        long offset = findStepSlow(base, key, p.hops(j));
+        if (offset >= 0) {
+            values[at] = decode((long) WORD.getAcquire(memory, offset));
+        } else if (offset == ABSENT) {
+            values[at] = missingValue;
+        } else {
+            p.requeue(j, nextLine(base));
+        }
     }
 
     /**

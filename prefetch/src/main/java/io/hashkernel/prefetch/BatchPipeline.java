@@ -143,6 +143,39 @@ public final class BatchPipeline {
     }
 
     /**
+     * Requests in the batch being built. With {@link #buildTags()}, {@link #buildOffsets()} and
+     * {@link #setBuildCount} a loop can append requests in place, as {@link #add} does one at a time.
+     */
+    public int buildCount() {
+        return buildCount;
+    }
+
+    /** The tags of the batch being built: a caller may write elements {@code [buildCount(), batch())}. */
+    public int[] buildTags() {
+        return buildTags;
+    }
+
+    /** The offsets of the batch being built, as {@link #buildTags()}. */
+    public long[] buildOffsets() {
+        return buildOffsets;
+    }
+
+    /**
+     * Declares the first {@code count} requests of {@link #buildTags()} and {@link #buildOffsets()}
+     * the batch being built (new ones start with no hops).
+     *
+     * @throws IllegalStateException if a probe is under way, or {@code count} is below the current
+     *                               count or above the batch size
+     */
+    public void setBuildCount(int count) {
+        if (count < buildCount || count > addLimit) {
+            throw new IllegalStateException(probing ? "requests added during a probe: call endProbe() first"
+                    : "build count " + count + " outside [" + buildCount + ", " + batch + "]");
+        }
+        buildCount = count;
+    }
+
+    /**
      * Prefetches the batch being built (one {@link PrefetchStrategy#prefetch} call) and starts the
      * probe of the batch issued by the previous call, whose lines have had a round to arrive.
      *

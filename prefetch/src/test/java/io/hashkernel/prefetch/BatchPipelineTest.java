@@ -151,6 +151,24 @@ class BatchPipelineTest {
         p.endProbe();
         p.clear();
         assertTrue(p.isEmpty());
+
+        // in-place appends: the same as add()
+        BatchPipeline q = new BatchPipeline(TouchPrefetch.INSTANCE, REGION, 4);
+        q.add(7, 64);
+        q.buildTags()[1] = 8;
+        q.buildOffsets()[1] = 128;
+        q.setBuildCount(2);
+        assertEquals(2, q.buildCount());
+        assertThrows(IllegalStateException.class, () -> q.setBuildCount(1), "cannot drop requests");
+        assertThrows(IllegalStateException.class, () -> q.setBuildCount(5), "beyond the batch");
+        q.issue();
+        assertThrows(IllegalStateException.class, () -> q.setBuildCount(3), "not during a probe");
+        q.endProbe();
+        q.issue();
+        assertEquals(2, q.probeCount());
+        assertEquals(8, q.tag(1));
+        assertEquals(128, q.offset(1));
+        assertEquals(0, q.hops(1));
     }
 
     @Test
