@@ -609,55 +609,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     public long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
         BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
         BulkRanges.checkValues(values, valuesOffset, length, missingValue);
-        ensureOpen();
-        final MemorySegment m = memory;
-        final long missing = missingValue;
-        BatchPipeline p = pipeline();
-        long added = 0;
-        int failed = 0;
-        TableFullException full = null;
-        int next = 0;
-        try {
-            do {
-                while (next < length && p.hasRoom()) {
-                    long key = keys[keysOffset + next];
-                    if (key == EMPTY_KEY) {
-                        long previous = (long) WORD.getAndSet(m, sideValueOffset, values[valuesOffset + next] ^ missing);
-                        added += previous == NO_VALUE ? 1 : 0;
-                    } else {
-                        p.add(next, homeLine(key));
-                    }
-                    next++;
-                }
-                p.issue();
-                for (int j = 0, n = p.probeCount(); j < n; j++) {
-                    int i = p.tag(j);
-                    long base = p.offset(j);
-                    long offset;
-                    try {
-                        offset = claimStep(base, keys[keysOffset + i], p.hops(j));
-                    } catch (TableFullException e) {
-                        failed++;
-                        full = e;
-                        continue;
-                    }
-                    if (offset == GO_ON) {
-                        p.requeue(j, nextLine(base));
-                    } else {
-                        long previous = (long) WORD.getAndSet(m, offset, values[valuesOffset + i] ^ missing);
-                        added += previous == NO_VALUE ? 1 : 0;
-                    }
-                }
-                p.endProbe();
-            } while (next < length || !p.isEmpty());
-        } finally {
-            size.add(added);
-        }
-        if (full != null) {
-            throw new TableFullException(failed + " of " + length + " keys found no free slot and were not put;"
-                    + " the others were. " + full.getMessage());
-        }
-        return added;
+        return batched(PUT, keys, keysOffset, values, valuesOffset, null, length);
     }
 
     /**
@@ -669,7 +621,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     @Override
     public long removeAll(long[] keys, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, keys.length);
-        return lookUpAll(REMOVE, keys, offset, null, 0, length);
+        return batched(REMOVE, keys, offset, null, 0, null, length);
     }
 
     /**
@@ -681,27 +633,33 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     public int containsAll(long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
         Objects.checkFromIndexSize(keysOffset, length, keys.length);
         Objects.checkFromIndexSize(presentOffset, length, present.length);
-        return (int) lookUpAll(CONTAINS, keys, keysOffset, present, presentOffset, length);
+        return (int) batched(CONTAINS, keys, keysOffset, null, presentOffset, present, length);
     }
 
     private static final int CONTAINS = 0;
     private static final int REMOVE = 1;
+    private static final int PUT = 2;
 
     /**
-     * The engine of {@link #removeAll} and {@link #containsAll}: a batched lookup of each key,
-     * then {@link #onFound}. Returns how many keys were present (and, for REMOVE, removed).
+     * The engine of {@link #putAll}, {@link #removeAll} and {@link #containsAll} (getAll has its
+     * own, leaner loop: it is the hot one): for each key a batched probe ({@link #claimStep} for
+     * PUT, else {@link #findStep}), then {@link #apply}. Argument {@code at} indexes
+     * {@code values} (PUT) or {@code present} (CONTAINS). Returns how many keys were new (PUT) or
+     * present (CONTAINS, REMOVE), and updates the size by that count.
      */
-    private long lookUpAll(int op, long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
+    private long batched(int op, long[] keys, int keysOffset, long[] values, int at, boolean[] present, int length) {
         ensureOpen();
         BatchPipeline p = pipeline();
         long count = 0;
+        int failed = 0;
+        TableFullException full = null;
         int next = 0;
         try {
             do {
                 while (next < length && p.hasRoom()) {
                     long key = keys[keysOffset + next];
                     if (key == EMPTY_KEY) {
-                        count += onFound(op, sideValueOffset, present, presentOffset + next);
+                        count += apply(op, sideValueOffset, values, present, at + next);
                     } else {
                         p.add(next, homeLine(key));
                     }
@@ -711,33 +669,51 @@ public final class ConcurrentLongLongTable implements LongLongMap {
                 for (int j = 0, n = p.probeCount(); j < n; j++) {
                     int i = p.tag(j);
                     long base = p.offset(j);
-                    long offset = findStep(base, keys[keysOffset + i], p.hops(j));
+                    long key = keys[keysOffset + i];
+                    long offset;
+                    try {
+                        offset = op == PUT ? claimStep(base, key, p.hops(j)) : findStep(base, key, p.hops(j));
+                    } catch (TableFullException e) {
+                        failed++;
+                        full = e;
+                        continue;
+                    }
                     if (offset == GO_ON) {
                         p.requeue(j, nextLine(base));
                     } else {
-                        count += onFound(op, offset, present, presentOffset + i);
+                        count += apply(op, offset, values, present, at + i);
                     }
                 }
                 p.endProbe();
             } while (next < length || !p.isEmpty());
         } finally {
-            if (op == REMOVE) {
-                size.add(-count);
+            if (op != CONTAINS) {
+                size.add(op == PUT ? count : -count);
             }
+        }
+        if (full != null) {
+            throw new TableFullException(failed + " of " + length + " keys found no free slot and were not put;"
+                    + " the others were. " + full.getMessage());
         }
         return count;
     }
 
-    /** Applies CONTAINS or REMOVE to a looked-up key ({@code offset < 0}: absent); 1 if it was present. */
-    private int onFound(int op, long offset, boolean[] present, int at) {
-        boolean found;
-        if (op == REMOVE) {
-            found = offset >= 0 && (long) WORD.getAndSet(memory, offset, NO_VALUE) != NO_VALUE;
+    /**
+     * Applies PUT, REMOVE or CONTAINS to the value word at {@code offset} ({@code < 0}: the key is
+     * absent); 1 if the key was new (PUT) or present (REMOVE, CONTAINS).
+     */
+    private int apply(int op, long offset, long[] values, boolean[] present, int at) {
+        final MemorySegment m = memory;
+        boolean counted;
+        if (op == PUT) {
+            counted = (long) WORD.getAndSet(m, offset, values[at] ^ missingValue) == NO_VALUE;
+        } else if (op == REMOVE) {
+            counted = offset >= 0 && (long) WORD.getAndSet(m, offset, NO_VALUE) != NO_VALUE;
         } else {
-            found = offset >= 0 && (long) WORD.getAcquire(memory, offset) != NO_VALUE;
-            present[at] = found;
+            counted = offset >= 0 && (long) WORD.getAcquire(m, offset) != NO_VALUE;
+            present[at] = counted;
         }
-        return found ? 1 : 0;
+        return counted ? 1 : 0;
     }
 
     /**
