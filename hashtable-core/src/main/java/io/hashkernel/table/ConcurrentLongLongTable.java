@@ -268,34 +268,16 @@ public final class ConcurrentLongLongTable implements LongLongMap {
             return sideValueOffset;
         }
         long base = homeLine(key);
-        long offset = hitOffset(base, key);
-        return offset >= 0 ? offset : probe(key, base, false);
-    }
-
-    /**
-     * Byte offset of the value word of {@code key}'s slot in the line at {@code base}, or -1, from
-     * plain loads and no branch on key equality: the single-key lookup's look at its home line.
-     */
-    private long hitOffset(long base, long key) {
-        final MemorySegment m = memory;
-        // z < 0 exactly when the key word equals the key ((d - 1) & ~d has its sign bit set only
-        // for d == 0); at most one slot of a line holds the key, so the offsets can be or-ed.
-        long d0 = m.get(KEY_WORD, base) ^ key;
-        long d1 = m.get(KEY_WORD, base + SLOT_BYTES) ^ key;
-        long d2 = m.get(KEY_WORD, base + 2 * SLOT_BYTES) ^ key;
-        long d3 = m.get(KEY_WORD, base + 3 * SLOT_BYTES) ^ key;
-        long z0 = (d0 - 1) & ~d0;
-        long z1 = (d1 - 1) & ~d1;
-        long z2 = (d2 - 1) & ~d2;
-        long z3 = (d3 - 1) & ~d3;
-        if ((z0 | z1 | z2 | z3) < 0) {
-            return base + VALUE_OFFSET + ((z1 >> 63) & SLOT_BYTES | (z2 >> 63) & 2 * SLOT_BYTES | (z3 >> 63) & 3 * SLOT_BYTES);
+        long offset = lineFind(base, key);
+        if (offset >= 0 || offset == ABSENT) {
+            return offset; // ABSENT is -1
         }
-        return -1;
+        return probe(key, nextLine(base), false);
     }
 
     /**
-     * One line of a batched lookup, from plain loads and without a branch on key equality: the
+     * One line of a lookup (the single one's home line, each line of a batched one), from plain
+     * loads and without a branch on key equality: the
      * offset of the key's value word, {@link #ABSENT} (no key, a free slot) or {@link #GO_ON} (four
      * other keys). The free-slot test reuses the loaded words (a word is free when it is zero), so
      * a miss costs no second look at the line.
