@@ -213,11 +213,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
          * @throws IllegalArgumentException if not between 1 and {@value BatchPipeline#MAX_DEPTH}
          */
         public Builder depth(int batches) {
-            if (batches < 1 || batches > BatchPipeline.MAX_DEPTH) {
-                throw new IllegalArgumentException("depth must be between 1 and " + BatchPipeline.MAX_DEPTH
-                        + " batches, was " + batches);
-            }
-            this.depth = batches;
+            this.depth = BatchPipeline.checkDepth(batches);
             return this;
         }
 
@@ -321,9 +317,9 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         return probe(key, base, true);
     }
 
-    /** Result of {@link #lineStep}: a free slot ends the probe, the key is absent. */
+    /** Result of {@link #lineFind} and {@link #lineStep}: a free slot ends the probe, the key is absent. */
     static final long ABSENT = -1;
-    /** Result of {@link #lineStep}: the line is full without the key, the probe goes on. */
+    /** Result of {@link #lineFind} and {@link #lineStep}: the line is full without the key, the probe goes on. */
     static final long GO_ON = -2;
     /** A batched request re-queued this many times finishes its probe synchronously. */
     static final int MAX_HOPS = 8;

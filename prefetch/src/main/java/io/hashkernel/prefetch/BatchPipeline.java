@@ -59,8 +59,8 @@ public final class BatchPipeline {
     private int flightCount;
     private int probeCount;
     private int requeued;
-    private boolean probing;
-    // batch, or 0 during a probe: one comparison tells whether add() may append.
+    // batch, or 0 during a probe (between issue() and endProbe()): one comparison tells whether
+    // add() may append.
     private int addLimit;
 
     /**
@@ -84,9 +84,7 @@ public final class BatchPipeline {
         this.strategy = Objects.requireNonNull(strategy, "strategy");
         this.region = Objects.requireNonNull(region, "region");
         checkBatch(batch);
-        if (depth < 1 || depth > MAX_DEPTH) {
-            throw new IllegalArgumentException("depth must be between 1 and " + MAX_DEPTH + " batches, was " + depth);
-        }
+        checkDepth(depth);
         this.batch = batch;
         buildTags = new int[batch];
         buildOffsets = new long[batch];
@@ -114,6 +112,19 @@ public final class BatchPipeline {
         return batch;
     }
 
+    /**
+     * Checks a depth (batches in flight).
+     *
+     * @return {@code depth}
+     * @throws IllegalArgumentException if it is not between 1 and {@value #MAX_DEPTH}
+     */
+    public static int checkDepth(int depth) {
+        if (depth < 1 || depth > MAX_DEPTH) {
+            throw new IllegalArgumentException("depth must be between 1 and " + MAX_DEPTH + " batches, was " + depth);
+        }
+        return depth;
+    }
+
     /** The batch size this pipeline was made with. */
     public int batch() {
         return batch;
@@ -134,7 +145,7 @@ public final class BatchPipeline {
     public void add(int tag, long offset) {
         int n = buildCount;
         if (n >= addLimit) {
-            throw new IllegalStateException(probing ? "add() during a probe: call endProbe() first"
+            throw new IllegalStateException(probing() ? "add() during a probe: call endProbe() first"
                     : "batch is full (" + batch + " requests): issue() it first");
         }
         buildTags[n] = tag;
@@ -169,7 +180,7 @@ public final class BatchPipeline {
      */
     public void setBuildCount(int count) {
         if (count < buildCount || count > addLimit) {
-            throw new IllegalStateException(probing ? "requests added during a probe: call endProbe() first"
+            throw new IllegalStateException(probing() ? "requests added during a probe: call endProbe() first"
                     : "build count " + count + " outside [" + buildCount + ", " + batch + "]");
         }
         buildCount = count;
@@ -182,7 +193,7 @@ public final class BatchPipeline {
      * @throws IllegalStateException if the previous probe was not ended, or the region is closed
      */
     public void issue() {
-        if (probing) {
+        if (probing()) {
             throw new IllegalStateException("the previous probe was not ended: call endProbe() before issue()");
         }
         if (buildCount > 0) {
@@ -204,8 +215,11 @@ public final class BatchPipeline {
         buildHops = h;
         buildCount = 0;
         requeued = 0;
-        probing = true;
         addLimit = 0;
+    }
+
+    private boolean probing() {
+        return addLimit == 0;
     }
 
     /** Requests in the batch being probed. */
@@ -264,7 +278,6 @@ public final class BatchPipeline {
         buildCount = requeued;
         probeCount = 0;
         requeued = 0;
-        probing = false;
         addLimit = batch;
     }
 
@@ -285,7 +298,6 @@ public final class BatchPipeline {
         Arrays.fill(flightCounts, 0);
         probeCount = 0;
         requeued = 0;
-        probing = false;
         addLimit = batch;
         Arrays.fill(buildHops, 0);
         for (int[] hops : flightHops) {
