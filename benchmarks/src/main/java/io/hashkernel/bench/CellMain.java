@@ -3,8 +3,8 @@ package io.hashkernel.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * The child JVM's entry point: runs the one cell given as JSON in {@code args[0]} and prints its
- * result as the last line of stdout, after {@link #RESULT_PREFIX}.
+ * The child JVM's entry point: runs the cell given as JSON in {@code args[0]} and prints each
+ * workload's result on a line of its own on stdout, after {@link #RESULT_PREFIX}.
  */
 public final class CellMain {
     /** Marks the result line on the child's stdout. */
@@ -21,7 +21,12 @@ public final class CellMain {
     public static void main(String[] args) throws Exception {
         ObjectMapper json = new ObjectMapper();
         CellSpec spec = json.readValue(args[0], CellSpec.class);
-        CellResult result = new CellRunner(spec).run();
-        System.out.println(RESULT_PREFIX + json.writeValueAsString(result));
+        new CellRunner(spec).run(r -> {
+            try {
+                System.out.println(RESULT_PREFIX + json.writeValueAsString(r));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
     }
 }

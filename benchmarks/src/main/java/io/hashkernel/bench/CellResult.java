@@ -6,16 +6,24 @@ package io.hashkernel.bench;
  * @param impl          implementation id
  * @param op            operation
  * @param dist          key distribution
- * @param threads       worker threads
+ * @param threads       worker threads that ran it
+ * @param threadsAsked  worker threads asked for (more than {@code threads} for a single-writer map's writes)
+ * @param contract      {@code concurrent} or {@code single-writer}
  * @param tableMiB      HashKernel table memory in MiB (peers hold the same entries)
- * @param entries       entries held (find) or inserted (insert)
+ * @param entries       entries held (find, mixed) or held after the inserts
  * @param mops          million operations per second, all threads together
- * @param bytesPerEntry memory per entry: off-heap bytes for HashKernel, heap growth for peers
+ * @param bytesPerEntry memory per entry: off-heap bytes where the map is off-heap, else heap growth
  * @param ops           operations measured
  * @param seconds       measured wall time
  * @param wrong         lookups that returned a wrong value (must be 0)
  * @param memory        where the memory lives
  */
-record CellResult(String impl, String op, String dist, int threads, long tableMiB, long entries,
-                  double mops, double bytesPerEntry, long ops, double seconds, long wrong, String memory) {
+record CellResult(String impl, String op, String dist, int threads, int threadsAsked, String contract,
+                  long tableMiB, long entries, double mops, double bytesPerEntry, long ops, double seconds,
+                  long wrong, String memory) {
+
+    /** The workload it measured. */
+    Workload workload() {
+        return new Workload(op, dist);
+    }
 }

@@ -1,48 +1,112 @@
 package io.hashkernel.bench;
 
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
- * Runs one {@link CellSpec} in this JVM: builds the subject, loads it (for finds), measures with
- * the requested threads for the requested time, and reports throughput and memory per entry.
+ * Runs one {@link CellSpec} in this JVM: for the workloads that read, builds the subject and loads
+ * it once, then measures each; for each insert workload, a fresh empty subject. Reports throughput
+ * and memory per entry per workload.
  */
 final class CellRunner {
     private static final int CHUNK = 1024;
 
     private final CellSpec spec;
+    private final Impl impl;
+    private final Map<Double, Zipf> zipfs = new HashMap<>();
     private volatile boolean stop;
 
     CellRunner(CellSpec spec) {
         this.spec = spec;
+        this.impl = Impl.parse(spec.impl());
     }
 
-    /** Runs the cell; progress goes to stderr. */
-    CellResult run() throws InterruptedException {
-        Impl impl = Impl.parse(spec.impl());
-        long heapBefore = usedHeapAfterGc();
-        try (Subject subject = impl.create(spec.capacity(), spec.entries(), spec.batch(), spec.depth())) {
-            Measured measured;
-            long held;
-            if (spec.op().equals("find")) {
+    /** Runs every workload; progress goes to stderr, each result to {@code sink} as soon as it is known. */
+    List<CellResult> run(Consumer<CellResult> sink) throws InterruptedException {
+        List<CellResult> results = new ArrayList<>();
+        List<Workload> reads = spec.workloads().stream().filter(Workload::readsLoadedMap).toList();
+        if (!reads.isEmpty()) {
+            long heapBefore = usedHeapAfterGc();
+            try (Subject subject = create()) {
                 long start = System.nanoTime();
                 stop = false;
-                parallel((t, ignored) -> insert(subject, t));
-                progress("%s: loaded %,d entries in %.1f s", impl.id, spec.entries(), (System.nanoTime() - start) / 1e9);
-                held = spec.entries();
-                Work find = subject.batched() ? (t, state) -> findBatched(subject, state) : (t, state) -> find(subject, state);
-                timed(find, spec.warmupSeconds()); // JIT warm-up, discarded
-                measured = timed(find, spec.seconds());
-            } else {
-                measured = timed((t, ignored) -> insert(subject, t), spec.seconds());
-                held = measured.ops;
+                int loaders = impl.writerThreads(spec.threads());
+                parallel(loaders, (t, ignored) -> insertDistinct(subject, t, loaders));
+                progress("%s: loaded %,d entries in %.1f s%s", impl.id, spec.entries(),
+                        (System.nanoTime() - start) / 1e9, loaders == spec.threads() ? "" : " (one writer)");
+                long bytes = bytesHeld(subject, heapBefore);
+                for (Workload w : reads) {
+                    int threads = w.writes() ? impl.writerThreads(spec.threads()) : spec.threads();
+                    Work work = readWork(subject, w);
+                    timed(work, threads, spec.warmupSeconds()); // JIT warm-up, discarded
+                    Measured m = timed(work, threads, spec.seconds());
+                    emit(results, sink, w, threads, spec.entries(), bytes, m, subject.memory());
+                }
             }
-            long bytes = subject.offHeapBytes() >= 0 ? subject.offHeapBytes() : usedHeapAfterGc() - heapBefore;
-            return new CellResult(impl.id, spec.op(), spec.dist(), spec.threads(), spec.tableMiB(), held,
-                    measured.ops / measured.seconds / 1e6, held == 0 ? 0 : bytes / (double) held,
-                    measured.ops, measured.seconds, measured.wrong, subject.memory());
         }
+        for (Workload w : spec.workloads()) {
+            if (!w.readsLoadedMap()) {
+                insertRounds(w, spec.warmupSeconds()); // JIT warm-up, discarded (none when 0)
+                Rounds r = insertRounds(w, spec.seconds());
+                emit(results, sink, w, r.threads, r.held, r.bytes, r.measured, r.memory);
+            }
+        }
+        return results;
+    }
+
+    /** What a series of insert rounds measured, and the first round's map. */
+    private record Rounds(Measured measured, int threads, long held, long bytes, String memory) {
+    }
+
+    /**
+     * Inserts into fresh empty maps (each built outside the clock) until {@code seconds} of
+     * inserting have passed (null for no time): a uniform insert puts the distinct entries and its round ends when all
+     * are in, so that a table small enough to fill in less time is filled again; a skewed insert
+     * draws entries (hot ones again and again) for the whole time in one round.
+     */
+    private Rounds insertRounds(Workload w, double seconds) throws InterruptedException {
+        int threads = impl.writerThreads(spec.threads());
+        long ops = 0;
+        double elapsed = 0;
+        Rounds first = null;
+        while (elapsed < seconds) {
+            // Memory is measured on the first round only (collections between rounds would take
+            // longer than a small table's rounds).
+            long heapBefore = first == null ? usedHeapAfterGc() : 0;
+            try (Subject subject = create()) {
+                Measured m = timed(insertWork(subject, w, threads), threads, seconds - elapsed);
+                ops += m.ops;
+                elapsed += m.seconds;
+                if (first == null) {
+                    first = new Rounds(null, threads, subject.size(), bytesHeld(subject, heapBefore), subject.memory());
+                }
+            }
+        }
+        return first == null ? null
+                : new Rounds(new Measured(ops, 0, elapsed), threads, first.held, first.bytes, first.memory);
+    }
+
+    private Subject create() {
+        return impl.create(spec.capacity(), spec.entries(), spec.batch(), spec.depth());
+    }
+
+    private void emit(List<CellResult> results, Consumer<CellResult> sink, Workload w, int threads, long held,
+                      long bytes, Measured m, String memory) {
+        CellResult r = new CellResult(impl.id, w.op(), w.dist(), threads, spec.threads(), impl.contract.label,
+                spec.tableMiB(), held, m.ops / m.seconds / 1e6, held == 0 ? 0 : bytes / (double) held,
+                m.ops, m.seconds, m.wrong, memory);
+        results.add(r);
+        sink.accept(r);
+    }
+
+    private static long bytesHeld(Subject subject, long heapBefore) {
+        return subject.offHeapBytes() >= 0 ? subject.offHeapBytes() : usedHeapAfterGc() - heapBefore;
     }
 
     private static void progress(String format, Object... args) {
@@ -66,17 +130,44 @@ final class CellRunner {
 
     @FunctionalInterface
     private interface Work {
-        Count run(int thread, long randomState);
+        Count run(int thread, long seed);
     }
 
-    private Count insert(Subject subject, int thread) {
-        return subject.batched() ? insertBatched(subject, thread) : insertSlice(subject, thread);
+    private Zipf zipf(double s) {
+        return s == 0 ? null : zipfs.computeIfAbsent(s, e -> new Zipf(spec.entries(), e));
+    }
+
+    private IndexStream stream(Workload w, long seed) {
+        return IndexStream.of(w.zipfExponent(), zipf(w.zipfExponent()), spec.entries(), seed);
+    }
+
+    private Work readWork(Subject subject, Workload w) {
+        zipf(w.zipfExponent()); // built before the clock starts
+        int finds = w.findPercent();
+        if (finds == 100) {
+            return subject.batched() ? (t, seed) -> findBatched(subject, stream(w, seed))
+                    : (t, seed) -> find(subject, stream(w, seed));
+        }
+        return subject.batched() ? (t, seed) -> mixedBatched(subject, stream(w, seed), finds)
+                : (t, seed) -> mixed(subject, stream(w, seed), finds);
+    }
+
+    private Work insertWork(Subject subject, Workload w, int threads) {
+        if (w.zipfExponent() == 0) {
+            return (t, seed) -> insertDistinct(subject, t, threads);
+        }
+        zipf(w.zipfExponent());
+        return subject.batched() ? (t, seed) -> insertDrawnBatched(subject, stream(w, seed))
+                : (t, seed) -> insertDrawn(subject, stream(w, seed));
+    }
+
+    private Count insertDistinct(Subject subject, int thread, int threads) {
+        return subject.batched() ? insertBatched(subject, thread, threads) : insertSlice(subject, thread, threads);
     }
 
     /** Inserts this thread's share of the entries (indexes thread, thread + T, ...) until done or stopped. */
-    private Count insertSlice(Subject subject, int thread) {
+    private Count insertSlice(Subject subject, int thread, int step) {
         long n = spec.entries();
-        int step = spec.threads();
         long index = thread;
         long ops = 0;
         while (index < n && !stop) {
@@ -90,9 +181,8 @@ final class CellRunner {
     }
 
     /** As {@link #insertSlice}, a chunk of keys per {@link Subject#putAll} call. */
-    private Count insertBatched(Subject subject, int thread) {
+    private Count insertBatched(Subject subject, int thread, int step) {
         long n = spec.entries();
-        int step = spec.threads();
         long[] keys = new long[CHUNK];
         long[] values = new long[CHUNK];
         long index = thread;
@@ -109,39 +199,43 @@ final class CellRunner {
         return new Count(ops, 0);
     }
 
-    /** As {@link #find}, a chunk of keys per {@link Subject#getAll} call. */
-    private Count findBatched(Subject subject, long state) {
-        long n = spec.entries();
-        long[] keys = new long[CHUNK];
-        long[] values = new long[CHUNK];
-        long[] indexes = new long[CHUNK];
+    /** Puts of drawn entries (a skewed insert: hot keys are written again and again) until stopped. */
+    private Count insertDrawn(Subject subject, IndexStream indexes) {
         long ops = 0;
-        long wrong = 0;
         do {
             for (int i = 0; i < CHUNK; i++) {
-                state = Keys.next(state);
-                long index = Keys.below(state, n);
-                indexes[i] = index;
-                keys[i] = Keys.key(index);
-            }
-            subject.getAll(keys, values, CHUNK);
-            for (int i = 0; i < CHUNK; i++) {
-                wrong += values[i] != Keys.value(indexes[i]) ? 1 : 0;
+                long index = indexes.next();
+                subject.put(Keys.key(index), Keys.value(index));
             }
             ops += CHUNK;
         } while (!stop);
-        return new Count(ops, wrong);
+        return new Count(ops, 0);
     }
 
-    /** Uniform random lookups of present keys until stopped; counts answers that are not the stored value. */
-    private Count find(Subject subject, long state) {
-        long n = spec.entries();
+    /** As {@link #insertDrawn}, a chunk per {@link Subject#putAll} call. */
+    private Count insertDrawnBatched(Subject subject, IndexStream indexes) {
+        long[] keys = new long[CHUNK];
+        long[] values = new long[CHUNK];
+        long ops = 0;
+        do {
+            for (int i = 0; i < CHUNK; i++) {
+                long index = indexes.next();
+                keys[i] = Keys.key(index);
+                values[i] = Keys.value(index);
+            }
+            subject.putAll(keys, values, CHUNK);
+            ops += CHUNK;
+        } while (!stop);
+        return new Count(ops, 0);
+    }
+
+    /** Lookups of present keys until stopped; counts answers that are not the stored value. */
+    private Count find(Subject subject, IndexStream indexes) {
         long ops = 0;
         long wrong = 0;
         do {
             for (int i = 0; i < CHUNK; i++) {
-                state = Keys.next(state);
-                long index = Keys.below(state, n);
+                long index = indexes.next();
                 wrong += subject.get(Keys.key(index)) != Keys.value(index) ? 1 : 0;
             }
             ops += CHUNK;
@@ -149,8 +243,83 @@ final class CellRunner {
         return new Count(ops, wrong);
     }
 
-    /** Runs the work on every thread for {@code seconds} (or until all finish) and times it. */
-    private Measured timed(Work work, double seconds) throws InterruptedException {
+    /** As {@link #find}, a chunk of keys per {@link Subject#getAll} call. */
+    private Count findBatched(Subject subject, IndexStream indexes) {
+        long[] keys = new long[CHUNK];
+        long[] values = new long[CHUNK];
+        long[] drawn = new long[CHUNK];
+        long ops = 0;
+        long wrong = 0;
+        do {
+            for (int i = 0; i < CHUNK; i++) {
+                long index = indexes.next();
+                drawn[i] = index;
+                keys[i] = Keys.key(index);
+            }
+            subject.getAll(keys, values, CHUNK);
+            for (int i = 0; i < CHUNK; i++) {
+                wrong += values[i] != Keys.value(drawn[i]) ? 1 : 0;
+            }
+            ops += CHUNK;
+        } while (!stop);
+        return new Count(ops, wrong);
+    }
+
+    /**
+     * {@code finds} % lookups, the rest puts of the drawn entry's own value (so every lookup can
+     * still be checked), until stopped.
+     */
+    private Count mixed(Subject subject, IndexStream indexes, int finds) {
+        long ops = 0;
+        long wrong = 0;
+        do {
+            for (int i = 0; i < CHUNK; i++) {
+                long index = indexes.next();
+                if (Keys.below(indexes.word(), 100) < finds) {
+                    wrong += subject.get(Keys.key(index)) != Keys.value(index) ? 1 : 0;
+                } else {
+                    subject.put(Keys.key(index), Keys.value(index));
+                }
+            }
+            ops += CHUNK;
+        } while (!stop);
+        return new Count(ops, wrong);
+    }
+
+    /** As {@link #mixed}: each chunk's lookups in one {@code getAll}, its puts in one {@code putAll}. */
+    private Count mixedBatched(Subject subject, IndexStream indexes, int finds) {
+        long[] getKeys = new long[CHUNK];
+        long[] values = new long[CHUNK];
+        long[] drawn = new long[CHUNK];
+        long[] putKeys = new long[CHUNK];
+        long[] putValues = new long[CHUNK];
+        long ops = 0;
+        long wrong = 0;
+        do {
+            int g = 0;
+            int p = 0;
+            for (int i = 0; i < CHUNK; i++) {
+                long index = indexes.next();
+                if (Keys.below(indexes.word(), 100) < finds) {
+                    drawn[g] = index;
+                    getKeys[g++] = Keys.key(index);
+                } else {
+                    putKeys[p] = Keys.key(index);
+                    putValues[p++] = Keys.value(index);
+                }
+            }
+            subject.getAll(getKeys, values, g);
+            subject.putAll(putKeys, putValues, p);
+            for (int i = 0; i < g; i++) {
+                wrong += values[i] != Keys.value(drawn[i]) ? 1 : 0;
+            }
+            ops += CHUNK;
+        } while (!stop);
+        return new Count(ops, wrong);
+    }
+
+    /** Runs the work on {@code threads} threads for {@code seconds} (or until all finish) and times it. */
+    private Measured timed(Work work, int threads, double seconds) throws InterruptedException {
         stop = false;
         Thread timer = Thread.ofPlatform().daemon().start(() -> {
             try {
@@ -161,15 +330,14 @@ final class CellRunner {
             stop = true;
         });
         long start = System.nanoTime();
-        Count total = parallel(work);
+        Count total = parallel(threads, work);
         double elapsed = (System.nanoTime() - start) / 1e9;
         timer.interrupt();
         return new Measured(total.ops, total.wrong, elapsed);
     }
 
     /** Runs the work on {@code threads} platform threads released together; sums their counts. */
-    private Count parallel(Work work) throws InterruptedException {
-        int threads = spec.threads();
+    private Count parallel(int threads, Work work) throws InterruptedException {
         CyclicBarrier start = new CyclicBarrier(threads);
         Count[] counts = new Count[threads];
         AtomicReference<Throwable> failure = new AtomicReference<>();

@@ -1,21 +1,23 @@
 package io.hashkernel.bench;
 
+import java.util.List;
+
 /**
- * One benchmark cell: an implementation, an operation and a table size, on some threads.
+ * One child JVM's work: an implementation at one table size and thread count, and the workloads
+ * to run on it (those that read share one loaded map; each insert gets a fresh one).
  *
- * @param impl     the implementation's id
- * @param op       {@code find} or {@code insert}
- * @param dist     the key distribution ({@code uniform})
- * @param threads  worker threads
- * @param capacity slots of the HashKernel table ({@code tableMiB} MiB / 16 bytes)
- * @param entries  entries every implementation holds: {@code fill * capacity}
- * @param seconds  measured time
- * @param warmupSeconds untimed run before the measurement (JIT compilation)
- * @param seed     seed of the key streams
- * @param batch    requests per prefetched batch of the batched implementation
- * @param depth    batches in flight in the batched implementation
+ * @param impl      the implementation's id
+ * @param workloads what to run, in order
+ * @param threads   worker threads asked for (a single-writer map writes on one)
+ * @param capacity  slots of the HashKernel table ({@code tableMiB} MiB / 16 bytes)
+ * @param entries   entries every implementation holds: {@code fill * capacity}
+ * @param seconds   measured time per workload
+ * @param warmupSeconds untimed run before each measurement (JIT compilation)
+ * @param seed      seed of the key streams
+ * @param batch     requests per prefetched batch of the batched implementation
+ * @param depth     batches in flight in the batched implementation
  */
-record CellSpec(String impl, String op, String dist, int threads, long capacity, long entries,
+record CellSpec(String impl, List<Workload> workloads, int threads, long capacity, long entries,
                 double seconds, double warmupSeconds, long seed, int batch, int depth) {
 
     /** The table's memory in MiB, as the user asked for it. */

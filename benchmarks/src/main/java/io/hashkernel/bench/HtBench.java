@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -28,14 +29,16 @@ import java.util.concurrent.Callable;
 
 /**
  * htbench: DRAMHiT's throughput experiments for HashKernel and its peers, one after another, each
- * in a child JVM with this JVM's flags (as a real application or JMH runs one map), reported as a
- * table and as JSON. {@code --no-fork} runs them in this JVM.
+ * implementation in a child JVM with this JVM's flags (as a real application or JMH runs one map),
+ * reported as tables, as JSON and as an HTML report with charts. {@code --no-fork} runs them in
+ * this JVM; {@code --paper} runs DRAMHiT's matrix within a stated time budget.
  */
 @Command(name = "htbench", mixinStandardHelpOptions = true, version = "htbench 0.1",
         sortOptions = false,
         description = {
-            "Measures find or insert throughput (Mops/s) of HashKernel and its peers on a table far",
-            "larger than the last-level cache, and the memory each needs per entry.",
+            "Measures find, insert or mixed throughput (Mops/s) of HashKernel and its peers, uniform or",
+            "Zipf-skewed, on tables in and far above the cache, beside the machine's memory limit, and",
+            "the memory each needs per entry.",
             "Each implementation runs in its own JVM started with this JVM's flags (so -Xmx applies)."})
 public final class HtBench implements Callable<Integer> {
     static final double BYTES_PER_SLOT = 16;
@@ -45,22 +48,26 @@ public final class HtBench implements Callable<Integer> {
             converter = ImplConverter.class, completionCandidates = ImplNames.class)
     List<Impl> impls = List.of(Impl.values());
 
-    @Option(names = "--op", paramLabel = "OP", description = "find or insert. Default: ${DEFAULT-VALUE}.")
-    String op = "find";
+    @Option(names = "--op", split = ",", paramLabel = "OP",
+            description = "find, insert or mixed:R (R % finds, the rest puts of present keys); a list runs each."
+                    + " Default: find.")
+    List<String> ops = List.of("find");
 
-    @Option(names = "--dist", paramLabel = "DIST", description = "Key distribution: uniform. Default: ${DEFAULT-VALUE}.")
-    String dist = "uniform";
+    @Option(names = "--dist", split = ",", paramLabel = "DIST",
+            description = "Key distribution: uniform or zipf:S (exponent S); a list runs each. Default: uniform.")
+    List<String> dists = List.of("uniform");
 
-    @Option(names = "--table-mib", paramLabel = "MIB",
-            description = "Memory of the HashKernel table in MiB (16 bytes a slot); peers hold the same entries."
-                    + " Default: sized from the machine (1024 with 16 GiB of RAM or more).")
-    Long tableMiB;
+    @Option(names = "--table-mib", split = ",", paramLabel = "MIB",
+            description = "Memory of the HashKernel table in MiB (16 bytes a slot); peers hold the same entries;"
+                    + " a list runs each. Default: sized from the machine (1024 with 16 GiB of RAM or more).")
+    List<Long> tableMiB;
 
     @Option(names = "--fill", paramLabel = "F", description = "Fraction of slots filled. Default: ${DEFAULT-VALUE}.")
     double fill = 0.75;
 
-    @Option(names = "--threads", paramLabel = "T", description = "Worker threads. Default: all cpus.")
-    Integer threads;
+    @Option(names = "--threads", split = ",", paramLabel = "T",
+            description = "Worker threads; a list such as 1,2 runs each. Default: all cpus.")
+    List<Integer> threads;
 
     @Option(names = "--batch", paramLabel = "B",
             description = "Requests per prefetched batch of the batched implementation. Default: ${DEFAULT-VALUE}.")
@@ -76,18 +83,35 @@ public final class HtBench implements Callable<Integer> {
                     + " first and report each result as a percentage of it (default); --no-limit skips it.")
     boolean limit = true;
 
-    @Option(names = "--seconds", paramLabel = "S", description = "Measured time per implementation. Default: ${DEFAULT-VALUE}.")
-    double seconds = 3;
+    @Option(names = "--seconds", paramLabel = "S",
+            description = "Measured time per workload. Default: 3 (2 with --paper).")
+    Double seconds;
 
     @Option(names = "--warmup", paramLabel = "S",
-            description = "Untimed run before each find measurement, for the JIT. Default: ${DEFAULT-VALUE}.")
-    double warmup = 1;
+            description = "Untimed run before each measurement (an insert's on a map thrown away), for the JIT."
+                    + " Default: 1.")
+    Double warmup;
 
     @Option(names = "--seed", paramLabel = "N", description = "Seed of the key streams. Default: ${DEFAULT-VALUE}.")
     long seed = 42;
 
+    @Option(names = "--paper", description = {
+        "DRAMHiT's matrix: find and insert x uniform and zipf:1.09 x a small table that fits in the cache and a",
+        "large one far above it, sized to this machine to finish within --budget-minutes (printed first).",
+        "--impl, --threads, --seconds and --warmup still apply; --op, --dist and --table-mib are set by it."})
+    boolean paper;
+
+    @Option(names = "--budget-minutes", paramLabel = "M",
+            description = "Time --paper may take; its large table shrinks until the estimate fits. Default: ${DEFAULT-VALUE}.")
+    double budgetMinutes = 15;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON.")
     Path json;
+
+    @Option(names = "--report", paramLabel = "DIR",
+            description = "Also write DIR/report.html with charts (PNG): Mops/s per implementation and workload"
+                    + " beside the memory limit, and bytes per entry.")
+    Path report;
 
     @Option(names = "--fork", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Run each implementation in its own JVM with this JVM's flags (default);"
@@ -121,91 +145,178 @@ public final class HtBench implements Callable<Integer> {
     /**
      * Report as written to JSON.
      *
-     * @param limitMops the memory limit in million lines per second (null when not measured)
-     * @param limit     every shape of the limit probe, best first
+     * @param limitMops the memory limit in million lines per second for the largest table and the
+     *                  most threads run (null when not measured)
+     * @param limit     every shape of that limit probe, best first
+     * @param limits    the limit for every table size and thread count run
+     * @param budget    for {@code --paper}: the estimate, the budget and the time taken (else null)
      */
-    record Report(MachineInfo machine, Double limitMops, List<MemoryLimitProbe.Result> limit,
-                  Map<String, Object> config, List<CellResult> results, List<Map<String, String>> skipped) {
+    record Report(MachineInfo machine, Double limitMops, List<MemoryLimitProbe.Result> limit, List<Limit> limits,
+                  Map<String, Object> config, Budget budget, List<CellResult> results,
+                  List<Map<String, String>> skipped) {
     }
+
+    /**
+     * The memory limit for one table size and thread count.
+     *
+     * @param tableMiB  the region's size (the table's)
+     * @param threads   reader threads
+     * @param limitMops the best shape's M lines/s
+     * @param shapes    every shape, best first
+     */
+    record Limit(long tableMiB, int threads, double limitMops, List<MemoryLimitProbe.Result> shapes) {
+    }
+
+    /**
+     * Time of a {@code --paper} run.
+     *
+     * @param estimatedSeconds estimate printed before the run
+     * @param budgetSeconds    what it may take
+     * @param elapsedSeconds   what it took
+     */
+    record Budget(double estimatedSeconds, double budgetSeconds, double elapsedSeconds) {
+    }
+
+    /**
+     * What to run.
+     *
+     * @param sizes     table sizes in MiB, smallest first
+     * @param threads   thread counts
+     * @param workloads the workloads, each run on every size and thread count
+     * @param seconds   measured time per workload
+     * @param warmup    warm-up per read workload
+     * @param sizeNotes why a size was chosen
+     */
+    record Plan(List<Long> sizes, List<Integer> threads, List<Workload> workloads, double seconds, double warmup,
+                Map<Long, String> sizeNotes) {
+    }
+
+    /** The Zipf exponent of DRAMHiT's skewed runs. */
+    static final String PAPER_ZIPF = "zipf:1.09";
 
     @Override
     public Integer call() throws Exception {
-        validate();
+        long started = System.nanoTime();
         MachineInfo machine = MachineInfo.current();
-        long mib = tableMiB != null ? tableMiB : defaultTableMiB(machine);
-        int t = threads != null ? threads : machine.cpus();
-        long capacity = (long) (mib * (double) (1L << 20) / BYTES_PER_SLOT);
-        long entries = (long) (capacity * fill);
-        out.printf(Locale.ROOT, "htbench: %s, %s keys, %d threads, table %d MiB%s = %,d slots, %,d entries (fill %.2f), %.1f s each%n",
-                op, dist, t, mib, tableMiB == null ? " (default)" : "", capacity, entries, fill, seconds);
+        Plan plan = plan(machine);
         out.println("machine: " + machine.describe());
         out.println("memory:  " + machine.memoryMechanism());
         out.println("prefetch: " + Prefetchers.describe(Prefetchers.selected()) + ", batch " + batch + ", depth " + depth);
-        List<MemoryLimitProbe.Result> limits = limit ? measureLimit(mib, t) : List.of();
-        Double limitMops = limits.isEmpty() ? null : limits.get(0).mops();
-        out.println();
+        for (long mib : plan.sizes()) {
+            long capacity = capacity(mib);
+            out.printf(Locale.ROOT, "table:   %d MiB = %,d slots, %,d entries (fill %.2f)%s%n", mib, capacity,
+                    entries(capacity), fill, plan.sizeNotes().getOrDefault(mib, ""));
+        }
+        out.printf(Locale.ROOT, "runs:    %s x %s x threads %s, %.1f s each (warm-up %.1f s)%n",
+                plan.workloads(), impls.stream().map(i -> i.id).toList(), plan.threads(), plan.seconds(), plan.warmup());
+        double estimate = estimateSeconds(plan);
+        if (paper) {
+            out.printf(Locale.ROOT, "budget:  %.0f min; estimated %.1f min%n", budgetMinutes, estimate / 60);
+        }
 
         List<CellResult> results = new ArrayList<>();
         List<Map<String, String>> skipped = new ArrayList<>();
+        List<Limit> limits = new ArrayList<>();
         boolean failed = false;
-        for (Impl impl : impls) {
-            CellSpec spec = new CellSpec(impl.id, op, dist, t, capacity, entries, seconds, warmup, seed, batch, depth);
-            String skip = heapShortfall(impl, entries);
-            if (skip != null) {
-                out.println("skipped " + impl.id + ": " + skip);
-                skipped.add(Map.of("impl", impl.id, "reason", skip));
-                continue;
-            }
-            try {
-                CellResult r = fork ? runForked(spec) : new CellRunner(spec).run();
-                if (r.wrong() != 0) {
-                    err.printf("%s returned %,d wrong values: its result is invalid%n", impl.id, r.wrong());
-                    failed = true;
+        int cells = plan.sizes().size() * plan.threads().size() * impls.size() * plan.workloads().size();
+        try (Progress progress = Progress.open(cells, estimate)) {
+            for (long mib : plan.sizes()) {
+                long capacity = capacity(mib);
+                long entries = entries(capacity);
+                for (int t : plan.threads()) {
+                    out.println();
+                    out.printf(Locale.ROOT, "== table %d MiB, %d threads ==%n", mib, t);
+                    if (limit) {
+                        limits.add(measureLimit(mib, t, plan.seconds()));
+                    }
+                    for (Impl impl : impls) {
+                        CellSpec cell = new CellSpec(impl.id, plan.workloads(), t, capacity, entries, plan.seconds(),
+                                plan.warmup(), seed, batch, depth);
+                        String skip = heapShortfall(impl, entries);
+                        if (skip != null) {
+                            out.println("skipped " + impl.id + ": " + skip);
+                            skipped.add(Map.of("impl", impl.id, "tableMiB", Long.toString(mib), "reason", skip));
+                            progress.step(plan.workloads().size());
+                            continue;
+                        }
+                        try {
+                            List<CellResult> rs = fork ? runForked(cell, impl, progress)
+                                    : new CellRunner(cell).run(r -> progress.step(1));
+                            for (CellResult r : rs) {
+                                if (r.wrong() != 0) {
+                                    err.printf("%s returned %,d wrong values: its result is invalid%n", impl.id, r.wrong());
+                                    failed = true;
+                                }
+                            }
+                            results.addAll(rs);
+                        } catch (CellFailedException e) {
+                            err.println(impl.id + " failed: " + e.getMessage());
+                            skipped.add(Map.of("impl", impl.id, "tableMiB", Long.toString(mib),
+                                    "reason", "failed: " + e.getMessage()));
+                            failed = true;
+                        }
+                    }
                 }
-                results.add(r);
-            } catch (CellFailedException e) {
-                err.println(impl.id + " failed: " + e.getMessage());
-                skipped.add(Map.of("impl", impl.id, "reason", "failed: " + e.getMessage()));
-                failed = true;
             }
         }
+        double elapsed = (System.nanoTime() - started) / 1e9;
         out.println();
-        out.print(ResultTable.render(results, limitMops));
+        out.print(ResultTable.render(results, limits));
+        Budget budget = paper ? new Budget(estimate, budgetMinutes * 60, elapsed) : null;
+        if (paper) {
+            out.printf(Locale.ROOT, "took %.1f min of a %.0f min budget (estimated %.1f)%n", elapsed / 60,
+                    budgetMinutes, estimate / 60);
+        }
+        Limit main = limits.isEmpty() ? null : limits.get(limits.size() - 1);
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("paper", paper);
+        config.put("op", plan.workloads().stream().map(Workload::op).distinct().toList());
+        config.put("dist", plan.workloads().stream().map(Workload::dist).distinct().toList());
+        config.put("threads", plan.threads());
+        config.put("tableMiB", plan.sizes());
+        config.put("fill", fill);
+        config.put("seconds", plan.seconds());
+        config.put("warmupSeconds", plan.warmup());
+        config.put("seed", seed);
+        config.put("batch", batch);
+        config.put("depth", depth);
+        config.put("prefetch", Prefetchers.selected().name());
+        config.put("fork", fork);
+        Report r = new Report(machine, main == null ? null : main.limitMops(), main == null ? List.of() : main.shapes(),
+                limits, config, budget, results, skipped);
         if (json != null) {
-            Map<String, Object> config = new LinkedHashMap<>();
-            config.put("op", op);
-            config.put("dist", dist);
-            config.put("threads", t);
-            config.put("tableMiB", mib);
-            config.put("fill", fill);
-            config.put("seconds", seconds);
-            config.put("warmupSeconds", warmup);
-            config.put("seed", seed);
-            config.put("batch", batch);
-            config.put("depth", depth);
-            config.put("prefetch", Prefetchers.selected().name());
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-                    .writeValue(json.toFile(), new Report(machine, limitMops, limits, config, results, skipped));
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), r);
             out.println("wrote " + json);
+        }
+        if (report != null) {
+            out.println("wrote " + ReportWriter.write(report, r));
         }
         return failed ? 1 : 0;
     }
 
-    private void validate() {
+    Plan plan(MachineInfo machine) {
         List<String> problems = new ArrayList<>();
-        if (!op.equals("find") && !op.equals("insert")) {
-            problems.add("--op must be find or insert, was '" + op + "'");
-        }
-        if (!dist.equals("uniform")) {
-            problems.add("--dist must be uniform, was '" + dist + "'");
+        List<Workload> workloads = new ArrayList<>();
+        List<String> opList = paper ? List.of("find", "insert") : ops;
+        List<String> distList = paper ? List.of("uniform", PAPER_ZIPF) : dists;
+        for (String op : opList) {
+            for (String d : distList) {
+                try {
+                    workloads.add(new Workload(op, d));
+                } catch (IllegalArgumentException e) {
+                    if (!problems.contains(e.getMessage())) {
+                        problems.add(e.getMessage());
+                    }
+                }
+            }
         }
         if (!(fill > 0 && fill < 1)) {
             problems.add("--fill must be above 0 and below 1, was " + fill);
         }
-        if (tableMiB != null && tableMiB < 1) {
+        if (tableMiB != null && tableMiB.stream().anyMatch(m -> m < 1)) {
             problems.add("--table-mib must be at least 1, was " + tableMiB);
         }
-        if (threads != null && threads < 1) {
+        if (threads != null && threads.stream().anyMatch(t -> t < 1)) {
             problems.add("--threads must be at least 1, was " + threads);
         }
         if (batch < 1 || batch > BatchPipeline.MAX_BATCH) {
@@ -214,11 +325,14 @@ public final class HtBench implements Callable<Integer> {
         if (depth < 1 || depth > BatchPipeline.MAX_DEPTH) {
             problems.add("--depth must be between 1 and " + BatchPipeline.MAX_DEPTH + ", was " + depth);
         }
-        if (!(seconds > 0)) {
+        if (seconds != null && !(seconds > 0)) {
             problems.add("--seconds must be positive, was " + seconds);
         }
-        if (!(warmup >= 0)) {
+        if (warmup != null && !(warmup >= 0)) {
             problems.add("--warmup must be zero or positive, was " + warmup);
+        }
+        if (!(budgetMinutes > 0)) {
+            problems.add("--budget-minutes must be positive, was " + budgetMinutes);
         }
         if (impls.isEmpty()) {
             problems.add("--impl names no implementation; choose from: " + Impl.allIds());
@@ -226,23 +340,95 @@ public final class HtBench implements Callable<Integer> {
         if (!problems.isEmpty()) {
             throw new CommandLine.ParameterException(spec.commandLine(), String.join("; ", problems));
         }
+        List<Integer> ts = threads != null ? List.copyOf(new LinkedHashSet<>(threads)) : List.of(machine.cpus());
+        double secs = seconds != null ? seconds : paper ? 2 : 3;
+        double warm = warmup != null ? warmup : 1;
+        Map<Long, String> notes = new LinkedHashMap<>();
+        if (!paper) {
+            List<Long> sizes = tableMiB != null ? tableMiB.stream().distinct().sorted().toList()
+                    : List.of(defaultTableMiB(machine));
+            if (tableMiB == null) {
+                notes.put(sizes.get(0), " (default)");
+            }
+            return new Plan(sizes, ts, workloads, secs, warm, notes);
+        }
+        long small = smallTableMiB(machine);
+        notes.put(small, machine.llcBytes() > 0 ? " (small: half the LLC)"
+                : " (small: the " + MachineMemory.format(machine.cacheBytesReported()) + " cache /proc/cpuinfo reports)");
+        long large = defaultTableMiB(machine);
+        Plan p = new Plan(List.of(small, large), ts, workloads, secs, warm, notes);
+        while (large > 64 * small && estimateSeconds(p) > budgetMinutes * 60) {
+            large /= 2;
+            p = new Plan(List.of(small, large), ts, workloads, secs, warm, notes);
+        }
+        notes.put(large, " (large: " + (machine.llcBytes() > 0
+                ? String.format(Locale.ROOT, "%.0fx the LLC", large * (double) (1L << 20) / machine.llcBytes())
+                : "far above any cache") + ", the largest within the budget)");
+        return p;
+    }
+
+    private long capacity(long mib) {
+        return (long) (mib * (double) (1L << 20) / BYTES_PER_SLOT);
+    }
+
+    private long entries(long capacity) {
+        return (long) (capacity * fill);
+    }
+
+    /**
+     * Seconds a plan should take here: per size and thread count the limit probe; per
+     * implementation a JVM start, the load at its measured rate, and each workload's warm-up and
+     * measurement, with time for collections over a heap map.
+     */
+    double estimateSeconds(Plan plan) {
+        double total = 0;
+        boolean reads = plan.workloads().stream().anyMatch(Workload::readsLoadedMap);
+        for (long mib : plan.sizes()) {
+            long entries = entries(capacity(mib));
+            for (int t : plan.threads()) {
+                if (limit) {
+                    total += 3 * plan.seconds() + mib / 512.0;
+                }
+                for (Impl impl : impls) {
+                    total += 2; // JVM start, heap measurement
+                    if (reads) {
+                        total += entries / (impl.loadMopsEstimate * 1e6);
+                    }
+                    for (Workload w : plan.workloads()) {
+                        total += plan.seconds() + plan.warmup() + 0.5;
+                        total += entries * (double) impl.heapBytesPerEntry / 2e9; // collections over a heap map
+                    }
+                }
+            }
+        }
+        return total;
     }
 
     /**
      * The memory-limit probe over a region the size of the table, written first so that every page
      * is backed (reads of untouched anonymous memory all hit one zero page), with the default
-     * prefetch strategy, for {@code --seconds} per shape.
+     * prefetch strategy, for {@code secs} per shape.
      */
-    private List<MemoryLimitProbe.Result> measureLimit(long mib, int t) throws InterruptedException {
+    private Limit measureLimit(long mib, int t, double secs) throws InterruptedException {
         try (Region region = Memory.allocate(mib << 20, Memory.HUGE_PAGE_SIZE)) {
             region.segment().fill((byte) 1);
-            List<MemoryLimitProbe.Result> results = MemoryLimitProbe.measureBest(region.segment(), t, seconds,
+            List<MemoryLimitProbe.Result> results = MemoryLimitProbe.measureBest(region.segment(), t, secs,
                     Prefetchers.selected());
             for (MemoryLimitProbe.Result r : results) {
                 out.println("limit:   " + r.describe() + (r == results.get(0) ? "  <- limitMops" : ""));
             }
-            return results;
+            return new Limit(mib, t, results.get(0).mops(), results);
         }
+    }
+
+    /**
+     * The small table of --paper: half the last-level cache where the machine reports it, else the
+     * cache size {@code /proc/cpuinfo} reports (a per-core cache on some CPUs), at least 1 MiB, a
+     * power of two.
+     */
+    static long smallTableMiB(MachineInfo machine) {
+        long bytes = machine.llcBytes() > 0 ? machine.llcBytes() / 2 : machine.cacheBytesReported();
+        return Math.max(1, Long.highestOneBit(Math.max(1, bytes >> 20)));
     }
 
     /** 1 GiB with 16 GiB of RAM or more; else a sixteenth of RAM (at least 64 MiB), a power of two. */
@@ -279,7 +465,7 @@ public final class HtBench implements Callable<Integer> {
         }
     }
 
-    private CellResult runForked(CellSpec spec) throws Exception {
+    private List<CellResult> runForked(CellSpec cell, Impl impl, Progress progress) throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -289,21 +475,23 @@ public final class HtBench implements Callable<Integer> {
             command.add("--enable-native-access=ALL-UNNAMED");
         }
         if (jvmArgs.stream().noneMatch(a -> a.startsWith("--sun-misc-unsafe-memory-access"))) {
-            // JCTools (a peer) still uses sun.misc.Unsafe; HashKernel does not. Keep its warnings
-            // out of the report.
+            // JCTools and Chronicle Map (peers) still use sun.misc.Unsafe; HashKernel does not.
+            // Keep their warnings out of the report.
             command.add("--sun-misc-unsafe-memory-access=allow");
         }
+        command.addAll(impl.jvmFlags());
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(CellMain.class.getName());
-        command.add(mapper.writeValueAsString(spec));
+        command.add(mapper.writeValueAsString(cell));
         Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        CellResult result = null;
+        List<CellResult> results = new ArrayList<>();
         List<String> tail = new ArrayList<>();
         try (BufferedReader lines = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = lines.readLine()) != null; ) {
                 if (line.startsWith(CellMain.RESULT_PREFIX)) {
-                    result = mapper.readValue(line.substring(CellMain.RESULT_PREFIX.length()), CellResult.class);
+                    results.add(mapper.readValue(line.substring(CellMain.RESULT_PREFIX.length()), CellResult.class));
+                    progress.step(1);
                 } else {
                     out.println(line);
                     tail.add(line);
@@ -311,11 +499,13 @@ public final class HtBench implements Callable<Integer> {
             }
         }
         int code = child.waitFor();
-        if (result == null || code != 0) {
-            throw new CellFailedException("its JVM exited with status " + code + " (see its messages above)"
+        if (results.size() != cell.workloads().size() || code != 0) {
+            progress.step(cell.workloads().size() - results.size());
+            throw new CellFailedException("its JVM exited with status " + code + " after " + results.size() + " of "
+                    + cell.workloads().size() + " workloads (see its messages above)"
                     + (tail.isEmpty() ? "" : ": " + tail.get(tail.size() - 1)));
         }
-        return result;
+        return results;
     }
 
     /** Parses an implementation name for picocli, with the list of allowed names on error. */

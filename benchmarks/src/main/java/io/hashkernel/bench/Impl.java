@@ -4,7 +4,13 @@ import io.hashkernel.prefetch.Prefetchers;
 import io.hashkernel.table.ConcurrentLongLongTable;
 import org.jctools.maps.NonBlockingHashMapLong;
 
+import it.unimi.dsi.fastutil.longs.Long2LongOpenHashMap;
+import net.openhft.chronicle.map.ChronicleMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.eclipse.collections.impl.map.mutable.primitive.LongLongHashMap;
+
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
@@ -12,24 +18,27 @@ import java.util.stream.Collectors;
 /** The implementations htbench can run, with how to build each for a given number of entries. */
 enum Impl {
     /** HashKernel's table through its batched calls ({@code getAll}, {@code putAll}): prefetched batches. */
-    HASHKERNEL("hashkernel", 0) {
+    HASHKERNEL("hashkernel", 0, Contract.CONCURRENT, 12) {
         @Override
         Subject create(long capacity, long entries, int batch, int depth) {
             return new TableSubject(capacity, batch, depth, true);
         }
     },
     /** HashKernel's table through its synchronous API, one key at a time. */
-    HASHKERNEL_UNBATCHED("hashkernel-unbatched", 0) {
+    HASHKERNEL_UNBATCHED("hashkernel-unbatched", 0, Contract.CONCURRENT, 3) {
         @Override
         Subject create(long capacity, long entries, int batch, int depth) {
             return new TableSubject(capacity, batch, depth, false);
         }
     },
     /** {@code ConcurrentHashMap<Long, Long>}, pre-sized for the entries. */
-    CHM("chm", 80) {
+    CHM("chm", 80, Contract.CONCURRENT, 0.4) {
         @Override
         Subject create(long capacity, long entries, int batch, int depth) {
             ConcurrentHashMap<Long, Long> map = new ConcurrentHashMap<>(saturatedInt(entries));
+            // Its table array is allocated by the first put: do it now, not inside a measurement.
+            map.put(0L, 0L);
+            map.remove(0L);
             return new HeapSubject() {
                 @Override
                 public long get(long key) {
@@ -41,6 +50,11 @@ enum Impl {
                 public void put(long key, long value) {
                     map.put(key, value);
                 }
+
+                @Override
+                public long size() {
+                    return map.mappingCount();
+                }
             };
         }
     },
@@ -49,7 +63,7 @@ enum Impl {
      * table once it is half full, and a resize of a table of 10^8 keys with two threads takes
      * many minutes, so this is its best case.
      */
-    NBHML("nbhml", 80) {
+    NBHML("nbhml", 80, Contract.CONCURRENT, 0.5) {
         @Override
         Subject create(long capacity, long entries, int batch, int depth) {
             NonBlockingHashMapLong<Long> map = new NonBlockingHashMapLong<>(saturatedInt(2 * entries));
@@ -64,7 +78,100 @@ enum Impl {
                 public void put(long key, long value) {
                     map.put(key, Long.valueOf(value));
                 }
+
+                @Override
+                public long size() {
+                    return map.size();
+                }
             };
+        }
+    },
+    /** Agrona {@code Long2LongHashMap} (open addressing, primitive longs): one writer, or readers only. */
+    AGRONA("agrona", 48, Contract.SINGLE_WRITER, 2) {
+        @Override
+        Subject create(long capacity, long entries, int batch, int depth) {
+            Long2LongHashMap map = new Long2LongHashMap(presize(entries, 0.65f), 0.65f, Keys.MISSING);
+            return new HeapSubject() {
+                @Override
+                public long get(long key) {
+                    return map.get(key);
+                }
+
+                @Override
+                public void put(long key, long value) {
+                    map.put(key, value);
+                }
+
+                @Override
+                public long size() {
+                    return map.size();
+                }
+            };
+        }
+    },
+    /** fastutil {@code Long2LongOpenHashMap}: one writer, or readers only. */
+    FASTUTIL("fastutil", 48, Contract.SINGLE_WRITER, 2) {
+        @Override
+        Subject create(long capacity, long entries, int batch, int depth) {
+            Long2LongOpenHashMap map = new Long2LongOpenHashMap(saturatedInt(entries), 0.75f);
+            map.defaultReturnValue(Keys.MISSING);
+            return new HeapSubject() {
+                @Override
+                public long get(long key) {
+                    return map.get(key);
+                }
+
+                @Override
+                public void put(long key, long value) {
+                    map.put(key, value);
+                }
+
+                @Override
+                public long size() {
+                    return map.size();
+                }
+            };
+        }
+    },
+    /** Eclipse Collections {@code LongLongHashMap}: one writer, or readers only. */
+    ECLIPSE("eclipse", 48, Contract.SINGLE_WRITER, 2) {
+        @Override
+        Subject create(long capacity, long entries, int batch, int depth) {
+            LongLongHashMap map = new LongLongHashMap(saturatedInt(entries));
+            return new HeapSubject() {
+                @Override
+                public long get(long key) {
+                    return map.getIfAbsent(key, Keys.MISSING);
+                }
+
+                @Override
+                public void put(long key, long value) {
+                    map.put(key, value);
+                }
+
+                @Override
+                public long size() {
+                    return map.size();
+                }
+            };
+        }
+    },
+    /**
+     * Chronicle Map {@code ChronicleMap<Long, Long>} in off-heap memory (not persisted), sized for
+     * the entries. It runs on JDK 25 with the {@code --add-opens} flags of {@link #jvmFlags()}
+     * (it reaches into JDK internals and {@code sun.misc.Unsafe}); its usage analytics are switched
+     * off, as this machine has no network.
+     */
+    CHRONICLE("chronicle", 0, Contract.CONCURRENT, 1) {
+        @Override
+        Subject create(long capacity, long entries, int batch, int depth) {
+            System.setProperty("chronicle.analytics.disable", "true");
+            return new ChronicleSubject(entries);
+        }
+
+        @Override
+        List<String> jvmFlags() {
+            return CHRONICLE_FLAGS;
         }
     };
 
@@ -73,14 +180,71 @@ enum Impl {
     /**
      * Heap bytes per entry to expect, pre-sized, with GC headroom left out; 0 for off-heap. Used to
      * skip a peer that cannot fit before it runs out of heap. Measured here: chm about 75, nbhml
-     * about 80 (its table stays at most a quarter full).
+     * about 80 (its table stays at most a quarter full); the primitive open-addressing maps 32-43
+     * (a power-of-two table below their load factor).
      */
     final int heapBytesPerEntry;
 
-    Impl(String id, int heapBytesPerEntry) {
+    /** Which threads may call it at once. */
+    final Contract contract;
+
+    /**
+     * Million entries per second it loads a large table at here (2 cpus; conservative), for the
+     * time estimate of a run.
+     */
+    final double loadMopsEstimate;
+
+    Impl(String id, int heapBytesPerEntry, Contract contract, double loadMopsEstimate) {
         this.id = id;
         this.heapBytesPerEntry = heapBytesPerEntry;
+        this.contract = contract;
+        this.loadMopsEstimate = loadMopsEstimate;
     }
+
+    /** What a map promises about threads, and so what htbench runs on it. */
+    enum Contract {
+        /** Any number of threads may read and write at once. */
+        CONCURRENT("concurrent"),
+        /**
+         * One writer, or any number of readers once writing has stopped: loads and writes run on
+         * one thread, finds on all.
+         */
+        SINGLE_WRITER("single-writer");
+
+        /** The name in reports. */
+        final String label;
+
+        Contract(String label) {
+            this.label = label;
+        }
+    }
+
+    /** Extra flags its JVM needs (a forked cell adds them). */
+    List<String> jvmFlags() {
+        return List.of();
+    }
+
+    /** Threads that may run a workload that writes, when {@code threads} were asked for. */
+    int writerThreads(int threads) {
+        return contract == Contract.SINGLE_WRITER ? 1 : threads;
+    }
+
+    /** JDK internals Chronicle Map opens at start-up, as its documentation lists them for JDK 17+. */
+    private static final List<String> CHRONICLE_FLAGS = List.of(
+            "--add-opens=java.base/java.lang=ALL-UNNAMED",
+            "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+            "--add-opens=java.base/java.io=ALL-UNNAMED",
+            "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "--add-opens=java.base/java.util=ALL-UNNAMED",
+            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+            "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED",
+            "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
+            "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
+            "--add-exports=java.base/jdk.internal.util=ALL-UNNAMED",
+            "--add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED",
+            "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
+            "--add-opens=jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
+            "-Dchronicle.analytics.disable=true");
 
     /**
      * A fresh, empty subject able to hold {@code entries} (the HashKernel table has {@code capacity}
@@ -105,6 +269,52 @@ enum Impl {
 
     private static int saturatedInt(long n) {
         return (int) Math.min(n, Integer.MAX_VALUE - 8);
+    }
+
+    /** An initial capacity that holds {@code entries} below the load factor without a resize. */
+    private static int presize(long entries, float loadFactor) {
+        return saturatedInt((long) Math.ceil(entries / (double) loadFactor) + 1);
+    }
+
+    /** Chronicle Map, off-heap; its size is what it reports as used off-heap memory. */
+    private static final class ChronicleSubject implements Subject {
+        private final ChronicleMap<Long, Long> map;
+
+        ChronicleSubject(long entries) {
+            this.map = ChronicleMap.of(Long.class, Long.class).name("htbench")
+                    .entries(Math.max(1, entries)).create();
+        }
+
+        @Override
+        public long get(long key) {
+            Long v = map.get(key);
+            return v == null ? Keys.MISSING : v;
+        }
+
+        @Override
+        public void put(long key, long value) {
+            map.put(key, value);
+        }
+
+        @Override
+        public long size() {
+            return map.longSize();
+        }
+
+        @Override
+        public long offHeapBytes() {
+            return map.offHeapMemoryUsed();
+        }
+
+        @Override
+        public String memory() {
+            return "off-heap (Chronicle Map, in memory)";
+        }
+
+        @Override
+        public void close() {
+            map.close();
+        }
     }
 
     /** HashKernel's table, used one key at a time or through its batched calls. */
@@ -141,6 +351,11 @@ enum Impl {
         @Override
         public void putAll(long[] keys, long[] values, int n) {
             table.putAll(keys, 0, values, 0, n);
+        }
+
+        @Override
+        public long size() {
+            return table.size();
         }
 
         @Override

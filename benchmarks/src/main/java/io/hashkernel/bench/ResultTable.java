@@ -1,39 +1,74 @@
 package io.hashkernel.bench;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
-/** Renders results as the plain-text table htbench prints. */
+/** Renders results as the plain-text tables htbench prints: one per table size, thread count and workload. */
 final class ResultTable {
     private ResultTable() {
     }
 
+    /** The group a result belongs to: its table size, the threads asked for, and its workload. */
+    private record Group(long tableMiB, int threads, String op, String dist) {
+    }
+
     /**
-     * One row per result: Mops/s, the ratio to the first row (the baseline), the percentage of the
-     * memory limit (when measured), bytes per entry and where the memory lives.
+     * One table per group, a row per result: Mops/s, the ratio to hashkernel's row (else the
+     * group's first), the percentage of the memory limit (when measured for the group's size and
+     * threads), bytes per entry and where the memory lives. A row run on fewer threads than asked
+     * (a single-writer map's writes) is marked.
      */
-    static String render(List<CellResult> results, Double limitMops) {
+    static String render(List<CellResult> results, List<HtBench.Limit> limits) {
         if (results.isEmpty()) {
             return "no results\n";
         }
-        StringBuilder sb = new StringBuilder();
-        CellResult base = results.get(0);
-        String ratioHeader = "vs " + base.impl();
-        int width = Math.max(22, results.stream().mapToInt(r -> r.impl().length()).max().orElse(0) + 2);
-        int ratioWidth = Math.max(9, ratioHeader.length());
-        String row = "%-" + width + "s %-7s %7s %12s %" + ratioWidth + "s %10s %12s  %s%n";
-        sb.append(String.format(Locale.ROOT, row, "impl", "op", "threads", "Mops/s", ratioHeader, "% of limit",
-                "bytes/entry", "memory"));
+        Map<Group, List<CellResult>> groups = new LinkedHashMap<>();
         for (CellResult r : results) {
-            sb.append(String.format(Locale.ROOT, row, r.impl(), r.op(), r.threads(),
-                    String.format(Locale.ROOT, "%.2f", r.mops()),
-                    String.format(Locale.ROOT, "%.2fx", r.mops() / base.mops()),
-                    limitMops == null ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * r.mops() / limitMops),
-                    String.format(Locale.ROOT, "%.1f", r.bytesPerEntry()), r.memory()));
+            groups.computeIfAbsent(new Group(r.tableMiB(), r.threadsAsked(), r.op(), r.dist()), g -> new ArrayList<>())
+                    .add(r);
         }
-        if (limitMops != null) {
-            sb.append(String.format(Locale.ROOT, "memory limit: %.2f M random 64-byte lines/s%n", limitMops));
+        int width = Math.max(22, results.stream().mapToInt(r -> r.impl().length()).max().orElse(0) + 2);
+        StringBuilder sb = new StringBuilder();
+        boolean marked = false;
+        for (Map.Entry<Group, List<CellResult>> e : groups.entrySet()) {
+            Group g = e.getKey();
+            List<CellResult> rows = e.getValue();
+            Double limit = limitFor(limits, g.tableMiB(), g.threads());
+            CellResult base = rows.stream().filter(r -> r.impl().equals("hashkernel")).findFirst().orElse(rows.get(0));
+            String ratioHeader = "vs " + base.impl();
+            int ratioWidth = Math.max(9, ratioHeader.length());
+            String row = "%-" + width + "s %8s %12s %" + ratioWidth + "s %10s %12s  %s%n";
+            sb.append(String.format(Locale.ROOT, "%s %s, table %d MiB, %d threads%s%n", g.op(), g.dist(), g.tableMiB(),
+                    g.threads(), limit == null ? "" : String.format(Locale.ROOT, ", memory limit %.2f M lines/s", limit)));
+            sb.append(String.format(Locale.ROOT, row, "impl", "threads", "Mops/s", ratioHeader, "% of limit",
+                    "bytes/entry", "memory"));
+            for (CellResult r : rows) {
+                boolean fewer = r.threads() < r.threadsAsked();
+                marked |= fewer;
+                sb.append(String.format(Locale.ROOT, row, r.impl(), r.threads() + (fewer ? "*" : ""),
+                        String.format(Locale.ROOT, "%.2f", r.mops()),
+                        String.format(Locale.ROOT, "%.2fx", r.mops() / base.mops()),
+                        limit == null ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * r.mops() / limit),
+                        String.format(Locale.ROOT, "%.1f", r.bytesPerEntry()), r.memory()));
+            }
+            sb.append('\n');
+        }
+        if (marked) {
+            sb.append("* single-writer map: its writes ran on one thread, as its contract allows\n");
         }
         return sb.toString();
+    }
+
+    /** The limit measured for a table size and thread count, or null. */
+    static Double limitFor(List<HtBench.Limit> limits, long tableMiB, int threads) {
+        for (HtBench.Limit l : limits) {
+            if (l.tableMiB() == tableMiB && l.threads() == threads) {
+                return l.limitMops();
+            }
+        }
+        return null;
     }
 }

@@ -30,6 +30,9 @@ interface Subject extends AutoCloseable {
         }
     }
 
+    /** Number of entries it holds now. */
+    long size();
+
     /** Off-heap bytes held, or -1 where the memory is heap (measured as heap growth). */
     long offHeapBytes();
 
