@@ -125,20 +125,42 @@ final class ReportWriter {
                 + "\"></p>\n";
     }
 
+    /** The numbers of one group: a row per implementation, a column per workload. */
     private static void results(StringBuilder html, List<CellResult> rows, Double limit) {
-        html.append("<table>\n<tr><th>implementation</th><th>workload</th><th>threads</th><th>Mops/s</th>")
-                .append("<th>% of limit</th><th>bytes/entry</th><th>contract</th></tr>\n");
+        List<String> workloads = rows.stream().map(r -> r.op() + " " + r.dist()).distinct().toList();
+        Map<String, Map<String, CellResult>> byImpl = new LinkedHashMap<>();
         for (CellResult r : rows) {
-            html.append("<tr><td>").append(esc(r.impl())).append("</td><td>").append(esc(r.op() + " " + r.dist()))
-                    .append("</td><td>").append(r.threads()).append(r.threads() < r.threadsAsked() ? "*" : "")
-                    .append("</td><td>").append(String.format(Locale.ROOT, "%.2f", r.mops()))
-                    .append("</td><td>").append(limit == null ? "-" : String.format(Locale.ROOT, "%.0f%%",
-                            100 * r.mops() / limit))
-                    .append("</td><td>").append(String.format(Locale.ROOT, "%.1f", r.bytesPerEntry()))
-                    .append("</td><td>").append(esc(r.contract())).append("</td></tr>\n");
+            byImpl.computeIfAbsent(r.impl(), k -> new LinkedHashMap<>()).put(r.op() + " " + r.dist(), r);
+        }
+        html.append("<table>\n<tr><th>implementation</th>");
+        for (String w : workloads) {
+            html.append("<th>").append(esc(w)).append("<br>Mops/s").append(limit == null ? "" : " (% of limit)")
+                    .append("</th>");
+        }
+        html.append("<th>bytes/entry</th><th>contract</th></tr>\n");
+        boolean marked = false;
+        for (Map.Entry<String, Map<String, CellResult>> e : byImpl.entrySet()) {
+            html.append("<tr><td>").append(esc(e.getKey())).append("</td>");
+            CellResult any = null;
+            for (String w : workloads) {
+                CellResult r = e.getValue().get(w);
+                html.append("<td>");
+                if (r != null) {
+                    any = any == null || r.workload().readsLoadedMap() && !any.workload().readsLoadedMap() ? r : any;
+                    boolean fewer = r.threads() < r.threadsAsked();
+                    marked |= fewer;
+                    html.append(String.format(Locale.ROOT, "%.2f", r.mops())).append(fewer ? "*" : "");
+                    if (limit != null) {
+                        html.append(String.format(Locale.ROOT, " (%.0f%%)", 100 * r.mops() / limit));
+                    }
+                }
+                html.append("</td>");
+            }
+            html.append("<td>").append(any == null ? "" : String.format(Locale.ROOT, "%.1f", any.bytesPerEntry()))
+                    .append("</td><td>").append(any == null ? "" : esc(any.contract())).append("</td></tr>\n");
         }
         html.append("</table>\n");
-        if (rows.stream().anyMatch(r -> r.threads() < r.threadsAsked())) {
+        if (marked) {
             html.append("<p>* single-writer map: its writes ran on one thread, as its contract allows.</p>\n");
         }
         if (limit != null) {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One short run of every JMH benchmark in benchmarks/target/benchmarks.jar (small maps, half a
+# second per iteration): checks that each one runs, not how fast. Fails if any benchmark fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+java=""
+for j in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/java-25-openjdk-amd64; do
+  if [ -n "$j" ] && [ -x "$j/bin/java" ] && "$j/bin/java" -version 2>&1 | grep -q '"25'; then java="$j/bin/java"; break; fi
+done
+[ -n "$java" ] || { echo "no JDK 25 found (set JAVA_HOME)" >&2; exit 2; }
+out="$(mktemp -d)"
+count=$("$java" -jar benchmarks/target/benchmarks.jar -l | grep -c '^io\.hashkernel')
+"$java" -jar benchmarks/target/benchmarks.jar -f 1 -wi 1 -w 500ms -i 1 -r 500ms -foe true \
+    -p entries=200000 -p mib=64 -rf json -rff "$out/jmh.json" > "$out/jmh.log" 2>&1 \
+    || { tail -40 "$out/jmh.log"; exit 1; }
+ran=$(grep -o '"benchmark" : "[^"]*"' "$out/jmh.json" | sort -u | wc -l)
+if [ "$ran" -ne "$count" ]; then
+  echo "FAIL: $ran of $count benchmarks produced a result" >&2; tail -40 "$out/jmh.log"; exit 1
+fi
+echo "jmh: all $count benchmarks ran ($(grep -c '"benchmark"' "$out/jmh.json") parameter sets; log $out/jmh.log)"
