@@ -9,19 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-find_jdk() {
-  for j in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/java-25-openjdk-amd64; do
-    if [ -n "$j" ] && [ -x "$j/bin/java" ] && "$j/bin/java" -version 2>&1 | grep -q '"25'; then
-      echo "$j/bin/java"; return
-    fi
-  done
-  echo "no JDK 25 found (set JAVA_HOME)" >&2; exit 2
-}
+# shellcheck source=java25.sh
+. scripts/java25.sh
 
 dir="${1:-}"
 if [ -z "$dir" ]; then
   dir="$(mktemp -d)/report"
-  "$(find_jdk)" -Xmx2g -jar benchmarks/target/htbench.jar --impl hashkernel,hashkernel-unbatched,chm,agrona \
+  "$(find_java)" -Xmx2g -jar benchmarks/target/htbench.jar --impl hashkernel,hashkernel-unbatched,chm,agrona \
       --op find,insert --dist uniform,zipf:1.09 --table-mib 1 --threads 2 --seconds 0.2 --warmup 0.1 \
       --report "$dir" > "$dir.log" 2>&1 || { cat "$dir.log"; exit 1; }
 fi

@@ -3,11 +3,9 @@
 # second per iteration): checks that each one runs, not how fast. Fails if any benchmark fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-java=""
-for j in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/java-25-openjdk-amd64; do
-  if [ -n "$j" ] && [ -x "$j/bin/java" ] && "$j/bin/java" -version 2>&1 | grep -q '"25'; then java="$j/bin/java"; break; fi
-done
-[ -n "$java" ] || { echo "no JDK 25 found (set JAVA_HOME)" >&2; exit 2; }
+# shellcheck source=java25.sh
+. scripts/java25.sh
+java=$(find_java) || exit 2
 out="$(mktemp -d)"
 count=$("$java" -jar benchmarks/target/benchmarks.jar -l | grep -c '^io\.hashkernel')
 "$java" -jar benchmarks/target/benchmarks.jar -f 1 -wi 1 -w 500ms -i 1 -r 500ms -foe true \

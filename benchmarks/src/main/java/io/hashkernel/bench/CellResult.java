@@ -12,14 +12,16 @@ package io.hashkernel.bench;
  * @param tableMiB      HashKernel table memory in MiB (peers hold the same entries)
  * @param entries       entries held (find, mixed) or held after the inserts
  * @param mops          million operations per second, all threads together
- * @param bytesPerEntry memory per entry: off-heap bytes where the map is off-heap, else heap growth
+ * @param bytesPerEntry memory per entry of a full map: off-heap bytes where the map is off-heap, else heap
+ *                      growth; null for an insert that did not fill its map (a pre-sized map still
+ *                      filling says little about its size per entry)
  * @param ops           operations measured
  * @param seconds       measured wall time
  * @param wrong         lookups that returned a wrong value (must be 0)
  * @param memory        where the memory lives
  */
 record CellResult(String impl, String op, String dist, int threads, int threadsAsked, String contract,
-                  long tableMiB, long entries, double mops, double bytesPerEntry, long ops, double seconds,
+                  long tableMiB, long entries, double mops, Double bytesPerEntry, long ops, double seconds,
                   long wrong, String memory) {
 
     /** The workload it measured. */

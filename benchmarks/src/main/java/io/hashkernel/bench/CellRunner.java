@@ -54,7 +54,8 @@ final class CellRunner {
             if (!w.readsLoadedMap()) {
                 insertRounds(w, spec.warmupSeconds()); // JIT warm-up, discarded (none when 0)
                 Rounds r = insertRounds(w, spec.seconds());
-                emit(results, sink, w, r.threads, r.held, r.bytes, r.measured, r.memory);
+                // Memory per entry only where the first round filled the map.
+                emit(results, sink, w, r.threads, r.held, r.held == spec.entries() ? r.bytes : -1, r.measured, r.memory);
             }
         }
         return results;
@@ -99,7 +100,7 @@ final class CellRunner {
     private void emit(List<CellResult> results, Consumer<CellResult> sink, Workload w, int threads, long held,
                       long bytes, Measured m, String memory) {
         CellResult r = new CellResult(impl.id, w.op(), w.dist(), threads, spec.threads(), impl.contract.label,
-                spec.tableMiB(), held, m.ops / m.seconds / 1e6, held == 0 ? 0 : bytes / (double) held,
+                spec.tableMiB(), held, m.ops / m.seconds / 1e6, held == 0 || bytes < 0 ? null : bytes / (double) held,
                 m.ops, m.seconds, m.wrong, memory);
         results.add(r);
         sink.accept(r);

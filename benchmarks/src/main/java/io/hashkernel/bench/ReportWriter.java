@@ -156,7 +156,8 @@ final class ReportWriter {
                 }
                 html.append("</td>");
             }
-            html.append("<td>").append(any == null ? "" : String.format(Locale.ROOT, "%.1f", any.bytesPerEntry()))
+            html.append("<td>").append(any == null || any.bytesPerEntry() == null ? "-"
+                    : String.format(Locale.ROOT, "%.1f", any.bytesPerEntry()))
                     .append("</td><td>").append(any == null ? "" : esc(any.contract())).append("</td></tr>\n");
         }
         html.append("</table>\n");
@@ -205,7 +206,7 @@ final class ReportWriter {
             // One figure per implementation and size: the loaded table's, else the first insert's.
             String key = r.impl() + "/" + r.tableMiB();
             boolean loaded = r.workload().readsLoadedMap();
-            if (seen.contains(key) && !loaded) {
+            if (r.bytesPerEntry() == null || seen.contains(key) && !loaded) {
                 continue;
             }
             if (seen.add(key) || loaded) {

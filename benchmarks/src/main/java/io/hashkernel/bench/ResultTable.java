@@ -52,7 +52,8 @@ final class ResultTable {
                         String.format(Locale.ROOT, "%.2f", r.mops()),
                         String.format(Locale.ROOT, "%.2fx", r.mops() / base.mops()),
                         limit == null ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * r.mops() / limit),
-                        String.format(Locale.ROOT, "%.1f", r.bytesPerEntry()), r.memory()));
+                        r.bytesPerEntry() == null ? "-" : String.format(Locale.ROOT, "%.1f", r.bytesPerEntry()),
+                        r.memory()));
             }
             sb.append('\n');
         }

@@ -119,9 +119,12 @@ class HtBenchTest {
             if (result.get("dist").asText().equals("uniform")) {
                 assertEquals(49152, entries, "the first round inserted every entry: " + result);
                 assertTrue(result.get("ops").asLong() >= 49152, result.toString());
+                assertTrue(result.get("bytesPerEntry").asDouble() > 0, "a full map's size: " + result);
             } else {
                 assertTrue(entries > 0 && entries <= 49152, "distinct keys of a skewed insert: " + result);
                 assertTrue(result.get("ops").asLong() > entries, "hot keys written again: " + result);
+                assertEquals(entries < 49152, result.get("bytesPerEntry").isNull(),
+                        "a map still filling has no size per entry, a full one has: " + result);
             }
             assertEquals(result.get("impl").asText().equals("agrona") ? 1 : 2, result.get("threads").asInt());
         }
