@@ -19,10 +19,12 @@ package io.hashkernel.bench;
  * @param seconds       measured wall time
  * @param wrong         lookups that returned a wrong value (must be 0)
  * @param memory        where the memory lives
+ * @param hugePageBytes bytes of the map's memory backed by huge pages when its size was measured
+ *                      (null where unknown: heap maps)
  */
 record CellResult(String impl, String op, String dist, int threads, int threadsAsked, String contract,
                   long tableMiB, long entries, double mops, Double bytesPerEntry, long ops, double seconds,
-                  long wrong, String memory) {
+                  long wrong, String memory, Long hugePageBytes) {
 
     /** The workload it measured. */
     Workload workload() {

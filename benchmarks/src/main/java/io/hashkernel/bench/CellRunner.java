@@ -41,12 +41,13 @@ final class CellRunner {
                 progress("%s: loaded %,d entries in %.1f s%s", impl.id, spec.entries(),
                         (System.nanoTime() - start) / 1e9, loaders == spec.threads() ? "" : " (one writer)");
                 long bytes = bytesHeld(subject, heapBefore);
+                long huge = subject.hugePageBytes();
                 for (Workload w : reads) {
                     int threads = w.writes() ? impl.writerThreads(spec.threads()) : spec.threads();
                     Work work = readWork(subject, w);
                     timed(work, threads, spec.warmupSeconds()); // JIT warm-up, discarded
                     Measured m = timed(work, threads, spec.seconds());
-                    emit(results, sink, w, threads, spec.entries(), bytes, m, subject.memory());
+                    emit(results, sink, w, threads, spec.entries(), bytes, m, subject.memory(), huge);
                 }
             }
         }
@@ -55,14 +56,15 @@ final class CellRunner {
                 insertRounds(w, spec.warmupSeconds()); // JIT warm-up, discarded (none when 0)
                 Rounds r = insertRounds(w, spec.seconds());
                 // Memory per entry only where the first round filled the map.
-                emit(results, sink, w, r.threads, r.held, r.held == spec.entries() ? r.bytes : -1, r.measured, r.memory);
+                emit(results, sink, w, r.threads, r.held, r.held == spec.entries() ? r.bytes : -1, r.measured, r.memory,
+                        r.hugePageBytes);
             }
         }
         return results;
     }
 
     /** What a series of insert rounds measured, and the first round's map. */
-    private record Rounds(Measured measured, int threads, long held, long bytes, String memory) {
+    private record Rounds(Measured measured, int threads, long held, long bytes, String memory, long hugePageBytes) {
     }
 
     /**
@@ -85,12 +87,14 @@ final class CellRunner {
                 ops += m.ops;
                 elapsed += m.seconds;
                 if (first == null) {
-                    first = new Rounds(null, threads, subject.size(), bytesHeld(subject, heapBefore), subject.memory());
+                    first = new Rounds(null, threads, subject.size(), bytesHeld(subject, heapBefore), subject.memory(),
+                            subject.hugePageBytes());
                 }
             }
         }
         return first == null ? null
-                : new Rounds(new Measured(ops, 0, elapsed), threads, first.held, first.bytes, first.memory);
+                : new Rounds(new Measured(ops, 0, elapsed), threads, first.held, first.bytes, first.memory,
+                        first.hugePageBytes);
     }
 
     private Subject create() {
@@ -98,10 +102,10 @@ final class CellRunner {
     }
 
     private void emit(List<CellResult> results, Consumer<CellResult> sink, Workload w, int threads, long held,
-                      long bytes, Measured m, String memory) {
+                      long bytes, Measured m, String memory, long hugePageBytes) {
         CellResult r = new CellResult(impl.id, w.op(), w.dist(), threads, spec.threads(), impl.contract.label,
                 spec.tableMiB(), held, m.ops / m.seconds / 1e6, held == 0 || bytes < 0 ? null : bytes / (double) held,
-                m.ops, m.seconds, m.wrong, memory);
+                m.ops, m.seconds, m.wrong, memory, hugePageBytes < 0 ? null : hugePageBytes);
         results.add(r);
         sink.accept(r);
     }

@@ -201,6 +201,7 @@ public final class HtBench implements Callable<Integer> {
         Plan plan = plan(machine);
         out.println("machine: " + machine.describe());
         out.println("memory:  " + machine.memoryMechanism());
+        out.println("numa:    " + machine.numa() + "; this JVM may run on cpus " + machine.cpusUsed());
         out.println("prefetch: " + Prefetchers.describe(Prefetchers.selected()) + ", batch " + batch + ", depth " + depth);
         for (long mib : plan.sizes()) {
             long capacity = capacity(mib);
@@ -282,7 +283,7 @@ public final class HtBench implements Callable<Integer> {
         config.put("depth", depth);
         config.put("prefetch", Prefetchers.selected().name());
         config.put("fork", fork);
-        Report r = new Report(machine, main == null ? null : main.limitMops(), main == null ? List.of() : main.shapes(),
+        Report r = new Report(machine.withTableHugePages(tableHugePages(results)), main == null ? null : main.limitMops(), main == null ? List.of() : main.shapes(),
                 limits, config, budget, results, skipped);
         if (json != null) {
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), r);
@@ -292,6 +293,24 @@ public final class HtBench implements Callable<Integer> {
             out.println("wrote " + ReportWriter.write(report, r));
         }
         return failed ? 1 : 0;
+    }
+
+    /** Per HashKernel table size: its bytes backed by huge pages, and the fraction of the table. */
+    private List<Map<String, Object>> tableHugePages(List<CellResult> results) {
+        List<Map<String, Object>> pages = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (CellResult r : results) {
+            if (r.hugePageBytes() != null && seen.add(r.impl() + "/" + r.tableMiB())) {
+                long tableBytes = capacity(r.tableMiB()) * (long) BYTES_PER_SLOT;
+                Map<String, Object> p = new LinkedHashMap<>();
+                p.put("impl", r.impl());
+                p.put("tableMiB", r.tableMiB());
+                p.put("hugePageBytes", r.hugePageBytes());
+                p.put("fraction", r.hugePageBytes() / (double) tableBytes);
+                pages.add(p);
+            }
+        }
+        return pages;
     }
 
     Plan plan(MachineInfo machine) {

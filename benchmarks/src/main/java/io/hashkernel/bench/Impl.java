@@ -359,6 +359,11 @@ enum Impl {
         }
 
         @Override
+        public long hugePageBytes() {
+            return table.hugePageBytes();
+        }
+
+        @Override
         public long offHeapBytes() {
             return table.memoryBytes();
         }

@@ -3,11 +3,18 @@ package io.hashkernel.bench;
 import io.hashkernel.numa.CpuCaches;
 import io.hashkernel.numa.MachineMemory;
 import io.hashkernel.numa.Memory;
+import io.hashkernel.numa.Affinity;
+import io.hashkernel.numa.HugePages;
+import io.hashkernel.numa.Topology;
 import io.hashkernel.prefetch.Prefetchers;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 
 /**
@@ -24,12 +31,33 @@ import java.util.OptionalLong;
  * @param memoryMechanism how HashKernel obtains memory here (and the huge-page advice it gives)
  * @param prefetch       the prefetch strategy in use, as {@code Prefetchers.describe} says it
  * @param maxHeapBytes   the JVM's maximum heap (peers live there)
+ * @param numa           the NUMA topology in one line (nodes, their CPUs and memory, sockets, cores)
+ * @param nodes          each node: id, cpus (list format), memoryBytes
+ * @param cpusUsed       the CPUs htbench's threads may run on (its affinity), or why unknown
+ * @param hugetlbFree    explicit huge pages free per page size (bytes to count)
+ * @param tableHugePages for each HashKernel result: the table's bytes backed by huge pages when it
+ *                       was measured (filled in after the run)
  */
 record MachineInfo(String cpu, int cpus, long memoryBytes, long llcBytes, long cacheBytesReported, String jdk,
-                   String os, String thp, String memoryMechanism, String prefetch, long maxHeapBytes) {
+                   String os, String thp, String memoryMechanism, String prefetch, long maxHeapBytes,
+                   String numa, List<Map<String, Object>> nodes, String cpusUsed, Map<Long, Long> hugetlbFree,
+                   List<Map<String, Object>> tableHugePages) {
+
+    /** A machine with only the fields a test cares about; topology fields are a single node. */
+    static MachineInfo of(int cpus, long memoryBytes, long llcBytes, long cacheBytesReported) {
+        return new MachineInfo("test cpu", cpus, memoryBytes, llcBytes, cacheBytesReported, "25", "Linux", "madvise",
+                "mmap", "native", 16L << 30, "1 NUMA node", List.of(), "0-" + (cpus - 1), Map.of(), List.of());
+    }
+
+    /** This record with the huge pages HashKernel's tables got. */
+    MachineInfo withTableHugePages(List<Map<String, Object>> pages) {
+        return new MachineInfo(cpu, cpus, memoryBytes, llcBytes, cacheBytesReported, jdk, os, thp, memoryMechanism,
+                prefetch, maxHeapBytes, numa, nodes, cpusUsed, hugetlbFree, List.copyOf(pages));
+    }
 
     static MachineInfo current() {
-        OptionalLong llc = CpuCaches.lastLevelCacheBytes();
+        Topology topology = Topology.read();
+        OptionalLong llc = topology.llcBytes().isPresent() ? topology.llcBytes() : CpuCaches.lastLevelCacheBytes();
         return new MachineInfo(cpuinfo("model name", System.getProperty("os.arch")),
                 Runtime.getRuntime().availableProcessors(),
                 MachineMemory.read().map(MachineMemory::totalBytes).orElse(0L), llc.orElse(0),
@@ -37,7 +65,28 @@ record MachineInfo(String cpu, int cpus, long memoryBytes, long llcBytes, long c
                 System.getProperty("java.runtime.version") + " (" + System.getProperty("java.vendor") + ")",
                 System.getProperty("os.name") + " " + System.getProperty("os.arch"),
                 MachineMemory.transparentHugePageMode(), Memory.activeMechanism(),
-                Prefetchers.describe(Prefetchers.selected()), Runtime.getRuntime().maxMemory());
+                Prefetchers.describe(Prefetchers.selected()), Runtime.getRuntime().maxMemory(),
+                topology.describe(), nodes(topology), affinity(), HugePages.hugetlbFree(), List.of());
+    }
+
+    private static List<Map<String, Object>> nodes(Topology topology) {
+        List<Map<String, Object>> nodes = new ArrayList<>();
+        for (Topology.Node n : topology.nodes()) {
+            Map<String, Object> node = new LinkedHashMap<>();
+            node.put("id", n.id());
+            node.put("cpus", n.cpus().toString());
+            node.put("memoryBytes", n.memoryBytes());
+            nodes.add(node);
+        }
+        return nodes;
+    }
+
+    private static String affinity() {
+        try {
+            return Affinity.available() ? Affinity.current().toString() : "unknown: thread affinity unavailable";
+        } catch (RuntimeException e) {
+            return "unknown: " + e.getMessage();
+        }
     }
 
     /** The first value of a {@code /proc/cpuinfo} field, or {@code otherwise}. */

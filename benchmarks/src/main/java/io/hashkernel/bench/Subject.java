@@ -36,6 +36,11 @@ interface Subject extends AutoCloseable {
     /** Off-heap bytes held, or -1 where the memory is heap (measured as heap growth). */
     long offHeapBytes();
 
+    /** Bytes of its memory backed by huge pages now, or -1 where unknown (heap maps). */
+    default long hugePageBytes() {
+        return -1;
+    }
+
     /** Where the memory lives, for the report. */
     String memory();
 

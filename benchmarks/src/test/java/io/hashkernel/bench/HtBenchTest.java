@@ -75,6 +75,16 @@ class HtBenchTest {
         JsonNode report = new ObjectMapper().readTree(json.toFile());
         assertTrue(report.get("machine").get("cpus").asInt() > 0);
         assertTrue(report.get("machine").get("prefetch").asText().length() > 0);
+        JsonNode machine = report.get("machine");
+        assertTrue(machine.get("numa").asText().contains("NUMA node"), machine.toString());
+        assertTrue(machine.get("nodes").size() >= 1 && machine.get("nodes").get(0).has("cpus"), machine.toString());
+        assertTrue(machine.get("cpusUsed").asText().matches("[0-9,-]+"), machine.toString());
+        assertTrue(machine.get("thp").asText().length() > 0);
+        JsonNode pages = machine.get("tableHugePages");
+        assertEquals(2, pages.size(), "one entry per HashKernel table: " + pages);
+        for (JsonNode p : pages) {
+            assertTrue(p.get("hugePageBytes").asLong() >= 0 && p.get("fraction").asDouble() <= 1.0, p.toString());
+        }
         assertTrue(report.get("limitMops").asDouble() > 0, report.toString());
         assertEquals(3, report.get("limit").size(), "every shape of the limit probe");
         assertEquals(1, report.get("limits").size());
@@ -142,8 +152,7 @@ class HtBenchTest {
         CommandLine cl = HtBench.commandLine(System.out, System.err);
         cl.parseArgs("--paper", "--threads", "2", "--budget-minutes", "15");
         HtBench bench = cl.getCommand();
-        MachineInfo machine = new MachineInfo("test cpu", 2, 24L << 30, 0, 1L << 20, "25", "Linux", "madvise",
-                "mmap", "native", 16L << 30);
+        MachineInfo machine = MachineInfo.of(2, 24L << 30, 0, 1L << 20);
         HtBench.Plan plan = bench.plan(machine);
         assertEquals(4, plan.workloads().size(), plan.toString());
         assertEquals(List.of(1L, 1024L), plan.sizes(), "the cpuinfo cache size, and the default large table");
@@ -154,8 +163,7 @@ class HtBenchTest {
         assertTrue(tight.sizes().get(1) < 1024, "a smaller large table for a tighter budget: " + tight.sizes());
         assertTrue(bench.estimateSeconds(tight) <= 5 * 60, "estimate " + bench.estimateSeconds(tight));
 
-        MachineInfo withLlc = new MachineInfo("test cpu", 2, 24L << 30, 32L << 20, 1L << 20, "25", "Linux",
-                "madvise", "mmap", "native", 16L << 30);
+        MachineInfo withLlc = MachineInfo.of(2, 24L << 30, 32L << 20, 1L << 20);
         assertEquals(16L, HtBench.smallTableMiB(withLlc), "half the LLC");
     }
 

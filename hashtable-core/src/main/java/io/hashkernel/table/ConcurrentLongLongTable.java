@@ -820,6 +820,14 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         return TableLayout.bytesFor(capacity);
     }
 
+    /**
+     * Bytes of the table's memory backed by huge pages now (pages are backed as they are first
+     * written), or -1 where its memory cannot tell.
+     */
+    public long hugePageBytes() {
+        return allocation.hugePageBytes();
+    }
+
     /** How the table's memory was obtained, e.g. {@code mmap+madvise(MADV_HUGEPAGE)}. */
     public String memoryDescription() {
         return allocation.description();

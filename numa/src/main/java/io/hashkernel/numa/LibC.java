@@ -8,6 +8,8 @@ import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.util.ArrayList;
+import java.util.List;
 import java.lang.invoke.VarHandle;
 import java.util.Locale;
 import java.util.function.Consumer;
@@ -30,6 +32,9 @@ final class LibC {
     static final int MAP_NORESERVE = 0x4000;
     static final int MADV_HUGEPAGE = 14;
     static final int ENOMEM = 12;
+    static final int ENOSYS = 38;
+    static final int MPOL_BIND = 2;
+    static final int MPOL_INTERLEAVE = 3;
 
     private static final long MAP_FAILED = -1L;
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
@@ -63,6 +68,11 @@ final class LibC {
     private final MethodHandle munmap;
     private final MethodHandle madvise;
     private final MethodHandle strerror;
+    private final MethodHandle schedSetaffinity;
+    private final MethodHandle schedGetaffinity;
+    private final MethodHandle syscall6;
+    /** {@code SYS_mbind} of this architecture, or -1 where unknown. */
+    private final long sysMbind;
 
     private LibC() {
         Linker linker = Linker.nativeLinker();
@@ -81,6 +91,22 @@ final class LibC {
                 errno);
         strerror = linker.downcallHandle(find(libc, "strerror"),
                 FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+        FunctionDescriptor affinity = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_LONG, ValueLayout.ADDRESS);
+        schedSetaffinity = linker.downcallHandle(find(libc, "sched_setaffinity"), affinity, errno);
+        schedGetaffinity = linker.downcallHandle(find(libc, "sched_getaffinity"), affinity, errno);
+        // long syscall(long number, ...): variadic after the number; six long arguments.
+        syscall6 = linker.downcallHandle(find(libc, "syscall"),
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG),
+                errno, Linker.Option.firstVariadicArg(1));
+        String arch = System.getProperty("os.arch", "");
+        sysMbind = switch (arch) {
+            case "amd64", "x86_64" -> 237;
+            case "aarch64", "arm64" -> 235;
+            default -> -1;
+        };
     }
 
     private static MemorySegment find(SymbolLookup lookup, String name) {
@@ -157,6 +183,85 @@ final class LibC {
             return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
         } catch (Throwable t) {
             throw new IllegalStateException("madvise downcall failed", t);
+        }
+    }
+
+    /**
+     * {@code sched_setaffinity(0, ...)}: the calling thread may run only on {@code cpus}.
+     *
+     * @return 0 or the errno it failed with
+     */
+    int setAffinity(CpuList cpus) {
+        int words = Math.max(16, (cpus.bound() + 63) >>> 6);   // at least a glibc cpu_set_t (1024 CPUs)
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment mask = arena.allocate(ValueLayout.JAVA_LONG, words);
+            for (int cpu : cpus.toArray()) {
+                long at = (long) (cpu >>> 6) * Long.BYTES;
+                mask.set(ValueLayout.JAVA_LONG, at, mask.get(ValueLayout.JAVA_LONG, at) | (1L << (cpu & 63)));
+            }
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            int rc = (int) schedSetaffinity.invokeExact(state, 0, mask.byteSize(), mask);
+            return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("sched_setaffinity downcall failed", t);
+        }
+    }
+
+    /** {@code sched_getaffinity(0, ...)}: the CPUs the calling thread may run on. */
+    CpuList getAffinity() {
+        for (int words = 16; words <= 1 << 14; words <<= 1) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment mask = arena.allocate(ValueLayout.JAVA_LONG, words);
+                MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+                int rc = (int) schedGetaffinity.invokeExact(state, 0, mask.byteSize(), mask);
+                if (rc < 0) {
+                    int err = (int) ERRNO.get(state, 0L);
+                    if (err == 22) {        // EINVAL: the kernel's mask is larger; retry wider
+                        continue;
+                    }
+                    throw new ErrnoException("sched_getaffinity failed: " + describe(err), err);
+                }
+                List<Integer> cpus = new ArrayList<>();
+                for (int w = 0; w < words; w++) {
+                    long bits = mask.getAtIndex(ValueLayout.JAVA_LONG, w);
+                    while (bits != 0) {
+                        cpus.add(w * 64 + Long.numberOfTrailingZeros(bits));
+                        bits &= bits - 1;
+                    }
+                }
+                return CpuList.of(cpus.stream().mapToInt(Integer::intValue).toArray());
+            } catch (ErrnoException e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IllegalStateException("sched_getaffinity downcall failed", t);
+            }
+        }
+        throw new IllegalStateException("sched_getaffinity: no mask size up to 1M CPUs was accepted");
+    }
+
+    /**
+     * {@code mbind(address, length, mode, nodemask, maxnode, 0)} through {@code syscall} (glibc
+     * has no wrapper; libnuma is not assumed).
+     *
+     * @return 0 or the errno it failed with ({@code ENOSYS} where this architecture's number is unknown)
+     */
+    int mbind(long address, long length, int mode, CpuList nodes) {
+        if (sysMbind < 0) {
+            return ENOSYS;
+        }
+        int words = Math.max(1, (nodes.bound() + 63) >>> 6);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment mask = arena.allocate(ValueLayout.JAVA_LONG, words);
+            for (int node : nodes.toArray()) {
+                long at = (long) (node >>> 6) * Long.BYTES;
+                mask.set(ValueLayout.JAVA_LONG, at, mask.get(ValueLayout.JAVA_LONG, at) | (1L << (node & 63)));
+            }
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            long rc = (long) syscall6.invokeExact(state, sysMbind, address, length, (long) mode, mask.address(),
+                    (long) words * 64 + 1, 0L);
+            return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("mbind syscall failed", t);
         }
     }
 

@@ -54,6 +54,17 @@ public final class Memory {
      * @throws InsufficientMemoryException if the machine has less memory available than asked
      */
     public static Region allocate(long bytes, long alignment) {
+        return allocate(bytes, alignment, NodePolicy.DEFAULT);
+    }
+
+    /**
+     * As {@link #allocate(long, long)}, with the pages placed among NUMA nodes by {@code policy}
+     * ({@code mbind} right after the mapping, before any page is touched). A policy the kernel
+     * refuses leaves the default placement and says why in the region's {@link Placement}; an
+     * {@code Arena} region cannot be placed and says so.
+     */
+    public static Region allocate(long bytes, long alignment, NodePolicy policy) {
+        java.util.Objects.requireNonNull(policy, "policy");
         if (bytes <= 0) {
             throw new IllegalArgumentException("region size must be positive, was " + bytes + " bytes");
         }
@@ -70,19 +81,19 @@ public final class Memory {
         }
         LibC libc = LibC.load();
         if (forcedArena()) {
-            return arena(bytes, alignment, "forced by -D" + MODE_PROPERTY + "=arena");
+            return arena(bytes, alignment, "forced by -D" + MODE_PROPERTY + "=arena", policy);
         }
         if (libc == null) {
-            return arena(bytes, alignment, LibC.unavailableReason());
+            return arena(bytes, alignment, LibC.unavailableReason(), policy);
         }
         try {
-            return mapped(libc, bytes, alignment);
+            return mapped(libc, bytes, alignment, policy);
         } catch (LibC.ErrnoException e) {
             if (e.errno == LibC.ENOMEM) {
                 throw new InsufficientMemoryException("cannot allocate " + MachineMemory.format(bytes)
                         + " (" + bytes + " bytes): " + e.getMessage());
             }
-            return arena(bytes, alignment, e.getMessage());
+            return arena(bytes, alignment, e.getMessage(), policy);
         }
     }
 
@@ -90,11 +101,13 @@ public final class Memory {
         return "arena".equalsIgnoreCase(System.getProperty(MODE_PROPERTY, "auto"));
     }
 
-    private static Region arena(long bytes, long alignment, String reason) {
+    private static Region arena(long bytes, long alignment, String reason, NodePolicy policy) {
         Arena arena = Arena.ofShared();
         try {
             MemorySegment segment = arena.allocate(bytes, alignment);
-            return new Region(arena, segment, new Placement(Placement.Source.ARENA, false, reason));
+            return new Region(arena, segment, new Placement(Placement.Source.ARENA, false, reason,
+                    policy.mode() == NodePolicy.Mode.DEFAULT ? policy.describe()
+                            : policy.describe() + " (not applied: Arena memory cannot be placed)"));
         } catch (OutOfMemoryError e) {
             arena.close();
             throw new InsufficientMemoryException("cannot allocate " + MachineMemory.format(bytes)
@@ -102,7 +115,7 @@ public final class Memory {
         }
     }
 
-    private static Region mapped(LibC libc, long bytes, long alignment) {
+    private static Region mapped(LibC libc, long bytes, long alignment, NodePolicy policy) {
         boolean huge = bytes >= HUGE_PAGE_SIZE;
         long align = huge ? Math.max(alignment, HUGE_PAGE_SIZE) : alignment;
         long pageSize = 4096;
@@ -123,10 +136,15 @@ public final class Memory {
                 note = "madvise(MADV_HUGEPAGE) refused: " + libc.describe(err);
             }
         }
+        String placed = policy.describe();
+        if (policy.mode() != NodePolicy.Mode.DEFAULT) {
+            int err = libc.mbind(start, length, policy.kernelMode(), policy.nodes());
+            placed += err == 0 ? " (applied)" : " (refused: " + libc.describe(err) + ")";
+        }
         Arena arena = Arena.ofShared();
         MemorySegment segment = LibC.segmentOf(start, length, arena, s -> libc.munmap(start, length))
                 .asSlice(0, bytes);
-        return new Region(arena, segment, new Placement(Placement.Source.MMAP, advised, note));
+        return new Region(arena, segment, new Placement(Placement.Source.MMAP, advised, note, placed));
     }
 
     private static long roundUp(long value, long alignment) {

@@ -8,8 +8,10 @@ package io.hashkernel.numa;
  *                       {@link Source#ARENA} (the JDK's {@code Arena}, the fallback)
  * @param hugePageAdvice {@code true} when {@code madvise(MADV_HUGEPAGE)} was accepted for the region
  * @param note           why the fallback was taken or the advice refused; empty when neither
+ * @param nodePolicy     the NUMA policy asked for and whether the kernel applied it, e.g.
+ *                       {@code interleave 0 (applied)} or {@code bind node 1 (refused: ...)}
  */
-public record Placement(Source source, boolean hugePageAdvice, String note) {
+public record Placement(Source source, boolean hugePageAdvice, String note, String nodePolicy) {
 
     /** Where a region's memory came from. */
     public enum Source {
@@ -22,6 +24,7 @@ public record Placement(Source source, boolean hugePageAdvice, String note) {
     public Placement {
         java.util.Objects.requireNonNull(source, "source");
         java.util.Objects.requireNonNull(note, "note");
+        java.util.Objects.requireNonNull(nodePolicy, "nodePolicy");
     }
 
     /** One line for logs and benchmark reports, e.g. {@code mmap+madvise(MADV_HUGEPAGE)}. */
@@ -30,6 +33,7 @@ public record Placement(Source source, boolean hugePageAdvice, String note) {
             case MMAP -> hugePageAdvice ? "mmap+madvise(MADV_HUGEPAGE)" : "mmap (no huge-page advice)";
             case ARENA -> "Arena (fallback)";
         };
-        return note.isEmpty() ? base : base + ": " + note;
+        String withPolicy = nodePolicy.isEmpty() || nodePolicy.startsWith("default") ? base : base + ", " + nodePolicy;
+        return note.isEmpty() ? withPolicy : withPolicy + ": " + note;
     }
 }

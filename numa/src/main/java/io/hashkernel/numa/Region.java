@@ -40,6 +40,14 @@ public final class Region implements AutoCloseable {
         return placement;
     }
 
+    /**
+     * Bytes of the region backed by transparent huge pages now ({@code /proc/self/smaps}); -1
+     * where that cannot be read. Pages are backed when first touched, so ask after writing.
+     */
+    public long hugePageBytes() {
+        return HugePages.anonHugeBytes(segment.address(), segment.byteSize());
+    }
+
     /** Whether {@link #close()} has been called. */
     public boolean isClosed() {
         return closed.get();

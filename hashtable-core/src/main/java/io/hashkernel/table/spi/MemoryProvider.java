@@ -1,6 +1,7 @@
 package io.hashkernel.table.spi;
 
 import io.hashkernel.numa.Memory;
+import io.hashkernel.numa.NodePolicy;
 import io.hashkernel.numa.Region;
 
 import java.lang.foreign.Arena;
@@ -24,9 +25,13 @@ public interface MemoryProvider {
      */
     TableMemory allocate(long bytes, long alignment);
 
-    /** {@code mmap} + {@code madvise(MADV_HUGEPAGE)}, with the reported {@code Arena} fallback. */
+    /**
+     * {@code mmap} + {@code madvise(MADV_HUGEPAGE)}, interleaved over every NUMA node with memory
+     * (page by page, so no node's memory bandwidth is the table's bottleneck), with the reported
+     * {@code Arena} fallback.
+     */
     static MemoryProvider hugePageAdvised() {
-        return (bytes, alignment) -> new RegionMemory(Memory.allocate(bytes, alignment));
+        return (bytes, alignment) -> new RegionMemory(Memory.allocate(bytes, alignment, NodePolicy.interleaveAll()));
     }
 
     /**
@@ -64,6 +69,11 @@ public interface MemoryProvider {
         @Override
         public String description() {
             return region.placement().describe();
+        }
+
+        @Override
+        public long hugePageBytes() {
+            return region.hugePageBytes();
         }
 
         @Override

@@ -21,4 +21,11 @@ public interface TableMemory extends AutoCloseable {
     /** Releases the memory; idempotent. */
     @Override
     void close();
+
+    /**
+     * Bytes of the segment backed by huge pages now, or -1 where unknown (the default).
+     */
+    default long hugePageBytes() {
+        return -1;
+    }
 }
