@@ -13,6 +13,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+import java.util.function.LongUnaryOperator;
 import java.util.stream.Collectors;
 
 /** The implementations htbench can run, with how to build each for a given number of entries. */
@@ -39,23 +41,10 @@ enum Impl {
             // Its table array is allocated by the first put: do it now, not inside a measurement.
             map.put(0L, 0L);
             map.remove(0L);
-            return new HeapSubject() {
-                @Override
-                public long get(long key) {
-                    Long v = map.get(key);
-                    return v == null ? Keys.MISSING : v;
-                }
-
-                @Override
-                public void put(long key, long value) {
-                    map.put(key, value);
-                }
-
-                @Override
-                public long size() {
-                    return map.mappingCount();
-                }
-            };
+            return new HeapSubject(key -> {
+                Long v = map.get(key);
+                return v == null ? Keys.MISSING : v;
+            }, map::put, map::mappingCount);
         }
     },
     /**
@@ -67,23 +56,10 @@ enum Impl {
         @Override
         Subject create(long capacity, long entries, int batch, int depth) {
             NonBlockingHashMapLong<Long> map = new NonBlockingHashMapLong<>(saturatedInt(2 * entries));
-            return new HeapSubject() {
-                @Override
-                public long get(long key) {
-                    Long v = map.get(key);
-                    return v == null ? Keys.MISSING : v;
-                }
-
-                @Override
-                public void put(long key, long value) {
-                    map.put(key, Long.valueOf(value));
-                }
-
-                @Override
-                public long size() {
-                    return map.size();
-                }
-            };
+            return new HeapSubject(key -> {
+                Long v = map.get(key);
+                return v == null ? Keys.MISSING : v;
+            }, (key, value) -> map.put(key, Long.valueOf(value)), map::size);
         }
     },
     /** Agrona {@code Long2LongHashMap} (open addressing, primitive longs): one writer, or readers only. */
@@ -91,22 +67,7 @@ enum Impl {
         @Override
         Subject create(long capacity, long entries, int batch, int depth) {
             Long2LongHashMap map = new Long2LongHashMap(presize(entries, 0.65f), 0.65f, Keys.MISSING);
-            return new HeapSubject() {
-                @Override
-                public long get(long key) {
-                    return map.get(key);
-                }
-
-                @Override
-                public void put(long key, long value) {
-                    map.put(key, value);
-                }
-
-                @Override
-                public long size() {
-                    return map.size();
-                }
-            };
+            return new HeapSubject(map::get, map::put, map::size);
         }
     },
     /** fastutil {@code Long2LongOpenHashMap}: one writer, or readers only. */
@@ -115,22 +76,7 @@ enum Impl {
         Subject create(long capacity, long entries, int batch, int depth) {
             Long2LongOpenHashMap map = new Long2LongOpenHashMap(saturatedInt(entries), 0.75f);
             map.defaultReturnValue(Keys.MISSING);
-            return new HeapSubject() {
-                @Override
-                public long get(long key) {
-                    return map.get(key);
-                }
-
-                @Override
-                public void put(long key, long value) {
-                    map.put(key, value);
-                }
-
-                @Override
-                public long size() {
-                    return map.size();
-                }
-            };
+            return new HeapSubject(map::get, map::put, map::size);
         }
     },
     /** Eclipse Collections {@code LongLongHashMap}: one writer, or readers only. */
@@ -138,22 +84,7 @@ enum Impl {
         @Override
         Subject create(long capacity, long entries, int batch, int depth) {
             LongLongHashMap map = new LongLongHashMap(saturatedInt(entries));
-            return new HeapSubject() {
-                @Override
-                public long get(long key) {
-                    return map.getIfAbsent(key, Keys.MISSING);
-                }
-
-                @Override
-                public void put(long key, long value) {
-                    map.put(key, value);
-                }
-
-                @Override
-                public long size() {
-                    return map.size();
-                }
-            };
+            return new HeapSubject(key -> map.getIfAbsent(key, Keys.MISSING), map::put, map::size);
         }
     },
     /**
@@ -381,8 +312,43 @@ enum Impl {
         }
     }
 
-    /** A subject whose memory is the Java heap; its size is measured as heap growth. */
-    private abstract static class HeapSubject implements Subject {
+    /**
+     * A subject whose memory is the Java heap (its size is measured as heap growth), seen through
+     * its map's own primitive or boxed calls. Each child JVM (and JMH fork) runs one map, so the
+     * calls through these functions stay monomorphic and inline.
+     */
+    private static final class HeapSubject implements Subject {
+        /** A map's put of two longs. */
+        @FunctionalInterface
+        interface Put {
+            void put(long key, long value);
+        }
+
+        private final LongUnaryOperator get;
+        private final Put put;
+        private final LongSupplier size;
+
+        HeapSubject(LongUnaryOperator get, Put put, LongSupplier size) {
+            this.get = get;
+            this.put = put;
+            this.size = size;
+        }
+
+        @Override
+        public long get(long key) {
+            return get.applyAsLong(key);
+        }
+
+        @Override
+        public void put(long key, long value) {
+            put.put(key, value);
+        }
+
+        @Override
+        public long size() {
+            return size.getAsLong();
+        }
+
         @Override
         public long offHeapBytes() {
             return -1;

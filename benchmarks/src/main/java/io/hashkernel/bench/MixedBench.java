@@ -61,7 +61,7 @@ public class MixedBench {
     @Group("readMostly")
     @GroupThreads(3)
     public long readMostlyGet(MapBench.Rng rng) {
-        return map.get(Keys.key(Keys.below(rng.next(), entries)));
+        return get(rng);
     }
 
     /** A put in the read-mostly group. */
@@ -69,8 +69,7 @@ public class MixedBench {
     @Group("readMostly")
     @GroupThreads(1)
     public void readMostlyPut(MapBench.Rng rng) {
-        long i = Keys.below(rng.next(), entries);
-        map.put(Keys.key(i), Keys.value(i));
+        put(rng);
     }
 
     /** A lookup in the write-heavy group. */
@@ -78,7 +77,7 @@ public class MixedBench {
     @Group("writeHeavy")
     @GroupThreads(1)
     public long writeHeavyGet(MapBench.Rng rng) {
-        return map.get(Keys.key(Keys.below(rng.next(), entries)));
+        return get(rng);
     }
 
     /** A put in the write-heavy group. */
@@ -86,6 +85,14 @@ public class MixedBench {
     @Group("writeHeavy")
     @GroupThreads(1)
     public void writeHeavyPut(MapBench.Rng rng) {
+        put(rng);
+    }
+
+    private long get(MapBench.Rng rng) {
+        return map.get(Keys.key(Keys.below(rng.next(), entries)));
+    }
+
+    private void put(MapBench.Rng rng) {
         long i = Keys.below(rng.next(), entries);
         map.put(Keys.key(i), Keys.value(i));
     }

@@ -215,10 +215,13 @@ class ConcurrentLongLongTableTest {
     }
 
     @Test
-    void largeTablesGetHugePageAdvisedMemory() {
+    void largeTablesGetHugePageAdvisedMemoryInterleavedOverTheNodes() {
         try (ConcurrentLongLongTable t = table(1 << 20, 0)) {
             if (Memory.activeMechanism().startsWith("mmap")) {
-                assertEquals("mmap+madvise(MADV_HUGEPAGE)", t.memoryDescription());
+                assertEquals("mmap+madvise(MADV_HUGEPAGE), interleave "
+                        + io.hashkernel.numa.Topology.read().memoryNodes() + " (applied)", t.memoryDescription());
+                t.put(1, 2);
+                assertTrue(t.hugePageBytes() >= 0 && t.hugePageBytes() <= t.memoryBytes(), "" + t.hugePageBytes());
             } else {
                 assertTrue(t.memoryDescription().startsWith("Arena"), t.memoryDescription());
             }

@@ -194,11 +194,7 @@ final class LibC {
     int setAffinity(CpuList cpus) {
         int words = Math.max(16, (cpus.bound() + 63) >>> 6);   // at least a glibc cpu_set_t (1024 CPUs)
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment mask = arena.allocate(ValueLayout.JAVA_LONG, words);
-            for (int cpu : cpus.toArray()) {
-                long at = (long) (cpu >>> 6) * Long.BYTES;
-                mask.set(ValueLayout.JAVA_LONG, at, mask.get(ValueLayout.JAVA_LONG, at) | (1L << (cpu & 63)));
-            }
+            MemorySegment mask = bitmask(arena, cpus, words);
             MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
             int rc = (int) schedSetaffinity.invokeExact(state, 0, mask.byteSize(), mask);
             return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
@@ -251,11 +247,7 @@ final class LibC {
         }
         int words = Math.max(1, (nodes.bound() + 63) >>> 6);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment mask = arena.allocate(ValueLayout.JAVA_LONG, words);
-            for (int node : nodes.toArray()) {
-                long at = (long) (node >>> 6) * Long.BYTES;
-                mask.set(ValueLayout.JAVA_LONG, at, mask.get(ValueLayout.JAVA_LONG, at) | (1L << (node & 63)));
-            }
+            MemorySegment mask = bitmask(arena, nodes, words);
             MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
             long rc = (long) syscall6.invokeExact(state, sysMbind, address, length, (long) mode, mask.address(),
                     (long) words * 64 + 1, 0L);
@@ -263,6 +255,16 @@ final class LibC {
         } catch (Throwable t) {
             throw new IllegalStateException("mbind syscall failed", t);
         }
+    }
+
+    /** A kernel bit mask ({@code cpu_set_t}, {@code nodemask}) of {@code words} longs with the set's bits. */
+    private static MemorySegment bitmask(Arena arena, CpuList set, int words) {
+        MemorySegment mask = arena.allocate(ValueLayout.JAVA_LONG, words);
+        for (int bit : set.toArray()) {
+            long at = (long) (bit >>> 6) * Long.BYTES;
+            mask.set(ValueLayout.JAVA_LONG, at, mask.get(ValueLayout.JAVA_LONG, at) | (1L << (bit & 63)));
+        }
+        return mask;
     }
 
     /** "ENOMEM-like text (errno 12)" from the C library's own message table. */
