@@ -19,6 +19,61 @@ public final class HugePages {
     private HugePages() {
     }
 
+    /** System property that sets {@link Mode#configured()}: {@code auto}, {@code transparent}, {@code 2m}, {@code 1g}. */
+    public static final String MODE_PROPERTY = "hashkernel.hugepages";
+
+    /** Which huge pages a region gets. */
+    public enum Mode {
+        /** Small pages advised for transparent huge pages ({@code madvise(MADV_HUGEPAGE)}). */
+        TRANSPARENT(0),
+        /** Explicit pages when the pool has enough free for the region, else transparent. */
+        AUTO(0),
+        /** Explicit 2 MiB pages (falling back to transparent ones when refused). */
+        EXPLICIT_2M(2L << 20),
+        /** Explicit 1 GiB pages (falling back to transparent ones when refused). */
+        EXPLICIT_1G(1L << 30);
+
+        private final long pageSize;
+
+        Mode(long pageSize) {
+            this.pageSize = pageSize;
+        }
+
+        /**
+         * The mode {@value #MODE_PROPERTY} names, {@link #AUTO} when unset.
+         *
+         * @throws IllegalArgumentException naming the allowed values
+         */
+        public static Mode configured() {
+            String v = System.getProperty(MODE_PROPERTY, "auto").trim().toLowerCase(java.util.Locale.ROOT);
+            return switch (v) {
+                case "auto" -> AUTO;
+                case "transparent", "thp" -> TRANSPARENT;
+                case "2m" -> EXPLICIT_2M;
+                case "1g" -> EXPLICIT_1G;
+                default -> throw new IllegalArgumentException("-D" + MODE_PROPERTY + " must be auto, transparent, 2m"
+                        + " or 1g, was '" + v + "'");
+            };
+        }
+
+        /**
+         * The explicit page size to map a region of {@code bytes} with, given the free pages per
+         * size; 0 for transparent pages.
+         */
+        long pageSizeFor(long bytes, Map<Long, Long> free) {
+            if (this != AUTO) {
+                return pageSize;
+            }
+            for (long size : new long[] {1L << 30, 2L << 20}) {
+                long needed = (bytes + size - 1) / size;
+                if (bytes >= size && free.getOrDefault(size, 0L) >= needed) {
+                    return size;
+                }
+            }
+            return 0;
+        }
+    }
+
     /** Free explicit huge pages per page size in bytes (empty where the kernel has none configured). */
     public static Map<Long, Long> hugetlbFree() {
         return hugetlbFree(HUGETLB);

@@ -30,6 +30,8 @@ final class LibC {
     static final int MAP_PRIVATE = 0x02;
     static final int MAP_ANONYMOUS = 0x20;
     static final int MAP_NORESERVE = 0x4000;
+    static final int MAP_HUGETLB = 0x40000;
+    static final int MAP_HUGE_SHIFT = 26;
     static final int MADV_HUGEPAGE = 14;
     static final int ENOMEM = 12;
     static final int ENOSYS = 38;
@@ -140,10 +142,23 @@ final class LibC {
      * @return the address of the new anonymous, zero-filled mapping
      */
     long mmapAnonymous(long length) {
+        return mmap(length, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+    }
+
+    /**
+     * {@code mmap} of {@code length} bytes of explicit huge pages of {@code pageSize} bytes
+     * ({@code MAP_HUGETLB} with the size's log2 in the flags). Without {@code MAP_NORESERVE}: the
+     * pages are reserved now, so an empty pool fails here (ENOMEM) rather than at first touch.
+     */
+    long mmapHugetlb(long length, long pageSize) {
+        int log2 = Long.numberOfTrailingZeros(pageSize);
+        return mmap(length, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (log2 << MAP_HUGE_SHIFT));
+    }
+
+    private long mmap(long length, int flags) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
-            long address = (long) mmap.invokeExact(state, 0L, length, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
+            long address = (long) mmap.invokeExact(state, 0L, length, PROT_READ | PROT_WRITE, flags, -1, 0L);
             if (address == MAP_FAILED) {
                 int err = (int) ERRNO.get(state, 0L);
                 throw new ErrnoException("mmap of " + length + " bytes failed: " + describe(err), err);

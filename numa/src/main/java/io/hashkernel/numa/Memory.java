@@ -64,7 +64,21 @@ public final class Memory {
      * {@code Arena} region cannot be placed and says so.
      */
     public static Region allocate(long bytes, long alignment, NodePolicy policy) {
+        return allocate(bytes, alignment, policy, HugePages.Mode.configured());
+    }
+
+    /**
+     * As {@link #allocate(long, long, NodePolicy)}, with explicit huge pages as {@code pages} says:
+     * {@link HugePages.Mode#TRANSPARENT} maps small pages and advises transparent huge pages;
+     * {@code EXPLICIT_2M}/{@code EXPLICIT_1G} map hugetlb pages of that size (the region rounded
+     * up to whole pages); {@link HugePages.Mode#AUTO} takes explicit pages when the pool has enough
+     * free for the region (1 GiB pages for regions of 1 GiB or more, else 2 MiB). An explicit
+     * mapping the kernel refuses (an empty pool, no hugetlb support) falls back to transparent huge
+     * pages and says so in the {@link Placement}.
+     */
+    public static Region allocate(long bytes, long alignment, NodePolicy policy, HugePages.Mode pages) {
         java.util.Objects.requireNonNull(policy, "policy");
+        java.util.Objects.requireNonNull(pages, "pages");
         if (bytes <= 0) {
             throw new IllegalArgumentException("region size must be positive, was " + bytes + " bytes");
         }
@@ -87,7 +101,18 @@ public final class Memory {
             return arena(bytes, alignment, LibC.unavailableReason(), policy);
         }
         try {
-            return mapped(libc, bytes, alignment, policy);
+            long explicit = pages.pageSizeFor(bytes, HugePages.hugetlbFree());
+            if (explicit > 0 && alignment <= explicit) {
+                long length = roundUp(bytes, explicit);
+                try {
+                    long start = libc.mmapHugetlb(length, explicit);
+                    return finish(libc, start, length, bytes, policy, false, "", explicit);
+                } catch (LibC.ErrnoException e) {
+                    return mapped(libc, bytes, alignment, policy, "MAP_HUGETLB with " + MachineMemory.format(explicit)
+                            + " pages refused (" + e.getMessage() + "); transparent huge pages instead");
+                }
+            }
+            return mapped(libc, bytes, alignment, policy, "");
         } catch (LibC.ErrnoException e) {
             if (e.errno == LibC.ENOMEM) {
                 throw new InsufficientMemoryException("cannot allocate " + MachineMemory.format(bytes)
@@ -107,7 +132,7 @@ public final class Memory {
             MemorySegment segment = arena.allocate(bytes, alignment);
             return new Region(arena, segment, new Placement(Placement.Source.ARENA, false, reason,
                     policy.mode() == NodePolicy.Mode.DEFAULT ? policy.describe()
-                            : policy.describe() + " (not applied: Arena memory cannot be placed)"));
+                            : policy.describe() + " (not applied: Arena memory cannot be placed)", 0));
         } catch (OutOfMemoryError e) {
             arena.close();
             throw new InsufficientMemoryException("cannot allocate " + MachineMemory.format(bytes)
@@ -115,7 +140,7 @@ public final class Memory {
         }
     }
 
-    private static Region mapped(LibC libc, long bytes, long alignment, NodePolicy policy) {
+    private static Region mapped(LibC libc, long bytes, long alignment, NodePolicy policy, String why) {
         boolean huge = bytes >= HUGE_PAGE_SIZE;
         long align = huge ? Math.max(alignment, HUGE_PAGE_SIZE) : alignment;
         long pageSize = 4096;
@@ -127,15 +152,21 @@ public final class Memory {
         libc.munmap(raw, start - raw);
         libc.munmap(start + length, raw + length + slack - (start + length));
 
-        String note = "";
+        String note = why;
         boolean advised = false;
         if (huge) {
             int err = libc.madvise(start, length, LibC.MADV_HUGEPAGE);
             advised = err == 0;
             if (!advised) {
-                note = "madvise(MADV_HUGEPAGE) refused: " + libc.describe(err);
+                note = (note.isEmpty() ? "" : note + "; ") + "madvise(MADV_HUGEPAGE) refused: " + libc.describe(err);
             }
         }
+        return finish(libc, start, length, bytes, policy, advised, note, 0);
+    }
+
+    /** Applies the node policy to a fresh mapping and wraps it in a region that unmaps it on close. */
+    private static Region finish(LibC libc, long start, long length, long bytes, NodePolicy policy, boolean advised,
+                                 String note, long explicitPageSize) {
         String placed = policy.describe();
         if (policy.mode() != NodePolicy.Mode.DEFAULT) {
             int err = libc.mbind(start, length, policy.kernelMode(), policy.nodes());
@@ -144,7 +175,8 @@ public final class Memory {
         Arena arena = Arena.ofShared();
         MemorySegment segment = LibC.segmentOf(start, length, arena, s -> libc.munmap(start, length))
                 .asSlice(0, bytes);
-        return new Region(arena, segment, new Placement(Placement.Source.MMAP, advised, note, placed));
+        return new Region(arena, segment, new Placement(Placement.Source.MMAP, advised, note, placed,
+                explicitPageSize));
     }
 
     private static long roundUp(long value, long alignment) {

@@ -10,8 +10,12 @@ package io.hashkernel.numa;
  * @param note           why the fallback was taken or the advice refused; empty when neither
  * @param nodePolicy     the NUMA policy asked for and whether the kernel applied it, e.g.
  *                       {@code interleave 0 (applied)} or {@code bind node 1 (refused: ...)}
+ * @param explicitHugePageSize the size of the explicit (hugetlb) huge pages the region is made of,
+ *                       or 0 when it is not ({@code mmap} of small pages, maybe advised for
+ *                       transparent huge pages, or an {@code Arena})
  */
-public record Placement(Source source, boolean hugePageAdvice, String note, String nodePolicy) {
+public record Placement(Source source, boolean hugePageAdvice, String note, String nodePolicy,
+                        long explicitHugePageSize) {
 
     /** Where a region's memory came from. */
     public enum Source {
@@ -30,7 +34,9 @@ public record Placement(Source source, boolean hugePageAdvice, String note, Stri
     /** One line for logs and benchmark reports, e.g. {@code mmap+madvise(MADV_HUGEPAGE)}. */
     public String describe() {
         String base = switch (source) {
-            case MMAP -> hugePageAdvice ? "mmap+madvise(MADV_HUGEPAGE)" : "mmap (no huge-page advice)";
+            case MMAP -> explicitHugePageSize > 0
+                    ? "mmap(MAP_HUGETLB, " + MachineMemory.format(explicitHugePageSize) + " pages)"
+                    : hugePageAdvice ? "mmap+madvise(MADV_HUGEPAGE)" : "mmap (no huge-page advice)";
             case ARENA -> "Arena (fallback)";
         };
         String withPolicy = nodePolicy.isEmpty() || nodePolicy.startsWith("default") ? base : base + ", " + nodePolicy;

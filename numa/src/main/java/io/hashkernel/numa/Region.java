@@ -45,6 +45,9 @@ public final class Region implements AutoCloseable {
      * where that cannot be read. Pages are backed when first touched, so ask after writing.
      */
     public long hugePageBytes() {
+        if (placement.explicitHugePageSize() > 0) {
+            return segment.byteSize();   // made of hugetlb pages, reserved when mapped
+        }
         return HugePages.anonHugeBytes(segment.address(), segment.byteSize());
     }
 

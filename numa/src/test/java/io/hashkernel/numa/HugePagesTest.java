@@ -57,4 +57,74 @@ class HugePagesTest {
             assertEquals(0, huge % (2L << 20), "whole huge pages: " + huge);
         }
     }
+
+    private static final Path NR_2M = Path.of("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages");
+
+    @Test
+    void withNoneReservedAnExplicitRequestFallsBackAndSaysSo() {
+        assumeTrue(Affinity.available(), "needs libc");
+        assumeTrue(HugePages.hugetlbFree().getOrDefault(2L << 20, 0L) == 0, "2 MiB hugetlb pages are reserved here");
+        try (Region r = Memory.allocate(4L << 20, 64, NodePolicy.DEFAULT, HugePages.Mode.EXPLICIT_2M)) {
+            assertEquals(0, r.placement().explicitHugePageSize());
+            assertTrue(r.placement().note().startsWith("MAP_HUGETLB with 2 MiB pages refused (")
+                    && r.placement().note().contains("transparent huge pages instead"), r.placement().note());
+            assertTrue(r.placement().hugePageAdvice(), "the fallback is advised for transparent huge pages");
+            r.segment().fill((byte) 1);
+        }
+        try (Region r = Memory.allocate(4L << 20, 64, NodePolicy.DEFAULT, HugePages.Mode.AUTO)) {
+            assertEquals(0, r.placement().explicitHugePageSize(), "auto: none free, so transparent");
+            assertEquals("", r.placement().note());
+        }
+    }
+
+    @Test
+    void reservedPagesAreMappedExplicitly() throws Exception {
+        assumeTrue(Affinity.available(), "needs libc");
+        assumeTrue(Files.isWritable(NR_2M), "reserving hugetlb pages needs root (" + NR_2M + ")");
+        long before = Long.parseLong(Files.readString(NR_2M).trim());
+        try {
+            Files.writeString(NR_2M, Long.toString(before + 4));
+            long free = HugePages.hugetlbFree().getOrDefault(2L << 20, 0L);
+            assumeTrue(free >= 4, "the kernel found only " + free + " free 2 MiB pages (memory fragmented)");
+            Path resv = NR_2M.resolveSibling("resv_hugepages");
+            long reservedBefore = Long.parseLong(Files.readString(resv).trim());
+            try (Region r = Memory.allocate(3L << 20, 64, NodePolicy.DEFAULT, HugePages.Mode.AUTO)) {
+                assertEquals(2L << 20, r.placement().explicitHugePageSize(), r.placement().toString());
+                assertEquals("mmap(MAP_HUGETLB, 2 MiB pages)", r.placement().describe());
+                assertEquals(3L << 20, r.byteSize(), "the segment is the size asked for");
+                assertEquals(reservedBefore + 2, Long.parseLong(Files.readString(resv).trim()),
+                        "two pages reserved by the mapping");
+                r.segment().fill((byte) 5);
+                assertEquals(free - 2, HugePages.hugetlbFree().get(2L << 20), "two pages in use once touched");
+                assertEquals(5, r.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, (3L << 20) - 1));
+                assertEquals(3L << 20, r.hugePageBytes());
+            }
+            assertEquals(free, HugePages.hugetlbFree().get(2L << 20), "closing gave the pages back");
+        } finally {
+            Files.writeString(NR_2M, Long.toString(before));
+        }
+    }
+
+    @Test
+    void theModePropertySaysWhatIsAllowed() {
+        String before = System.getProperty(HugePages.MODE_PROPERTY);
+        try {
+            System.setProperty(HugePages.MODE_PROPERTY, "1G");
+            assertEquals(HugePages.Mode.EXPLICIT_1G, HugePages.Mode.configured());
+            System.setProperty(HugePages.MODE_PROPERTY, "huge");
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    HugePages.Mode::configured);
+            assertEquals("-Dhashkernel.hugepages must be auto, transparent, 2m or 1g, was 'huge'", e.getMessage());
+        } finally {
+            if (before == null) {
+                System.clearProperty(HugePages.MODE_PROPERTY);
+            } else {
+                System.setProperty(HugePages.MODE_PROPERTY, before);
+            }
+        }
+        assertEquals(1L << 30, HugePages.Mode.AUTO.pageSizeFor(2L << 30, Map.of(1L << 30, 2L, 2L << 20, 0L)));
+        assertEquals(2L << 20, HugePages.Mode.AUTO.pageSizeFor(2L << 30, Map.of(1L << 30, 1L, 2L << 20, 1024L)));
+        assertEquals(0, HugePages.Mode.AUTO.pageSizeFor(1L << 20, Map.of(2L << 20, 10L)), "below one page");
+        assertEquals(0, HugePages.Mode.TRANSPARENT.pageSizeFor(8L << 20, Map.of(2L << 20, 10L)));
+    }
 }
