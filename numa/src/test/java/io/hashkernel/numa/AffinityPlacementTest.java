@@ -76,6 +76,18 @@ class AffinityPlacementTest {
     }
 
     @Test
+    void aPolicyTheKernelRefusesIsReportedAndTheRegionStillWorks() {
+        assumeTrue(Affinity.available(), "needs Linux and native access");
+        int missing = Topology.read().nodeIds().bound() + 5;      // no such node: the kernel says EINVAL
+        try (Region r = Memory.allocate(4L << 20, 64, new NodePolicy(NodePolicy.Mode.BIND, CpuList.of(missing)))) {
+            assertTrue(r.placement().nodePolicy().startsWith("bind node " + missing + " (refused: ")
+                    && r.placement().nodePolicy().contains("errno"), r.placement().nodePolicy());
+            r.segment().fill((byte) 3);
+            assertEquals(3, r.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 12345));
+        }
+    }
+
+    @Test
     void arenaRegionsSayAPolicyWasNotApplied() {
         String before = System.getProperty(Memory.MODE_PROPERTY);
         System.setProperty(Memory.MODE_PROPERTY, "arena");
