@@ -40,7 +40,7 @@ public class BatchBench {
     public long entries;
 
     /** HashKernel's batch (prefetch window). */
-    @Param({"32"})
+    @Param({"64"})
     public int batch;
 
     private Subject map;

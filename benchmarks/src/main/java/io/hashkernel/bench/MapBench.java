@@ -43,7 +43,7 @@ public class MapBench {
     /** Builds and loads the map. */
     @Setup(Level.Trial)
     public void setUp() {
-        map = JmhMaps.loaded(impl, entries, 32);
+        map = JmhMaps.loaded(impl, entries, io.hashkernel.table.ConcurrentLongLongTable.DEFAULT_BATCH);
     }
 
     /** Frees the map. */

@@ -47,7 +47,7 @@ public class MixedBench {
             throw new IllegalArgumentException(impl + " is a single-writer map: readers beside a writer break its"
                     + " contract; choose a concurrent one");
         }
-        map = JmhMaps.loaded(impl, entries, 32);
+        map = JmhMaps.loaded(impl, entries, io.hashkernel.table.ConcurrentLongLongTable.DEFAULT_BATCH);
     }
 
     /** Frees the map. */

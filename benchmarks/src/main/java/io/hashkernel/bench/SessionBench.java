@@ -37,7 +37,7 @@ public class SessionBench {
     public long entries;
 
     /** Batch (prefetch window) of the session. */
-    @Param({"32"})
+    @Param({"64"})
     public int batch;
 
     private ConcurrentLongLongTable table;

@@ -130,7 +130,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     }
 
     /** Requests per prefetched batch unless {@link Builder#batch} says otherwise. */
-    public static final int DEFAULT_BATCH = 32;
+    public static final int DEFAULT_BATCH = 64;
     /** Batches in flight unless {@link Builder#depth} says otherwise. */
     public static final int DEFAULT_DEPTH = 1;
 
