@@ -98,7 +98,7 @@ final class CellRunner {
     }
 
     private Subject create() {
-        return impl.create(spec.capacity(), spec.entries(), spec.batch(), spec.depth());
+        return impl.create(spec.capacity(), spec.entries(), spec.batch(), spec.depth(), spec.owners());
     }
 
     private void emit(List<CellResult> results, Consumer<CellResult> sink, Workload w, int threads, long held,
@@ -182,6 +182,7 @@ final class CellRunner {
                 ops++;
             }
         }
+        subject.sync();
         return new Count(ops, 0);
     }
 
@@ -201,6 +202,7 @@ final class CellRunner {
             subject.putAll(keys, values, k);
             ops += k;
         }
+        subject.sync();
         return new Count(ops, 0);
     }
 
@@ -214,6 +216,7 @@ final class CellRunner {
             }
             ops += CHUNK;
         } while (!stop);
+        subject.sync();
         return new Count(ops, 0);
     }
 
@@ -231,6 +234,7 @@ final class CellRunner {
             subject.putAll(keys, values, CHUNK);
             ops += CHUNK;
         } while (!stop);
+        subject.sync();
         return new Count(ops, 0);
     }
 
@@ -288,6 +292,7 @@ final class CellRunner {
             }
             ops += CHUNK;
         } while (!stop);
+        subject.sync();
         return new Count(ops, wrong);
     }
 
@@ -320,6 +325,7 @@ final class CellRunner {
             }
             ops += CHUNK;
         } while (!stop);
+        subject.sync();
         return new Count(ops, wrong);
     }
 

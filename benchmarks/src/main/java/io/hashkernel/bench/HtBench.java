@@ -78,6 +78,10 @@ public final class HtBench implements Callable<Integer> {
                     + " implementation. Default: ${DEFAULT-VALUE}.")
     int depth = ConcurrentLongLongTable.DEFAULT_DEPTH;
 
+    @Option(names = "--owners", paramLabel = "N",
+            description = "Owner threads of hashkernel-partitioned (besides the --threads workers). Default: ${DEFAULT-VALUE}.")
+    int owners = 1;
+
     @Option(names = "--limit", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Measure the memory limit (random 64-byte reads/s over a region as large as the table)"
                     + " first and report each result as a percentage of it (default); --no-limit skips it.")
@@ -212,7 +216,9 @@ public final class HtBench implements Callable<Integer> {
                 plan.workloads(), impls.stream().map(i -> i.id).toList(), plan.threads(), plan.seconds(), plan.warmup());
         double estimate = estimateSeconds(plan);
         if (paper) {
-            out.printf(Locale.ROOT, "budget:  %.0f min; estimated %.1f min%n", budgetMinutes, estimate / 60);
+            out.printf(Locale.ROOT, "budget:  %.0f min; estimated %.1f min%s%n", budgetMinutes, estimate / 60,
+                    estimate > budgetMinutes * 60 ? " (over the budget even with the smallest large table: fewer"
+                            + " --impl or a shorter --seconds would fit)" : "");
         }
 
         List<CellResult> results = new ArrayList<>();
@@ -232,7 +238,7 @@ public final class HtBench implements Callable<Integer> {
                     }
                     for (Impl impl : impls) {
                         CellSpec cell = new CellSpec(impl.id, plan.workloads(), t, capacity, entries, plan.seconds(),
-                                plan.warmup(), seed, batch, depth);
+                                plan.warmup(), seed, batch, depth, owners);
                         String skip = heapShortfall(impl, entries);
                         if (skip != null) {
                             out.println("skipped " + impl.id + ": " + skip);
@@ -281,6 +287,7 @@ public final class HtBench implements Callable<Integer> {
         config.put("seed", seed);
         config.put("batch", batch);
         config.put("depth", depth);
+        config.put("owners", owners);
         config.put("prefetch", Prefetchers.selected().name());
         config.put("fork", fork);
         Report r = new Report(machine.withTableHugePages(tableHugePages(results)), main == null ? null : main.limitMops(), main == null ? List.of() : main.shapes(),
@@ -349,6 +356,9 @@ public final class HtBench implements Callable<Integer> {
         }
         if (warmup != null && !(warmup >= 0)) {
             problems.add("--warmup must be zero or positive, was " + warmup);
+        }
+        if (owners < 1 || owners > 1024) {
+            problems.add("--owners must be between 1 and 1024, was " + owners);
         }
         if (!(budgetMinutes > 0)) {
             problems.add("--budget-minutes must be positive, was " + budgetMinutes);

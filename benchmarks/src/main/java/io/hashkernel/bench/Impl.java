@@ -2,6 +2,7 @@ package io.hashkernel.bench;
 
 import io.hashkernel.prefetch.Prefetchers;
 import io.hashkernel.table.ConcurrentLongLongTable;
+import io.hashkernel.table.PartitionedLongLongTable;
 import org.jctools.maps.NonBlockingHashMapLong;
 
 import it.unimi.dsi.fastutil.longs.Long2LongOpenHashMap;
@@ -22,21 +23,32 @@ enum Impl {
     /** HashKernel's table through its batched calls ({@code getAll}, {@code putAll}): prefetched batches. */
     HASHKERNEL("hashkernel", 0, Contract.CONCURRENT, 12) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners) {
             return new TableSubject(capacity, batch, depth, true);
         }
     },
     /** HashKernel's table through its synchronous API, one key at a time. */
     HASHKERNEL_UNBATCHED("hashkernel-unbatched", 0, Contract.CONCURRENT, 3) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners) {
             return new TableSubject(capacity, batch, depth, false);
+        }
+    },
+    /**
+     * HashKernel's partitioned table (DRAMHiT-P): writes delegated to {@code --owners} owner
+     * threads through SPSC queues, reads direct (batched: each chunk's keys grouped by partition
+     * and looked up with the partitions' prefetched getAll); each worker syncs after its writes.
+     */
+    HASHKERNEL_PARTITIONED("hashkernel-partitioned", 0, Contract.CONCURRENT, 6) {
+        @Override
+        Subject create(long capacity, long entries, int batch, int depth, int owners) {
+            return new PartitionedSubject(capacity, owners);
         }
     },
     /** {@code ConcurrentHashMap<Long, Long>}, pre-sized for the entries. */
     CHM("chm", 80, Contract.CONCURRENT, 0.4) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners) {
             ConcurrentHashMap<Long, Long> map = new ConcurrentHashMap<>(saturatedInt(entries));
             // Its table array is allocated by the first put: do it now, not inside a measurement.
             map.put(0L, 0L);
@@ -54,7 +66,7 @@ enum Impl {
      */
     NBHML("nbhml", 80, Contract.CONCURRENT, 0.5) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners) {
             NonBlockingHashMapLong<Long> map = new NonBlockingHashMapLong<>(saturatedInt(2 * entries));
             return new HeapSubject(key -> {
                 Long v = map.get(key);
@@ -65,7 +77,7 @@ enum Impl {
     /** Agrona {@code Long2LongHashMap} (open addressing, primitive longs): one writer, or readers only. */
     AGRONA("agrona", 48, Contract.SINGLE_WRITER, 2) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners) {
             Long2LongHashMap map = new Long2LongHashMap(presize(entries, 0.65f), 0.65f, Keys.MISSING);
             return new HeapSubject(map::get, map::put, map::size);
         }
@@ -73,7 +85,7 @@ enum Impl {
     /** fastutil {@code Long2LongOpenHashMap}: one writer, or readers only. */
     FASTUTIL("fastutil", 48, Contract.SINGLE_WRITER, 2) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners) {
             Long2LongOpenHashMap map = new Long2LongOpenHashMap(saturatedInt(entries), 0.75f);
             map.defaultReturnValue(Keys.MISSING);
             return new HeapSubject(map::get, map::put, map::size);
@@ -82,7 +94,7 @@ enum Impl {
     /** Eclipse Collections {@code LongLongHashMap}: one writer, or readers only. */
     ECLIPSE("eclipse", 48, Contract.SINGLE_WRITER, 2) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners) {
             LongLongHashMap map = new LongLongHashMap(saturatedInt(entries));
             return new HeapSubject(key -> map.getIfAbsent(key, Keys.MISSING), map::put, map::size);
         }
@@ -95,7 +107,7 @@ enum Impl {
      */
     CHRONICLE("chronicle", 0, Contract.CONCURRENT, 1) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners) {
             System.setProperty("chronicle.analytics.disable", "true");
             return new ChronicleSubject(entries);
         }
@@ -181,7 +193,7 @@ enum Impl {
      * A fresh, empty subject able to hold {@code entries} (the HashKernel table has {@code capacity}
      * slots and prefetches {@code batch} requests at a time, {@code depth} batches ahead).
      */
-    abstract Subject create(long capacity, long entries, int batch, int depth);
+    abstract Subject create(long capacity, long entries, int batch, int depth, int owners);
 
     /** Parses a command-line name; the message lists every allowed one. */
     static Impl parse(String id) {
@@ -205,6 +217,66 @@ enum Impl {
     /** An initial capacity that holds {@code entries} below the load factor without a resize. */
     private static int presize(long entries, float loadFactor) {
         return saturatedInt((long) Math.ceil(entries / (double) loadFactor) + 1);
+    }
+
+    /** The partitioned table; its writes are applied by its owners, and {@link #sync()} waits for them. */
+    private static final class PartitionedSubject implements Subject {
+        private final PartitionedLongLongTable table;
+
+        PartitionedSubject(long capacity, int owners) {
+            this.table = PartitionedLongLongTable.builder().capacity(capacity).owners(owners)
+                    .missingValue(Keys.MISSING).maxProducers(1024).build();
+        }
+
+        @Override
+        public long get(long key) {
+            return table.get(key);
+        }
+
+        @Override
+        public void put(long key, long value) {
+            table.put(key, value);
+        }
+
+        @Override
+        public void sync() {
+            table.sync();
+        }
+
+        @Override
+        public boolean batched() {
+            return true;
+        }
+
+        @Override
+        public void getAll(long[] keys, long[] values, int n) {
+            table.getAll(keys, 0, values, 0, n);
+        }
+
+        @Override
+        public long size() {
+            return table.size();
+        }
+
+        @Override
+        public long offHeapBytes() {
+            return table.memoryBytes();
+        }
+
+        @Override
+        public long hugePageBytes() {
+            return table.hugePageBytes();
+        }
+
+        @Override
+        public String memory() {
+            return "off-heap, " + table.owners() + " owner threads, " + table.memoryDescription(0);
+        }
+
+        @Override
+        public void close() {
+            table.close();
+        }
     }
 
     /** Chronicle Map, off-heap; its size is what it reports as used off-heap memory. */

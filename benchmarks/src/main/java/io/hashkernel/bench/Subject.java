@@ -30,6 +30,13 @@ interface Subject extends AutoCloseable {
         }
     }
 
+    /**
+     * Waits until this thread's writes are applied (a map that applies writes later, such as the
+     * partitioned table, needs it; others return at once). Each worker calls it after its writes.
+     */
+    default void sync() {
+    }
+
     /** Number of entries it holds now. */
     long size();
 

@@ -49,8 +49,8 @@ class HtBenchTest {
         Run impl = run("--impl", "hashkernel-unbatched,redis");
         assertEquals(2, impl.code());
         assertTrue(impl.err().contains("unknown implementation 'redis'")
-                && impl.err().contains("hashkernel, hashkernel-unbatched, chm, nbhml, agrona, fastutil, eclipse,"
-                        + " chronicle"), impl.err());
+                && impl.err().contains("hashkernel, hashkernel-unbatched, hashkernel-partitioned, chm, nbhml, agrona,"
+                        + " fastutil, eclipse, chronicle"), impl.err());
 
         Run batch = run("--batch", "0");
         assertEquals(2, batch.code());
@@ -64,7 +64,8 @@ class HtBenchTest {
     void everyPeerRunsFindAndMixedWithinItsContract(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("r.json");
         // In this JVM (no fork): every peer but Chronicle Map, which needs JVM flags a child gets.
-        Run r = run("--no-fork", "--impl", "hashkernel,hashkernel-unbatched,chm,nbhml,agrona,fastutil,eclipse",
+        Run r = run("--no-fork", "--impl",
+                "hashkernel,hashkernel-unbatched,chm,nbhml,agrona,fastutil,eclipse,hashkernel-partitioned",
                 "--op", "find,mixed:50", "--dist", "uniform,zipf:1.09", "--table-mib", "1", "--threads", "2",
                 "--seconds", "0.1", "--warmup", "0", "--json", json.toString());
         assertEquals(0, r.code(), r.err());
@@ -81,7 +82,7 @@ class HtBenchTest {
         assertTrue(machine.get("cpusUsed").asText().matches("[0-9,-]+"), machine.toString());
         assertTrue(machine.get("thp").asText().length() > 0);
         JsonNode pages = machine.get("tableHugePages");
-        assertEquals(2, pages.size(), "one entry per HashKernel table: " + pages);
+        assertEquals(3, pages.size(), "one entry per HashKernel table: " + pages);
         for (JsonNode p : pages) {
             assertTrue(p.get("hugePageBytes").asLong() >= 0 && p.get("fraction").asDouble() <= 1.0, p.toString());
         }
@@ -90,7 +91,7 @@ class HtBenchTest {
         assertEquals(1, report.get("limits").size());
         assertEquals(report.get("limitMops").asDouble(), report.get("limits").get(0).get("limitMops").asDouble());
         assertEquals(ConcurrentLongLongTable.DEFAULT_BATCH, report.get("config").get("batch").asInt());
-        assertEquals(7 * 4, report.get("results").size());
+        assertEquals(8 * 4, report.get("results").size());
         Set<String> cells = new HashSet<>();
         for (JsonNode result : report.get("results")) {
             String impl = result.get("impl").asText();
@@ -158,10 +159,10 @@ class HtBenchTest {
         assertEquals(List.of(1L, 1024L), plan.sizes(), "the cpuinfo cache size, and the default large table");
         assertTrue(bench.estimateSeconds(plan) <= 15 * 60, "estimate " + bench.estimateSeconds(plan));
 
-        cl.parseArgs("--paper", "--threads", "2", "--budget-minutes", "5");
+        cl.parseArgs("--paper", "--threads", "2", "--budget-minutes", "8");
         HtBench.Plan tight = bench.plan(machine);
         assertTrue(tight.sizes().get(1) < 1024, "a smaller large table for a tighter budget: " + tight.sizes());
-        assertTrue(bench.estimateSeconds(tight) <= 5 * 60, "estimate " + bench.estimateSeconds(tight));
+        assertTrue(bench.estimateSeconds(tight) <= 8 * 60, "estimate " + bench.estimateSeconds(tight));
 
         MachineInfo withLlc = MachineInfo.of(2, 24L << 30, 32L << 20, 1L << 20);
         assertEquals(16L, HtBench.smallTableMiB(withLlc), "half the LLC");

@@ -710,7 +710,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         }
         if (full != null) {
             throw new TableFullException(failed + " of " + length + " keys found no free slot and were not put;"
-                    + " the others were. " + full.getMessage());
+                    + " the others were. " + full.getMessage(), failed);
         }
         return count;
     }

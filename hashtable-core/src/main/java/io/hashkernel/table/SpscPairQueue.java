@@ -1,0 +1,136 @@
+package io.hashkernel.table;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A bounded single-producer single-consumer queue of 16-byte messages (two {@code long}s), the
+ * channel from one producer thread to one owner of a {@link PartitionedLongLongTable}. In the
+ * style of JCTools' {@code SpscArrayQueue} and Agrona's ring buffers: a power-of-two ring of
+ * 32-byte slots {@code [sequence, first, second, -]}. The producer writes a message's two words,
+ * then publishes the slot by a release store of its sequence ({@code position + 1}); the consumer
+ * reads a slot when an acquire load shows that sequence, hands the words on, and frees the slot
+ * by a release store of 0. Neither side reads a counter the other writes on every message: the
+ * consumer looks only at the slot it is about to read, and the producer checks a slot some way
+ * ahead and then writes up to it without looking (JCTools' look-ahead). The consumer publishes
+ * how far it got once per {@link #drain}, for {@link #consumedPosition()}.
+ *
+ * <p>Guarantees: messages come out in the order they went in; a message's two words are read
+ * whole (they are written before the release of the slot's sequence); the consumer's position is
+ * published only after the handler returned for every message before it and for
+ * {@link Handler#endOfBatch()}, so {@link #consumedPosition()} counts messages <em>applied</em>.
+ *
+ * <p>Written by hand rather than taken from Agrona or JCTools: on JDK 25 Agrona 2.x needs
+ * {@code --add-opens java.base/jdk.internal.misc} and JCTools uses {@code sun.misc.Unsafe}
+ * (a warning at start-up unless the user passes a flag), and JCTools' queues carry objects, not
+ * pairs of longs; {@code QueueBench} measures the three (see ARCHITECTURE.md).
+ */
+public final class SpscPairQueue {
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final int SLOT = 4;                 // longs a slot: sequence, first, second, padding
+    // Counters 128 bytes apart: the producer's private ones, then the consumer's published head
+    // and its private position.
+    private static final int PRODUCER_POSITION = 16;
+    private static final int PRODUCER_LIMIT = 17;
+    private static final int HEAD = 32;
+    private static final int CONSUMER_POSITION = 33;
+
+    /** What the consumer does with a message. */
+    @FunctionalInterface
+    public interface Handler {
+        /** One message, in order. */
+        void onMessage(long first, long second);
+
+        /**
+         * Called after the last message of a {@link #drain} and before the drain publishes them
+         * as consumed: a handler that collects messages applies them here.
+         */
+        default void endOfBatch() {
+        }
+    }
+
+    private final long[] ring;
+    private final int mask;
+    private final int lookAhead;
+    private final long[] counters = new long[48];
+
+    /** A queue of {@code capacity} messages, a power of two from 2 to 2^26. */
+    public SpscPairQueue(int capacity) {
+        if (capacity < 2 || Integer.bitCount(capacity) != 1 || capacity > 1 << 26) {
+            throw new IllegalArgumentException("queue capacity must be a power of two from 2 to 2^26 messages, was "
+                    + capacity);
+        }
+        this.ring = new long[SLOT * capacity];
+        this.mask = capacity - 1;
+        this.lookAhead = Math.max(1, Math.min(capacity / 4, 64));
+    }
+
+    /** Messages it holds at most. */
+    public int capacity() {
+        return mask + 1;
+    }
+
+    private int slot(long position) {
+        return (int) (position & mask) * SLOT;
+    }
+
+    /** Producer: appends a message; false when full. */
+    public boolean offer(long first, long second) {
+        long[] c = counters;
+        long p = c[PRODUCER_POSITION];
+        if (p >= c[PRODUCER_LIMIT]) {
+            // Is the slot lookAhead messages on free? Then so are all before it (freed in order).
+            if ((long) LONGS.getAcquire(ring, slot(p + lookAhead - 1)) == 0) {
+                c[PRODUCER_LIMIT] = p + lookAhead;
+            } else if ((long) LONGS.getAcquire(ring, slot(p)) != 0) {
+                return false;
+            }
+        }
+        int at = slot(p);
+        ring[at + 1] = first;
+        ring[at + 2] = second;
+        LONGS.setRelease(ring, at, p + 1);
+        c[PRODUCER_POSITION] = p + 1;
+        return true;
+    }
+
+    /** Producer: messages offered so far (the position a later {@link #consumedPosition()} must reach). */
+    public long producedPosition() {
+        return counters[PRODUCER_POSITION];
+    }
+
+    /**
+     * Consumer: hands up to {@code limit} messages to {@code handler}, oldest first, then
+     * publishes them as consumed; returns how many.
+     */
+    public int drain(Handler handler, int limit) {
+        long[] c = counters;
+        long h = c[CONSUMER_POSITION];
+        int n = 0;
+        while (n < limit) {
+            int at = slot(h + n);
+            if ((long) LONGS.getAcquire(ring, at) != h + n + 1) {
+                break;
+            }
+            handler.onMessage(ring[at + 1], ring[at + 2]);
+            LONGS.setRelease(ring, at, 0L);
+            n++;
+        }
+        if (n > 0) {
+            handler.endOfBatch();
+            c[CONSUMER_POSITION] = h + n;
+            LONGS.setRelease(c, HEAD, h + n);
+        }
+        return n;
+    }
+
+    /** Any thread: messages the consumer has handled and published. */
+    public long consumedPosition() {
+        return (long) LONGS.getAcquire(counters, HEAD);
+    }
+
+    /** Producer (or a quiescent queue): messages offered and not yet consumed. */
+    public long pending() {
+        return producedPosition() - consumedPosition();
+    }
+}

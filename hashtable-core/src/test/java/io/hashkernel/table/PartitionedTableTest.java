@@ -1,0 +1,293 @@
+package io.hashkernel.table;
+
+import org.agrona.concurrent.BusySpinIdleStrategy;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The partitioned table's semantics: delegated writes, sync, order, backpressure, shutdown. */
+class PartitionedTableTest {
+    private static final long MISSING = Long.MIN_VALUE;
+
+    private static PartitionedLongLongTable table(int owners, long capacity, int queue) {
+        return PartitionedLongLongTable.builder().owners(owners).capacity(capacity).queueCapacity(queue)
+                .missingValue(MISSING).build();
+    }
+
+    @Test
+    void aSyncedWriteIsSeenAndRemovesApply() {
+        try (PartitionedLongLongTable t = table(3, 1 << 12, 64)) {
+            for (long k = 0; k < 100; k++) {
+                t.put(k, k * 10);
+            }
+            t.remove(7);
+            t.sync();
+            assertEquals(99, t.size());
+            assertEquals(MISSING, t.get(7));
+            assertFalse(t.containsKey(7));
+            assertEquals(990, t.get(99));
+            long[] keys = {99, 7, 3, 500, 3, 0};
+            long[] values = new long[8];
+            t.getAll(keys, 0, values, 1, keys.length);
+            assertEquals(java.util.List.of(0L, 990L, MISSING, 30L, MISSING, 30L, 0L, 0L),
+                    java.util.Arrays.stream(values).boxed().toList(), "grouped by partition, scattered back in order");
+            assertThrows(IndexOutOfBoundsException.class, () -> t.getAll(keys, 0, values, 4, keys.length));
+            long[] sum = {0};
+            t.forEach((k, v) -> sum[0] += v);
+            assertEquals(49500 - 70, sum[0]);
+        }
+    }
+
+    @Test
+    void oneProducersWritesToOneKeyApplyInOrder() {
+        try (PartitionedLongLongTable t = table(2, 1 << 10, 8)) {
+            for (long v = 1; v <= 10_000; v++) {
+                t.put(42, v);               // a queue of 8: the producer waits for the owner many times
+            }
+            t.sync();
+            assertEquals(10_000, t.get(42));
+        }
+    }
+
+    @Test
+    void aFullQueueNeverDropsAWrite() {
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).capacity(1 << 16)
+                .queueCapacity(2).missingValue(MISSING).build()) {
+            for (long k = 1; k <= 30_000; k++) {
+                t.put(k, -k);
+            }
+            t.sync();
+            assertEquals(30_000, t.size());
+            for (long k = 1; k <= 30_000; k++) {
+                assertEquals(-k, t.get(k));
+            }
+        }
+    }
+
+    /**
+     * Several producers, random puts and removes on their own keys and on shared ones; at every
+     * sync each producer's own keys equal its model, and at the end the table equals the union of
+     * the models (shared keys: one of the values sent for them).
+     */
+    @Test
+    void concurrentProducersMatchTheirModels() throws Exception {
+        int producers = 4;
+        try (PartitionedLongLongTable t = table(2, 1 << 16, 128)) {
+            List<Map<Long, Long>> models = new ArrayList<>();
+            Map<Long, java.util.Set<Long>> sharedValues = new ConcurrentHashMap<>();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            CountDownLatch start = new CountDownLatch(1);
+            List<Thread> threads = new ArrayList<>();
+            for (int p = 0; p < producers; p++) {
+                Map<Long, Long> model = new HashMap<>();
+                models.add(model);
+                long base = (p + 1L) << 32;
+                long seed = 1000 + p;
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        start.await();
+                        SplittableRandom rnd = new SplittableRandom(seed);
+                        for (int i = 0; i < 20_000; i++) {
+                            long key = base + rnd.nextInt(500);
+                            if (rnd.nextInt(10) < 7) {
+                                long v = rnd.nextLong(1, Long.MAX_VALUE);
+                                t.put(key, v);
+                                model.put(key, v);
+                            } else {
+                                t.remove(key);
+                                model.remove(key);
+                            }
+                            if (rnd.nextInt(8) == 0) {
+                                long shared = rnd.nextInt(16);
+                                long v = base + i;
+                                sharedValues.computeIfAbsent(shared, k -> ConcurrentHashMap.newKeySet()).add(v);
+                                t.put(shared, v);
+                            }
+                            if (i % 997 == 0) {
+                                t.sync();
+                                for (Map.Entry<Long, Long> e : model.entrySet()) {
+                                    if (t.get(e.getKey()) != e.getValue()) {
+                                        throw new AssertionError("after sync " + e.getKey() + " = " + t.get(e.getKey())
+                                                + ", sent " + e.getValue());
+                                    }
+                                }
+                            }
+                        }
+                        t.sync();
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }));
+            }
+            start.countDown();
+            for (Thread th : threads) {
+                th.join(TimeUnit.MINUTES.toMillis(2));
+                assertFalse(th.isAlive(), "a producer hung");
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            long expected = sharedValues.size();
+            for (Map<Long, Long> model : models) {
+                expected += model.size();
+                for (Map.Entry<Long, Long> e : model.entrySet()) {
+                    assertEquals(e.getValue(), t.get(e.getKey()), "key " + e.getKey());
+                }
+            }
+            for (Map.Entry<Long, java.util.Set<Long>> e : sharedValues.entrySet()) {
+                assertTrue(e.getValue().contains(t.get(e.getKey())), "shared key " + e.getKey() + " holds "
+                        + t.get(e.getKey()) + ", one of the values sent");
+            }
+            assertEquals(expected, t.size());
+        }
+    }
+
+    /** Shutting down while producers write: every write a sync() acknowledged is there; no thread hangs. */
+    @Test
+    void shutdownWhileBusyLosesNoAcknowledgedWrite() throws Exception {
+        PartitionedLongLongTable t = table(2, 1 << 18, 16);
+        List<List<Long>> acked = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        AtomicReference<Throwable> unexpected = new AtomicReference<>();
+        for (int p = 0; p < 3; p++) {
+            List<Long> mine = new ArrayList<>();
+            acked.add(mine);
+            long base = (p + 1L) << 40;
+            threads.add(Thread.ofPlatform().start(() -> {
+                List<Long> sent = new ArrayList<>();
+                try {
+                    for (long i = 0; ; i++) {
+                        t.put(base + i, i + 1);
+                        sent.add(base + i);
+                        if (i % 50 == 49) {
+                            t.sync();
+                            mine.addAll(sent);
+                            sent.clear();
+                        }
+                    }
+                } catch (IllegalStateException e) {
+                    // shut down: expected
+                } catch (Throwable e) {
+                    unexpected.compareAndSet(null, e);
+                }
+            }));
+        }
+        Thread.sleep(100);
+        t.shutdown();
+        for (Thread th : threads) {
+            th.join(TimeUnit.SECONDS.toMillis(30));
+            assertFalse(th.isAlive(), "a producer hung after shutdown");
+        }
+        if (unexpected.get() != null) {
+            throw new AssertionError(unexpected.get());
+        }
+        long total = 0;
+        for (List<Long> keys : acked) {
+            total += keys.size();
+            for (long k : keys) {
+                assertEquals((k & ((1L << 40) - 1)) + 1, t.get(k), "acknowledged write " + k);
+            }
+        }
+        assertTrue(total > 0, "the producers got some writes acknowledged");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.put(1, 1));
+        assertEquals("the partitioned table is shut down: it takes no more writes", e.getMessage());
+        t.close();
+        assertThrows(IllegalStateException.class, () -> t.get(1), "closed memory throws, never crashes");
+        assertEquals("the partitioned table is closed", assertThrows(IllegalStateException.class,
+                () -> t.put(1, 1)).getMessage());
+    }
+
+    @Test
+    void aFullPartitionIsReportedAtSync() {
+        try (PartitionedLongLongTable t = table(1, 64, 64)) {
+            for (long k = 1; k <= 100; k++) {
+                t.put(k, k);
+            }
+            TableFullException e = assertThrows(TableFullException.class, t::sync);
+            assertTrue(e.getMessage().startsWith("36 writes found their partition full"), e.getMessage());
+        }
+    }
+
+    @Test
+    void tooManyProducersAndBadArgumentsSayWhatIsAllowed() throws Exception {
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).maxProducers(1)
+                .missingValue(MISSING).idleStrategy(BusySpinIdleStrategy::new).build()) {
+            t.put(1, 1);
+            AtomicReference<Throwable> second = new AtomicReference<>();
+            Thread other = Thread.ofPlatform().start(() -> {
+                try {
+                    t.put(2, 2);
+                } catch (Throwable e) {
+                    second.set(e);
+                }
+            });
+            other.join();
+            assertEquals("more than 1 threads write to this partitioned table; build it with a larger maxProducers",
+                    second.get().getMessage());
+            assertEquals("value " + MISSING + " is this table's missingValue and cannot be stored; any other long can",
+                    assertThrows(IllegalArgumentException.class, () -> t.put(3, MISSING)).getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> PartitionedLongLongTable.builder().owners(0));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> PartitionedLongLongTable.builder().queueCapacity(3))
+                .getMessage().contains("power of two"));
+        assertThrows(IllegalArgumentException.class, () -> PartitionedLongLongTable.builder().capacity(0));
+    }
+
+    @Test
+    void pinnedOwnersApplyWritesAndKeysSpreadOverPartitions() {
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(2).pinOwners(true)
+                .capacity(1 << 12).missingValue(MISSING).build()) {
+            int[] perOwner = new int[2];
+            for (long k = 0; k < 1000; k++) {
+                t.put(k, k + 1);
+                perOwner[t.ownerOf(k)]++;
+            }
+            t.sync();
+            assertEquals(1000, t.size());
+            assertTrue(perOwner[0] > 400 && perOwner[1] > 400, "keys spread: " + perOwner[0] + "/" + perOwner[1]);
+            assertTrue(t.memoryDescription(0).length() > 0);
+        }
+    }
+
+    @Test
+    void theQueueKeepsOrderAndCountsApplied() {
+        SpscPairQueue q = new SpscPairQueue(4);
+        for (int i = 0; i < 4; i++) {
+            assertTrue(q.offer(i, -i));
+        }
+        assertFalse(q.offer(9, 9), "full");
+        List<Long> got = new ArrayList<>();
+        assertEquals(3, q.drain((a, b) -> {
+            got.add(a);
+            assertEquals(-a, b);
+        }, 3));
+        assertEquals(List.of(0L, 1L, 2L), got);
+        assertEquals(3, q.consumedPosition());
+        assertEquals(4, q.producedPosition());
+        assertEquals(1, q.pending());
+        assertTrue(q.offer(4, -4) && q.offer(5, -5) && q.offer(6, -6), "three slots were freed");
+        assertFalse(q.offer(7, -7), "full again");
+        assertEquals(4, q.drain((a, b) -> got.add(a), 10));
+        assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L), got);
+        for (int lap = 0; lap < 100; lap++) {         // many laps around the ring, in order
+            assertTrue(q.offer(lap, -lap) && q.offer(lap + 1000, 0));
+            List<Long> round = new ArrayList<>();
+            assertEquals(2, q.drain((a, b) -> round.add(a), 10));
+            assertEquals(List.of((long) lap, lap + 1000L), round);
+        }
+        assertEquals(0, q.drain((a, b) -> got.add(a), 10));
+    }
+}

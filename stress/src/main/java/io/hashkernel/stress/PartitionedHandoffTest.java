@@ -1,0 +1,108 @@
+package io.hashkernel.stress;
+
+import io.hashkernel.table.PartitionedLongLongTable;
+import org.openjdk.jcstress.annotations.Actor;
+import org.openjdk.jcstress.annotations.Arbiter;
+import org.openjdk.jcstress.annotations.Description;
+import org.openjdk.jcstress.annotations.JCStressTest;
+import org.openjdk.jcstress.annotations.Outcome;
+import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.JJ_Result;
+import org.openjdk.jcstress.infra.results.J_Result;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.hashkernel.stress.PutGetPublicationTest.V1;
+import static io.hashkernel.stress.PutGetPublicationTest.V2;
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
+/**
+ * The partitioned table's message handoff: a write goes to the key's owner thread through a
+ * single-producer single-consumer queue and is applied there; {@code sync()} waits until the
+ * owner has applied it. One table (with its owner threads) serves every test instance; each
+ * instance uses keys of its own.
+ *
+ * <p>Run just these: {@code java -jar stress/target/jcstress.jar -t PartitionedHandoffTest}
+ */
+public final class PartitionedHandoffTest {
+    static final long MISSING = -1;
+    private static final int KEY_POOL = 1 << 20;
+    private static final PartitionedLongLongTable TABLE = PartitionedLongLongTable.builder().owners(2)
+            .capacity(4L * KEY_POOL).queueCapacity(1 << 12).maxProducers(1024).missingValue(MISSING).build();
+    private static final AtomicLong KEYS = new AtomicLong();
+
+    /**
+     * A key for one test instance, from a pool used round-robin (a removed key keeps its slot, so
+     * fresh keys would fill the table); each instance's arbiter removes its key and syncs, so the
+     * next instance to draw it, a million instances later, finds it absent.
+     */
+    static long nextKey() {
+        return 1 + Math.floorMod(KEYS.getAndIncrement(), KEY_POOL);
+    }
+
+    static void release(long key) {
+        TABLE.remove(key);
+        TABLE.sync();
+    }
+
+    private PartitionedHandoffTest() {
+    }
+
+    /** A value sent and synced is seen by its sender, and by a reader that starts after. */
+    @JCStressTest
+    @Description("put then sync: the sender reads its value; a racing reader sees absent or the whole value.")
+    @Outcome(id = {"1229782938533634594, -1", "1229782938533634594, 1229782938533634594"}, expect = ACCEPTABLE,
+            desc = "the sender sees its write; the reader before or after it was applied")
+    @Outcome(expect = FORBIDDEN, desc = "the sender did not see its synced write, or a torn value")
+    @State
+    public static class SentThenSynced {
+        final long key = nextKey();
+
+        @Actor
+        public void sender(JJ_Result r) {
+            TABLE.put(key, V1);
+            TABLE.sync();
+            r.r1 = TABLE.get(key);
+        }
+
+        @Actor
+        public void reader(JJ_Result r) {
+            r.r2 = TABLE.get(key);
+        }
+
+        @Arbiter
+        public void after(JJ_Result r) {
+            release(key);
+        }
+    }
+
+    /** Two producers write one key: the owner applies both, the last applied wins, whole. */
+    @JCStressTest
+    @Description("two producers put one key and sync: the final value is one of the two, never torn or lost.")
+    @Outcome(id = {"1229782938533634594", "3689348815028241476"}, expect = ACCEPTABLE,
+            desc = "one of the two writes was applied last")
+    @Outcome(expect = FORBIDDEN, desc = "absent after both syncs, or a value nobody sent")
+    @State
+    public static class TwoProducersOneKey {
+        final long key = nextKey();
+
+        @Actor
+        public void first() {
+            TABLE.put(key, V1);
+            TABLE.sync();
+        }
+
+        @Actor
+        public void second() {
+            TABLE.put(key, V2);
+            TABLE.sync();
+        }
+
+        @Arbiter
+        public void after(J_Result r) {
+            r.r1 = TABLE.get(key);
+            release(key);
+        }
+    }
+}
