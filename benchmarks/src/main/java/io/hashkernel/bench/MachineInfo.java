@@ -1,6 +1,5 @@
 package io.hashkernel.bench;
 
-import io.hashkernel.numa.CpuCaches;
 import io.hashkernel.numa.MachineMemory;
 import io.hashkernel.numa.Memory;
 import io.hashkernel.numa.Affinity;
@@ -57,7 +56,7 @@ record MachineInfo(String cpu, int cpus, long memoryBytes, long llcBytes, long c
 
     static MachineInfo current() {
         Topology topology = Topology.read();
-        OptionalLong llc = topology.llcBytes().isPresent() ? topology.llcBytes() : CpuCaches.lastLevelCacheBytes();
+        OptionalLong llc = topology.llcBytes();
         return new MachineInfo(cpuinfo("model name", System.getProperty("os.arch")),
                 Runtime.getRuntime().availableProcessors(),
                 MachineMemory.read().map(MachineMemory::totalBytes).orElse(0L), llc.orElse(0),

@@ -416,11 +416,16 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     }
 
     long encode(long value) {
+        requireStorable(value, missingValue);
+        return value ^ missingValue;
+    }
+
+    /** Throws when {@code value} is the missing value, which no table can store. */
+    static void requireStorable(long value, long missingValue) {
         if (value == missingValue) {
             throw new IllegalArgumentException("value " + value
                     + " is this table's missingValue and cannot be stored; any other long can");
         }
-        return value ^ missingValue;
     }
 
     long decode(long word) {

@@ -282,10 +282,7 @@ public final class PartitionedLongLongTable implements AutoCloseable {
      *                                  producer more than {@code maxProducers}
      */
     public void put(long key, long value) {
-        if (value == missingValue) {
-            throw new IllegalArgumentException("value " + value
-                    + " is this table's missingValue and cannot be stored; any other long can");
-        }
+        ConcurrentLongLongTable.requireStorable(value, missingValue);
         send(key, value);
     }
 

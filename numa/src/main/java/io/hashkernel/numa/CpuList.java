@@ -2,7 +2,6 @@ package io.hashkernel.numa;
 
 import java.util.Arrays;
 import java.util.BitSet;
-import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
@@ -125,10 +124,5 @@ public final class CpuList {
     @Override
     public int hashCode() {
         return Arrays.hashCode(ids);
-    }
-
-    /** The numbers as a comma-separated list without ranges (for messages). */
-    String spelled() {
-        return IntStream.of(ids).mapToObj(Integer::toString).collect(Collectors.joining(","));
     }
 }

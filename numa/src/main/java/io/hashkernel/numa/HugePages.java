@@ -58,15 +58,20 @@ public final class HugePages {
 
         /**
          * The explicit page size to map a region of {@code bytes} with, given the free pages per
-         * size; 0 for transparent pages.
+         * size (read only by {@link #AUTO}, and only for a region of at least one huge page); 0 for
+         * transparent pages.
          */
-        long pageSizeFor(long bytes, Map<Long, Long> free) {
+        long pageSizeFor(long bytes, java.util.function.Supplier<Map<Long, Long>> free) {
             if (this != AUTO) {
                 return pageSize;
             }
+            if (bytes < 2L << 20) {
+                return 0;
+            }
+            Map<Long, Long> pools = free.get();
             for (long size : new long[] {1L << 30, 2L << 20}) {
                 long needed = (bytes + size - 1) / size;
-                if (bytes >= size && free.getOrDefault(size, 0L) >= needed) {
+                if (bytes >= size && pools.getOrDefault(size, 0L) >= needed) {
                     return size;
                 }
             }

@@ -101,7 +101,7 @@ public final class Memory {
             return arena(bytes, alignment, LibC.unavailableReason(), policy);
         }
         try {
-            long explicit = pages.pageSizeFor(bytes, HugePages.hugetlbFree());
+            long explicit = pages.pageSizeFor(bytes, HugePages::hugetlbFree);
             if (explicit > 0 && alignment <= explicit) {
                 long length = roundUp(bytes, explicit);
                 try {

@@ -122,9 +122,9 @@ class HugePagesTest {
                 System.setProperty(HugePages.MODE_PROPERTY, before);
             }
         }
-        assertEquals(1L << 30, HugePages.Mode.AUTO.pageSizeFor(2L << 30, Map.of(1L << 30, 2L, 2L << 20, 0L)));
-        assertEquals(2L << 20, HugePages.Mode.AUTO.pageSizeFor(2L << 30, Map.of(1L << 30, 1L, 2L << 20, 1024L)));
-        assertEquals(0, HugePages.Mode.AUTO.pageSizeFor(1L << 20, Map.of(2L << 20, 10L)), "below one page");
-        assertEquals(0, HugePages.Mode.TRANSPARENT.pageSizeFor(8L << 20, Map.of(2L << 20, 10L)));
+        assertEquals(1L << 30, HugePages.Mode.AUTO.pageSizeFor(2L << 30, () -> Map.of(1L << 30, 2L, 2L << 20, 0L)));
+        assertEquals(2L << 20, HugePages.Mode.AUTO.pageSizeFor(2L << 30, () -> Map.of(1L << 30, 1L, 2L << 20, 1024L)));
+        assertEquals(0, HugePages.Mode.AUTO.pageSizeFor(1L << 20, () -> Map.of(2L << 20, 10L)), "below one page");
+        assertEquals(0, HugePages.Mode.TRANSPARENT.pageSizeFor(8L << 20, () -> Map.of(2L << 20, 10L)));
     }
 }
