@@ -1,5 +1,9 @@
 package io.hashkernel.bench;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.lang.management.MemoryUsage;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -32,29 +36,18 @@ final class CellRunner {
         List<CellResult> results = new ArrayList<>();
         List<Workload> reads = spec.workloads().stream().filter(Workload::readsLoadedMap).toList();
         if (!reads.isEmpty()) {
-            long heapBefore = usedHeapAfterGc();
-            try (Subject subject = create()) {
-                long start = System.nanoTime();
-                stop = false;
-                int loaders = impl.writerThreads(spec.threads());
-                parallel(loaders, (t, ignored) -> insertDistinct(subject, t, loaders));
-                progress("%s: loaded %,d entries in %.1f s%s", impl.id, spec.entries(),
-                        (System.nanoTime() - start) / 1e9, loaders == spec.threads() ? "" : " (one writer)");
-                long bytes = bytesHeld(subject, heapBefore);
-                long huge = subject.hugePageBytes();
-                for (Workload w : reads) {
-                    int threads = w.writes() ? impl.writerThreads(spec.threads()) : spec.threads();
-                    Work work = readWork(subject, w);
-                    timed(work, threads, spec.warmupSeconds()); // JIT warm-up, discarded
-                    Measured m = timed(work, threads, spec.seconds());
-                    emit(results, sink, w, threads, spec.entries(), bytes, m, subject.memory(), huge);
-                }
+            List<Read> measured = new ArrayList<>();
+            long bytes = measureReads(reads, measured).bytesWithout(); // the map is unreachable now
+            for (Read m : measured) {
+                emit(results, sink, m.workload, m.threads, spec.entries(), bytes, m.measured, m.memory, m.hugePageBytes);
             }
         }
         for (Workload w : spec.workloads()) {
             if (!w.readsLoadedMap()) {
-                insertRounds(w, spec.warmupSeconds()); // JIT warm-up, discarded (none when 0)
-                Rounds r = insertRounds(w, spec.seconds());
+                if (spec.warmupSeconds() > 0) {
+                    insertRounds(w, spec.warmupSeconds(), false); // JIT warm-up, discarded
+                }
+                Rounds r = insertRounds(w, spec.seconds(), true);
                 // Memory per entry only where the first round filled the map.
                 emit(results, sink, w, r.threads, r.held, r.held == spec.entries() ? r.bytes : -1, r.measured, r.memory,
                         r.hugePageBytes);
@@ -63,38 +56,98 @@ final class CellRunner {
         return results;
     }
 
+    /** One reading workload's measurement, reported once the memory its map held is known. */
+    private record Read(Workload workload, int threads, Measured measured, String memory, long hugePageBytes) {
+    }
+
+    /**
+     * Loads one subject and measures every reading workload on it into {@code measured}; returns
+     * what the subject held, whose heap part is known only once the subject is unreachable, after
+     * this method returns.
+     */
+    private Held measureReads(List<Workload> reads, List<Read> measured) throws InterruptedException {
+        try (Subject subject = create()) {
+            long start = System.nanoTime();
+            stop = false;
+            int loaders = impl.writerThreads(spec.threads());
+            parallel(loaders, (t, ignored) -> insertDistinct(subject, t, loaders));
+            progress("%s: loaded %,d entries in %.1f s%s", impl.id, spec.entries(),
+                    (System.nanoTime() - start) / 1e9, loaders == spec.threads() ? "" : " (one writer)");
+            Held held = Held.of(subject);
+            long huge = subject.hugePageBytes();
+            String memory = subject.memory();
+            for (Workload w : reads) {
+                int threads = w.writes() ? impl.writerThreads(spec.threads()) : spec.threads();
+                Work work = readWork(subject, w);
+                timed(work, threads, spec.warmupSeconds()); // JIT warm-up, discarded
+                Measured m = timed(work, threads, spec.seconds());
+                measured.add(new Read(w, threads, m, memory, huge));
+            }
+            return held;
+        }
+    }
+
+    /**
+     * The memory a subject holds: its off-heap bytes where it reports them, else the heap in use
+     * (after a collection) while it is reachable, from which {@link #bytesWithout()} subtracts the
+     * heap in use once it is not. The difference of two measurements taken seconds apart, both
+     * after full collections, is the map's retained size; a difference measured before the map
+     * was built would also count whatever else changed meanwhile.
+     */
+    private record Held(long offHeap, long heapWith) {
+        static Held of(Subject subject) {
+            long off = subject.offHeapBytes();
+            return new Held(off, off >= 0 ? 0 : usedHeapAfterGc());
+        }
+
+        /** Call once the subject is unreachable; -1 where the heap measurement came out empty. */
+        long bytesWithout() {
+            if (offHeap >= 0) {
+                return offHeap;
+            }
+            long bytes = heapWith - usedHeapAfterGc();
+            return bytes > 0 ? bytes : -1;
+        }
+    }
+
     /** What a series of insert rounds measured, and the first round's map. */
     private record Rounds(Measured measured, int threads, long held, long bytes, String memory, long hugePageBytes) {
     }
 
     /**
      * Inserts into fresh empty maps (each built outside the clock) until {@code seconds} of
-     * inserting have passed (null for no time): a uniform insert puts the distinct entries and its round ends when all
+     * inserting have passed: a uniform insert puts the distinct entries and its round ends when all
      * are in, so that a table small enough to fill in less time is filled again; a skewed insert
      * draws entries (hot ones again and again) for the whole time in one round.
      */
-    private Rounds insertRounds(Workload w, double seconds) throws InterruptedException {
+    private Rounds insertRounds(Workload w, double seconds, boolean measureHeld) throws InterruptedException {
         int threads = impl.writerThreads(spec.threads());
-        long ops = 0;
-        double elapsed = 0;
-        Rounds first = null;
+        // Memory is measured on the first round only (collections between rounds would take
+        // longer than a small table's rounds).
+        Round first = insertRound(w, threads, seconds, measureHeld);
+        long bytes = first.held == null ? -1 : first.held.bytesWithout(); // its map is unreachable now
+        long ops = first.measured.ops;
+        double elapsed = first.measured.seconds;
         while (elapsed < seconds) {
-            // Memory is measured on the first round only (collections between rounds would take
-            // longer than a small table's rounds).
-            long heapBefore = first == null ? usedHeapAfterGc() : 0;
-            try (Subject subject = create()) {
-                Measured m = timed(insertWork(subject, w, threads), threads, seconds - elapsed);
-                ops += m.ops;
-                elapsed += m.seconds;
-                if (first == null) {
-                    first = new Rounds(null, threads, subject.size(), bytesHeld(subject, heapBefore), subject.memory(),
-                            subject.hugePageBytes());
-                }
-            }
+            Measured m = insertRound(w, threads, seconds - elapsed, false).measured;
+            ops += m.ops;
+            elapsed += m.seconds;
         }
-        return first == null ? null
-                : new Rounds(new Measured(ops, 0, elapsed), threads, first.held, first.bytes, first.memory,
-                        first.hugePageBytes);
+        return new Rounds(new Measured(ops, 0, elapsed), threads, first.size, bytes, first.memory,
+                first.hugePageBytes);
+    }
+
+    /** One insert round on a fresh subject; what it held only where {@code measureHeld}. */
+    private record Round(Measured measured, long size, Held held, String memory, long hugePageBytes) {
+    }
+
+    private Round insertRound(Workload w, int threads, double seconds, boolean measureHeld)
+            throws InterruptedException {
+        try (Subject subject = create()) {
+            Measured m = timed(insertWork(subject, w, threads), threads, seconds);
+            return new Round(m, subject.size(), measureHeld ? Held.of(subject) : null, subject.memory(),
+                    subject.hugePageBytes());
+        }
     }
 
     private Subject create() {
@@ -110,20 +163,26 @@ final class CellRunner {
         sink.accept(r);
     }
 
-    private static long bytesHeld(Subject subject, long heapBefore) {
-        return subject.offHeapBytes() >= 0 ? subject.offHeapBytes() : usedHeapAfterGc() - heapBefore;
-    }
-
     private static void progress(String format, Object... args) {
         System.err.println(String.format(Locale.ROOT, format, args));
     }
 
+    /**
+     * The heap in use right after a full collection, as the collector recorded it. Not
+     * {@code totalMemory() - freeMemory()}: that also counts every allocation buffer another
+     * thread took since the collection (a whole TLAB each), megabytes that made small maps'
+     * figures come out negative.
+     */
     private static long usedHeapAfterGc() {
-        Runtime rt = Runtime.getRuntime();
         for (int i = 0; i < 2; i++) {
             System.gc();
         }
-        return rt.totalMemory() - rt.freeMemory();
+        long used = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            MemoryUsage afterGc = pool.getType() == MemoryType.HEAP ? pool.getCollectionUsage() : null;
+            used += afterGc == null ? 0 : afterGc.getUsed();
+        }
+        return used;
     }
 
     /** What one worker did: operations and wrong answers. */
@@ -353,12 +412,16 @@ final class CellRunner {
         Count[] counts = new Count[threads];
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread[] workers = new Thread[threads];
+        // The JVM may hold a finished thread's object (and so its task) a while after join()
+        // returns; the task reaches the work through this box, emptied after the join, so that a
+        // map measured right after is not kept alive by a thread that has already ended.
+        AtomicReference<Work> box = new AtomicReference<>(work);
         for (int t = 0; t < threads; t++) {
             int id = t;
             workers[t] = Thread.ofPlatform().name("htbench-" + t).start(() -> {
                 try {
                     start.await();
-                    counts[id] = work.run(id, Keys.seed(spec.seed(), id));
+                    counts[id] = box.get().run(id, Keys.seed(spec.seed(), id));
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
                     stop = true;
@@ -368,6 +431,7 @@ final class CellRunner {
         for (Thread w : workers) {
             w.join();
         }
+        box.set(null);
         if (failure.get() != null) {
             Throwable e = failure.get();
             throw e instanceof RuntimeException r ? r : new IllegalStateException(e.toString(), e);
