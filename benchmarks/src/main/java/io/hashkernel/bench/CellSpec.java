@@ -16,7 +16,7 @@ import java.util.List;
  * @param seed      seed of the key streams
  * @param batch     requests per prefetched batch of the batched implementation
  * @param depth     batches in flight in the batched implementation
- * @param owners    owner threads of the partitioned implementation
+ * @param owners    owner threads of the partitioned implementation (0: one partition per worker, drained by the workers)
  */
 record CellSpec(String impl, List<Workload> workloads, int threads, long capacity, long entries,
                 double seconds, double warmupSeconds, long seed, int batch, int depth, int owners) {

@@ -79,8 +79,10 @@ public final class HtBench implements Callable<Integer> {
     int depth = ConcurrentLongLongTable.DEFAULT_DEPTH;
 
     @Option(names = "--owners", paramLabel = "N",
-            description = "Owner threads of hashkernel-partitioned (besides the --threads workers). Default: ${DEFAULT-VALUE}.")
-    int owners = 1;
+            description = "hashkernel-partitioned: 0 = one partition per worker thread, drained by the workers"
+                    + " (DRAMHiT-P's arrangement); N = N partitions with an owner thread each, besides the"
+                    + " workers. Default: ${DEFAULT-VALUE}.")
+    int owners = 0;
 
     @Option(names = "--limit", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Measure the memory limit (random 64-byte reads/s over a region as large as the table)"
@@ -357,8 +359,8 @@ public final class HtBench implements Callable<Integer> {
         if (warmup != null && !(warmup >= 0)) {
             problems.add("--warmup must be zero or positive, was " + warmup);
         }
-        if (owners < 1 || owners > 1024) {
-            problems.add("--owners must be between 1 and 1024, was " + owners);
+        if (owners < 0 || owners > 1024) {
+            problems.add("--owners must be between 0 (the workers drain their partitions) and 1024, was " + owners);
         }
         if (!(budgetMinutes > 0)) {
             problems.add("--budget-minutes must be positive, was " + budgetMinutes);

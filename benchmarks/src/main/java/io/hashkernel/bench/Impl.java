@@ -23,32 +23,34 @@ enum Impl {
     /** HashKernel's table through its batched calls ({@code getAll}, {@code putAll}): prefetched batches. */
     HASHKERNEL("hashkernel", 0, Contract.CONCURRENT, 12) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
             return new TableSubject(capacity, batch, depth, true);
         }
     },
     /** HashKernel's table through its synchronous API, one key at a time. */
     HASHKERNEL_UNBATCHED("hashkernel-unbatched", 0, Contract.CONCURRENT, 3) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
             return new TableSubject(capacity, batch, depth, false);
         }
     },
     /**
-     * HashKernel's partitioned table (DRAMHiT-P): writes delegated to {@code --owners} owner
-     * threads through SPSC queues, reads direct (batched: each chunk's keys grouped by partition
-     * and looked up with the partitions' prefetched getAll); each worker syncs after its writes.
+     * HashKernel's partitioned table (DRAMHiT-P): writes sent through SPSC queues to their
+     * partition, reads direct (batched: each chunk's keys grouped by partition and looked up with
+     * the partitions' prefetched getAll); each worker syncs after its writes. {@code --owners 0}:
+     * one partition per worker, drained by the workers themselves (DRAMHiT-P's arrangement);
+     * {@code --owners N}: N partitions with an owner thread each, besides the workers.
      */
     HASHKERNEL_PARTITIONED("hashkernel-partitioned", 0, Contract.CONCURRENT, 6) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners) {
-            return new PartitionedSubject(capacity, owners);
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
+            return new PartitionedSubject(capacity, owners, threads);
         }
     },
     /** {@code ConcurrentHashMap<Long, Long>}, pre-sized for the entries. */
     CHM("chm", 80, Contract.CONCURRENT, 0.4) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
             ConcurrentHashMap<Long, Long> map = new ConcurrentHashMap<>(saturatedInt(entries));
             // Its table array is allocated by the first put: do it now, not inside a measurement.
             map.put(0L, 0L);
@@ -66,7 +68,7 @@ enum Impl {
      */
     NBHML("nbhml", 80, Contract.CONCURRENT, 0.5) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
             NonBlockingHashMapLong<Long> map = new NonBlockingHashMapLong<>(saturatedInt(2 * entries));
             return new HeapSubject(key -> {
                 Long v = map.get(key);
@@ -77,7 +79,7 @@ enum Impl {
     /** Agrona {@code Long2LongHashMap} (open addressing, primitive longs): one writer, or readers only. */
     AGRONA("agrona", 48, Contract.SINGLE_WRITER, 2) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
             Long2LongHashMap map = new Long2LongHashMap(presize(entries, 0.65f), 0.65f, Keys.MISSING);
             return new HeapSubject(map::get, map::put, map::size);
         }
@@ -85,7 +87,7 @@ enum Impl {
     /** fastutil {@code Long2LongOpenHashMap}: one writer, or readers only. */
     FASTUTIL("fastutil", 48, Contract.SINGLE_WRITER, 2) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
             Long2LongOpenHashMap map = new Long2LongOpenHashMap(saturatedInt(entries), 0.75f);
             map.defaultReturnValue(Keys.MISSING);
             return new HeapSubject(map::get, map::put, map::size);
@@ -94,7 +96,7 @@ enum Impl {
     /** Eclipse Collections {@code LongLongHashMap}: one writer, or readers only. */
     ECLIPSE("eclipse", 48, Contract.SINGLE_WRITER, 2) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
             LongLongHashMap map = new LongLongHashMap(saturatedInt(entries));
             return new HeapSubject(key -> map.getIfAbsent(key, Keys.MISSING), map::put, map::size);
         }
@@ -107,7 +109,7 @@ enum Impl {
      */
     CHRONICLE("chronicle", 0, Contract.CONCURRENT, 1) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
             System.setProperty("chronicle.analytics.disable", "true");
             return new ChronicleSubject(entries);
         }
@@ -191,9 +193,11 @@ enum Impl {
 
     /**
      * A fresh, empty subject able to hold {@code entries} (the HashKernel table has {@code capacity}
-     * slots and prefetches {@code batch} requests at a time, {@code depth} batches ahead).
+     * slots and prefetches {@code batch} requests at a time, {@code depth} batches ahead; the
+     * partitioned one has {@code owners} owner threads, or, with 0, a partition per each of the
+     * {@code threads} workers).
      */
-    abstract Subject create(long capacity, long entries, int batch, int depth, int owners);
+    abstract Subject create(long capacity, long entries, int batch, int depth, int owners, int threads);
 
     /** Parses a command-line name; the message lists every allowed one. */
     static Impl parse(String id) {
@@ -219,13 +223,13 @@ enum Impl {
         return saturatedInt((long) Math.ceil(entries / (double) loadFactor) + 1);
     }
 
-    /** The partitioned table; its writes are applied by its owners, and {@link #sync()} waits for them. */
+    /** The partitioned table; its writes are applied by its owners or its writers, and {@link #sync()} waits for them. */
     private static final class PartitionedSubject implements Subject {
         private final PartitionedLongLongTable table;
 
-        PartitionedSubject(long capacity, int owners) {
-            this.table = PartitionedLongLongTable.builder().capacity(capacity).owners(owners)
-                    .missingValue(Keys.MISSING).maxProducers(1024).build();
+        PartitionedSubject(long capacity, int owners, int threads) {
+            this.table = PartitionedLongLongTable.builder().capacity(capacity).owners(owners > 0 ? owners : threads)
+                    .ownerThreads(owners > 0).missingValue(Keys.MISSING).maxProducers(1024).build();
         }
 
         @Override
@@ -236,6 +240,11 @@ enum Impl {
         @Override
         public void put(long key, long value) {
             table.put(key, value);
+        }
+
+        @Override
+        public void putAll(long[] keys, long[] values, int n) {
+            table.putAll(keys, 0, values, 0, n);
         }
 
         @Override
@@ -270,7 +279,8 @@ enum Impl {
 
         @Override
         public String memory() {
-            return "off-heap, " + table.owners() + " owner threads, " + table.memoryDescription(0);
+            return "off-heap, " + table.owners() + (table.hasOwnerThreads() ? " owner threads, "
+                    : " partitions drained by the workers, ") + table.memoryDescription(0);
         }
 
         @Override

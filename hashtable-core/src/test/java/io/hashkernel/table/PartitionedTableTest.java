@@ -2,6 +2,8 @@ package io.hashkernel.table;
 
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,14 +24,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PartitionedTableTest {
     private static final long MISSING = Long.MIN_VALUE;
 
-    private static PartitionedLongLongTable table(int owners, long capacity, int queue) {
+    private static PartitionedLongLongTable table(boolean ownerThreads, int owners, long capacity, int queue) {
         return PartitionedLongLongTable.builder().owners(owners).capacity(capacity).queueCapacity(queue)
-                .missingValue(MISSING).build();
+                .ownerThreads(ownerThreads).missingValue(MISSING).build();
     }
 
-    @Test
-    void aSyncedWriteIsSeenAndRemovesApply() {
-        try (PartitionedLongLongTable t = table(3, 1 << 12, 64)) {
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void aSyncedWriteIsSeenAndRemovesApply(boolean ownerThreads) {
+        try (PartitionedLongLongTable t = table(ownerThreads, 3, 1 << 12, 64)) {
             for (long k = 0; k < 100; k++) {
                 t.put(k, k * 10);
             }
@@ -51,9 +54,10 @@ class PartitionedTableTest {
         }
     }
 
-    @Test
-    void oneProducersWritesToOneKeyApplyInOrder() {
-        try (PartitionedLongLongTable t = table(2, 1 << 10, 8)) {
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void oneProducersWritesToOneKeyApplyInOrder(boolean ownerThreads) {
+        try (PartitionedLongLongTable t = table(ownerThreads, 2, 1 << 10, 8)) {
             for (long v = 1; v <= 10_000; v++) {
                 t.put(42, v);               // a queue of 8: the producer waits for the owner many times
             }
@@ -62,10 +66,10 @@ class PartitionedTableTest {
         }
     }
 
-    @Test
-    void aFullQueueNeverDropsAWrite() {
-        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).capacity(1 << 16)
-                .queueCapacity(2).missingValue(MISSING).build()) {
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void aFullQueueNeverDropsAWrite(boolean ownerThreads) {
+        try (PartitionedLongLongTable t = table(ownerThreads, 1, 1 << 16, 2)) {
             for (long k = 1; k <= 30_000; k++) {
                 t.put(k, -k);
             }
@@ -82,10 +86,11 @@ class PartitionedTableTest {
      * sync each producer's own keys equal its model, and at the end the table equals the union of
      * the models (shared keys: one of the values sent for them).
      */
-    @Test
-    void concurrentProducersMatchTheirModels() throws Exception {
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void concurrentProducersMatchTheirModels(boolean ownerThreads) throws Exception {
         int producers = 4;
-        try (PartitionedLongLongTable t = table(2, 1 << 16, 128)) {
+        try (PartitionedLongLongTable t = table(ownerThreads, 2, 1 << 16, 128)) {
             List<Map<Long, Long>> models = new ArrayList<>();
             Map<Long, java.util.Set<Long>> sharedValues = new ConcurrentHashMap<>();
             AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -102,10 +107,20 @@ class PartitionedTableTest {
                         SplittableRandom rnd = new SplittableRandom(seed);
                         for (int i = 0; i < 20_000; i++) {
                             long key = base + rnd.nextInt(500);
-                            if (rnd.nextInt(10) < 7) {
+                            int op = rnd.nextInt(10);
+                            if (op < 5) {
                                 long v = rnd.nextLong(1, Long.MAX_VALUE);
                                 t.put(key, v);
                                 model.put(key, v);
+                            } else if (op < 7) {          // a few keys at once, one maybe twice
+                                long[] ks = {key, base + rnd.nextInt(500), key};
+                                long[] vs = {rnd.nextLong(1, Long.MAX_VALUE), rnd.nextLong(1, Long.MAX_VALUE),
+                                        rnd.nextLong(1, Long.MAX_VALUE)};
+                                int n = 2 + rnd.nextInt(2);
+                                t.putAll(ks, 0, vs, 0, n);
+                                for (int j = 0; j < n; j++) {
+                                    model.put(ks[j], vs[j]);
+                                }
                             } else {
                                 t.remove(key);
                                 model.remove(key);
@@ -156,9 +171,10 @@ class PartitionedTableTest {
     }
 
     /** Shutting down while producers write: every write a sync() acknowledged is there; no thread hangs. */
-    @Test
-    void shutdownWhileBusyLosesNoAcknowledgedWrite() throws Exception {
-        PartitionedLongLongTable t = table(2, 1 << 18, 16);
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void shutdownWhileBusyLosesNoAcknowledgedWrite(boolean ownerThreads) throws Exception {
+        PartitionedLongLongTable t = table(ownerThreads, 2, 1 << 18, 16);
         List<List<Long>> acked = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
         AtomicReference<Throwable> unexpected = new AtomicReference<>();
@@ -210,9 +226,10 @@ class PartitionedTableTest {
                 () -> t.put(1, 1)).getMessage());
     }
 
-    @Test
-    void aFullPartitionIsReportedAtSync() {
-        try (PartitionedLongLongTable t = table(1, 64, 64)) {
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void aFullPartitionIsReportedAtSync(boolean ownerThreads) {
+        try (PartitionedLongLongTable t = table(ownerThreads, 1, 64, 64)) {
             for (long k = 1; k <= 100; k++) {
                 t.put(k, k);
             }
@@ -259,6 +276,70 @@ class PartitionedTableTest {
             assertEquals(1000, t.size());
             assertTrue(perOwner[0] > 400 && perOwner[1] > 400, "keys spread: " + perOwner[0] + "/" + perOwner[1]);
             assertTrue(t.memoryDescription(0).length() > 0);
+        }
+    }
+
+    @Test
+    void withoutOwnerThreadsTheWritersApplyTheirWrites() throws Exception {
+        try (PartitionedLongLongTable t = table(false, 2, 1 << 14, 1024)) {
+            assertFalse(t.hasOwnerThreads());
+            int before = ownerThreadsAlive();
+            for (long k = 0; k < 4 * PartitionedLongLongTable.DRAIN_EVERY; k++) {
+                t.put(k, k + 1);
+            }
+            assertEquals(before, ownerThreadsAlive(), "no thread was started");
+            assertTrue(t.size() >= 2 * PartitionedLongLongTable.DRAIN_EVERY,
+                    "the writer drained both partitions in turn without a sync: " + t.size());
+            for (long k = 0; k < 100; k++) {
+                t.put(k + 10_000, 1);           // fewer than DRAIN_EVERY: waiting in the queues
+            }
+            t.shutdown();                       // drains them: no owner thread will
+            assertEquals(4 * PartitionedLongLongTable.DRAIN_EVERY + 100, t.size());
+            assertEquals(1, t.get(10_099));
+        }
+    }
+
+    private static int ownerThreadsAlive() {
+        return (int) Thread.getAllStackTraces().keySet().stream()
+                .filter(th -> th.getName().startsWith("hashkernel-owner-")).count();
+    }
+
+    @Test
+    void withoutOwnerThreadsPutAllAppliesAtOnceAfterTheQueuedWrites() {
+        try (PartitionedLongLongTable t = table(false, 2, 1 << 12, 64)) {
+            t.put(1, 10);
+            t.put(2, 20);                       // queued: fewer than DRAIN_EVERY writes
+            assertEquals(0, t.size());
+            t.putAll(new long[] {1, 3, 4, 5}, 0, new long[] {11, 30, 40, 50}, 0, 4);
+            boolean twoDrained = java.util.stream.LongStream.of(1, 3, 4, 5).anyMatch(k -> t.ownerOf(k) == t.ownerOf(2));
+            assertEquals(twoDrained ? 5 : 4, t.size(), "applied by the caller, no sync: the locks were free;"
+                    + " the queue of each partition it put into was drained first");
+            assertEquals(11, t.get(1), "the queued 1 -> 10 was applied first");
+            t.sync();
+            assertEquals(20, t.get(2));
+        }
+    }
+
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void putAllIsTheLoopOfPuts(boolean ownerThreads) {
+        try (PartitionedLongLongTable t = table(ownerThreads, 3, 1 << 12, 16)) {
+            long[] keys = {5, 6, 7, 5, 8, 9};
+            long[] values = {0, 50, 60, 70, 55, 80, 0};
+            t.putAll(keys, 0, values, 1, 5);    // 5 -> 50 then 5 -> 55: the later wins
+            t.sync();
+            assertEquals(4, t.size());
+            assertEquals(55, t.get(5));
+            assertEquals(70, t.get(7));
+            assertEquals(MISSING, t.get(9));
+            assertThrows(IndexOutOfBoundsException.class, () -> t.putAll(keys, 2, values, 0, 5));
+            long[] bad = {1, MISSING, 3};
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> t.putAll(new long[] {100, 101, 102}, 0, bad, 0, 3));
+            assertEquals("values[1] = " + MISSING + " is the table's missingValue and cannot be stored; nothing was put",
+                    e.getMessage());
+            t.sync();
+            assertEquals(MISSING, t.get(100), "nothing was sent");
         }
     }
 

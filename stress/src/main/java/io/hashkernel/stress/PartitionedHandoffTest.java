@@ -7,6 +7,7 @@ import org.openjdk.jcstress.annotations.Description;
 import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
 import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.JJJJ_Result;
 import org.openjdk.jcstress.infra.results.JJ_Result;
 import org.openjdk.jcstress.infra.results.J_Result;
 
@@ -18,10 +19,11 @@ import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 /**
- * The partitioned table's message handoff: a write goes to the key's owner thread through a
- * single-producer single-consumer queue and is applied there; {@code sync()} waits until the
- * owner has applied it. One table (with its owner threads) serves every test instance; each
- * instance uses keys of its own.
+ * The partitioned table's message handoff: a write goes to the key's partition through a
+ * single-producer single-consumer queue and is applied by whoever holds the partition's drain
+ * lock (its owner thread, or a writer helping in {@code sync()}); {@code sync()} waits, or
+ * drains, until it has been applied. One table with owner threads and one without (its writers
+ * drain) serve every test instance; each instance uses keys of its own.
  *
  * <p>Run just these: {@code java -jar stress/target/jcstress.jar -t PartitionedHandoffTest}
  */
@@ -30,6 +32,9 @@ public final class PartitionedHandoffTest {
     private static final int KEY_POOL = 1 << 20;
     private static final PartitionedLongLongTable TABLE = PartitionedLongLongTable.builder().owners(2)
             .capacity(4L * KEY_POOL).queueCapacity(1 << 12).maxProducers(1024).missingValue(MISSING).build();
+    private static final PartitionedLongLongTable WRITERS_DRAIN = PartitionedLongLongTable.builder().owners(2)
+            .ownerThreads(false).capacity(4L * KEY_POOL).queueCapacity(1 << 12).maxProducers(1024)
+            .missingValue(MISSING).build();
     private static final AtomicLong KEYS = new AtomicLong();
 
     /**
@@ -42,8 +47,12 @@ public final class PartitionedHandoffTest {
     }
 
     static void release(long key) {
-        TABLE.remove(key);
-        TABLE.sync();
+        release(TABLE, key);
+    }
+
+    static void release(PartitionedLongLongTable table, long key) {
+        table.remove(key);
+        table.sync();
     }
 
     private PartitionedHandoffTest() {
@@ -103,6 +112,109 @@ public final class PartitionedHandoffTest {
         public void after(J_Result r) {
             r.r1 = TABLE.get(key);
             release(key);
+        }
+    }
+
+    /** Without owner threads: the two writers drain the partition themselves, one at a time. */
+    @JCStressTest
+    @Description("no owner threads, two writers put one key and sync (each draining): one of the two values.")
+    @Outcome(id = {"1229782938533634594", "3689348815028241476"}, expect = ACCEPTABLE,
+            desc = "one of the two writes was applied last")
+    @Outcome(expect = FORBIDDEN, desc = "absent after both syncs, or a value nobody sent")
+    @State
+    public static class WritersDrainOneKey {
+        final long key = nextKey();
+
+        @Actor
+        public void first() {
+            WRITERS_DRAIN.put(key, V1);
+            WRITERS_DRAIN.sync();
+        }
+
+        @Actor
+        public void second() {
+            WRITERS_DRAIN.put(key, V2);
+            WRITERS_DRAIN.sync();
+        }
+
+        @Arbiter
+        public void after(J_Result r) {
+            r.r1 = WRITERS_DRAIN.get(key);
+            release(WRITERS_DRAIN, key);
+        }
+    }
+
+    /**
+     * Without owner threads: one writer's sync drains the other's queued write too (both keys
+     * share a partition when they share an owner); each sees its own write after its sync.
+     */
+    @JCStressTest
+    @Description("no owner threads, two writers put two keys, sync, read both: each sees its own.")
+    @Outcome(id = {"1229782938533634594, 3689348815028241476, -1, -1",
+            "1229782938533634594, 3689348815028241476, -1, 1229782938533634594",
+            "1229782938533634594, 3689348815028241476, 3689348815028241476, -1",
+            "1229782938533634594, 3689348815028241476, 3689348815028241476, 1229782938533634594"},
+            expect = ACCEPTABLE, desc = "each writer sees its own write; the other's write applied or not yet")
+    @Outcome(expect = FORBIDDEN, desc = "a writer did not see its synced write, or a torn value")
+    @State
+    public static class WritersDrainSentThenSynced {
+        final long a = nextKey();
+        final long b = nextKey();
+
+        @Actor
+        public void first(JJJJ_Result r) {
+            WRITERS_DRAIN.put(a, V1);
+            WRITERS_DRAIN.sync();
+            r.r1 = WRITERS_DRAIN.get(a);
+            r.r3 = WRITERS_DRAIN.get(b);
+        }
+
+        @Actor
+        public void second(JJJJ_Result r) {
+            WRITERS_DRAIN.put(b, V2);
+            WRITERS_DRAIN.sync();
+            r.r2 = WRITERS_DRAIN.get(b);
+            r.r4 = WRITERS_DRAIN.get(a);
+        }
+
+        @Arbiter
+        public void after(JJJJ_Result r) {
+            release(WRITERS_DRAIN, a);
+            release(WRITERS_DRAIN, b);
+        }
+    }
+
+    /**
+     * Without owner threads: a putAll that applies straight into the partition (under its drain
+     * lock) races a put that goes through the queue and a sync that drains it.
+     */
+    @JCStressTest
+    @Description("no owner threads, putAll (applied at once) and put (queued) of one key, both synced: one value.")
+    @Outcome(id = {"1229782938533634594", "3689348815028241476"}, expect = ACCEPTABLE,
+            desc = "one of the two writes was applied last")
+    @Outcome(expect = FORBIDDEN, desc = "absent after both syncs, or a value nobody sent")
+    @State
+    public static class WritersDrainPutAllRacesPut {
+        final long key = nextKey();
+        final long[] keys = {key};
+        final long[] values = {V1};
+
+        @Actor
+        public void bulk() {
+            WRITERS_DRAIN.putAll(keys, 0, values, 0, 1);
+            WRITERS_DRAIN.sync();
+        }
+
+        @Actor
+        public void single() {
+            WRITERS_DRAIN.put(key, V2);
+            WRITERS_DRAIN.sync();
+        }
+
+        @Arbiter
+        public void after(J_Result r) {
+            r.r1 = WRITERS_DRAIN.get(key);
+            release(WRITERS_DRAIN, key);
         }
     }
 }
