@@ -239,12 +239,12 @@ enum Impl {
 
         @Override
         public void put(long key, long value) {
-            table.put(key, value);
+            table.putAsync(key, value);
         }
 
         @Override
         public void putAll(long[] keys, long[] values, int n) {
-            table.putAll(keys, 0, values, 0, n);
+            table.putAllAsync(keys, 0, values, 0, n);
         }
 
         @Override

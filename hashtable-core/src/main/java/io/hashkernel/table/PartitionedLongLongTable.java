@@ -31,15 +31,30 @@ import java.util.function.Supplier;
  * memory has one writer at a time; a writer that finds a queue full or waits in {@code sync()}
  * also helps the owner thread when that lock is free.
  *
+ * <p>Two ways to write:
+ * <ul>
+ *   <li>Asynchronous, DRAMHiT-P's messages: {@link #putAsync}, {@link #removeAsync} and
+ *       {@link #putAllAsync} return once the write is enqueued (or, for {@code putAllAsync}
+ *       without owner threads, applied at once where the partition's lock is free); they return
+ *       no previous value. {@link #sync()} waits until they are applied.</li>
+ *   <li>Synchronous, the {@link LongLongMap} methods ({@link #put}, {@link #putIfAbsent},
+ *       {@link #replace}, {@link #remove}, {@link #putAll}, {@link #removeAll}, {@link #clear}):
+ *       the caller takes the partition's drain lock (draining while it waits, where it can),
+ *       applies this thread's queued writes to that partition first, then its own, and returns
+ *       its result. Each is linearizable at its application under the lock; unlike the plain
+ *       table's, these block (briefly: a drain pass) while another thread holds the lock.
+ *       Reads never block.</li>
+ * </ul>
+ *
  * <p>Semantics, as tested:
  * <ul>
- *   <li>{@link #put} and {@link #remove} return once the message is enqueued; the owner applies
- *       it later, to its partition (a {@link ConcurrentLongLongTable}).</li>
+ *   <li>Asynchronous writes are applied later, to the key's partition (a
+ *       {@link ConcurrentLongLongTable}), by whoever holds its drain lock.</li>
  *   <li>{@link #sync()} returns once every write this thread sent before it has been applied: a
  *       read by any thread that starts after {@code sync()} returns sees them (or later writes).
  *       Reads see a write at the latest after the writer's {@code sync()}.</li>
- *   <li>One producer's writes to one key are applied in the order sent (same owner, one FIFO
- *       queue). Writes of different producers to one key are applied in the order the owner
+ *   <li>One thread's writes to one key, asynchronous and synchronous, are applied in the order
+ *       it made them (one FIFO queue a partition, emptied before a synchronous write). Writes of different producers to one key are applied in the order the owner
  *       drains them; the last applied wins, whole (a value is one 64-bit word).</li>
  *   <li>Backpressure: a full queue never drops a write; the writer drains that partition itself
  *       when its drain lock is free, else waits with its idle strategy. A shut-down or closed
@@ -54,7 +69,7 @@ import java.util.function.Supplier;
  * <p>Owner threads can be pinned to CPUs (round-robin over the online CPUs); each partition's
  * memory is then bound to its owner's NUMA node, otherwise interleaved like the plain table's.
  */
-public final class PartitionedLongLongTable implements AutoCloseable {
+public final class PartitionedLongLongTable implements LongLongMap {
     /** Messages taken from one queue in one drain. */
     private static final int DRAIN_LIMIT = 256;
     /** Without owner threads, a writer drains the next partition after this many writes. */
@@ -68,6 +83,8 @@ public final class PartitionedLongLongTable implements AutoCloseable {
     private final long missingValue;
     private final Supplier<IdleStrategy> idle;
     private final ThreadLocal<Producer> producer;
+    /** This thread's producer, or null if it has not written asynchronously (no registration). */
+    private final ThreadLocal<Producer> registered = new ThreadLocal<>();
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
     private final boolean ownerThreads;
     private final AtomicLong unapplied = new AtomicLong();
@@ -212,6 +229,7 @@ public final class PartitionedLongLongTable implements AutoCloseable {
     }
 
     /** The value reads return for an absent key. */
+    @Override
     public long missingValue() {
         return missingValue;
     }
@@ -234,6 +252,7 @@ public final class PartitionedLongLongTable implements AutoCloseable {
     }
 
     /** The value of {@code key}, read directly from its partition, or {@link #missingValue()}. */
+    @Override
     public long get(long key) {
         return partitions[ownerOf(key)].get(key);
     }
@@ -246,6 +265,7 @@ public final class PartitionedLongLongTable implements AutoCloseable {
      *
      * @throws IndexOutOfBoundsException if a range lies outside its array
      */
+    @Override
     public void getAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
         Objects.checkFromIndexSize(keysOffset, length, keys.length);
         Objects.checkFromIndexSize(valuesOffset, length, values.length);
@@ -266,7 +286,7 @@ public final class PartitionedLongLongTable implements AutoCloseable {
         }
     }
 
-    /** One thread's buffers for {@link #getAll} and {@link #putAll}: keys grouped by partition. */
+    /** One thread's buffers for the bulk calls: keys grouped by partition. */
     private static final class Scratch {
         int[] owner = new int[0];
         /** index[at]: where the key at {@code at} of the grouped arrays came from. */
@@ -315,6 +335,7 @@ public final class PartitionedLongLongTable implements AutoCloseable {
     }
 
     /** Whether {@code key} is present (read directly). */
+    @Override
     public boolean containsKey(long key) {
         return partitions[ownerOf(key)].containsKey(key);
     }
@@ -327,7 +348,7 @@ public final class PartitionedLongLongTable implements AutoCloseable {
      * @throws IllegalStateException    if the table is shut down or closed, or this thread is one
      *                                  writer more than {@code maxProducers}
      */
-    public void put(long key, long value) {
+    public void putAsync(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
         ensureRunning();
         send(producer.get(), key, value);
@@ -343,9 +364,9 @@ public final class PartitionedLongLongTable implements AutoCloseable {
      *
      * @throws IllegalArgumentException  if a value is the missing value (nothing is sent)
      * @throws IndexOutOfBoundsException if a range lies outside its array (nothing is sent)
-     * @throws IllegalStateException     as {@link #put}
+     * @throws IllegalStateException     as {@link #putAsync}
      */
-    public void putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
+    public void putAllAsync(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
         Objects.checkFromIndexSize(keysOffset, length, keys.length);
         Objects.checkFromIndexSize(valuesOffset, length, values.length);
         BulkRanges.checkValues(values, valuesOffset, length, missingValue);
@@ -398,7 +419,7 @@ public final class PartitionedLongLongTable implements AutoCloseable {
     }
 
     /** Sends the removal of {@code key} to its partition; returns once enqueued. */
-    public void remove(long key) {
+    public void removeAsync(long key) {
         ensureRunning();
         send(producer.get(), key, missingValue);   // the missing value cannot be stored: it marks a removal
     }
@@ -459,7 +480,186 @@ public final class PartitionedLongLongTable implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------ synchronous (LongLongMap) writes
+
+    /**
+     * Takes partition {@code o}'s drain lock for a synchronous write of this thread: drains the
+     * partition while it waits where it can (a free lock is taken at once), and once it holds
+     * the lock applies what this thread still has queued there, so that the write it is about
+     * to make comes after them. The caller must {@link Owner#unlock()}.
+     */
+    private Owner lockForWrite(int o) {
+        ensureRunning();
+        Owner owner = owners[o];
+        if (!owner.tryLock()) {
+            IdleStrategy wait = idle.get();         // not the producer's: a reader need not register
+            while (!owner.tryLock()) {
+                ensureRunning();
+                wait.idle();
+            }
+        }
+        Producer p = registered.get();
+        if (p != null) {
+            SpscPairQueue mine = p.out[o];
+            try {
+                while (mine.pending() != 0) {
+                    mine.drain(owner, DRAIN_LIMIT);
+                }
+            } catch (RuntimeException | Error e) {
+                owner.unlock();
+                throw e;
+            }
+        }
+        return owner;
+    }
+
+    /** The previous value or {@link #missingValue()}; applied now, under the partition's lock. */
+    @Override
+    public long put(long key, long value) {
+        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        Owner owner = lockForWrite(ownerOf(key));
+        try {
+            return owner.partition.put(key, value);
+        } finally {
+            owner.unlock();
+        }
+    }
+
+    /** As {@link ConcurrentLongLongTable#putIfAbsent}; applied now, under the partition's lock. */
+    @Override
+    public long putIfAbsent(long key, long value) {
+        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        Owner owner = lockForWrite(ownerOf(key));
+        try {
+            return owner.partition.putIfAbsent(key, value);
+        } finally {
+            owner.unlock();
+        }
+    }
+
+    /** As {@link ConcurrentLongLongTable#replace(long, long)}; applied now, under the partition's lock. */
+    @Override
+    public long replace(long key, long value) {
+        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        Owner owner = lockForWrite(ownerOf(key));
+        try {
+            return owner.partition.replace(key, value);
+        } finally {
+            owner.unlock();
+        }
+    }
+
+    /** As {@link ConcurrentLongLongTable#replace(long, long, long)}; applied now, under the partition's lock. */
+    @Override
+    public boolean replace(long key, long expectedValue, long newValue) {
+        ConcurrentLongLongTable.requireStorable(newValue, missingValue);
+        Owner owner = lockForWrite(ownerOf(key));
+        try {
+            return owner.partition.replace(key, expectedValue, newValue);
+        } finally {
+            owner.unlock();
+        }
+    }
+
+    /** The removed value or {@link #missingValue()}; applied now, under the partition's lock. */
+    @Override
+    public long remove(long key) {
+        Owner owner = lockForWrite(ownerOf(key));
+        try {
+            return owner.partition.remove(key);
+        } finally {
+            owner.unlock();
+        }
+    }
+
+    /** As {@link ConcurrentLongLongTable#remove(long, long)}; applied now, under the partition's lock. */
+    @Override
+    public boolean remove(long key, long expectedValue) {
+        Owner owner = lockForWrite(ownerOf(key));
+        try {
+            return owner.partition.remove(key, expectedValue);
+        } finally {
+            owner.unlock();
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Grouped by partition; each group applied under its partition's lock with the batched,
+     * prefetched put. A group that finds its partition full throws {@link TableFullException}
+     * after the groups before it were applied (the keys of its own group that found a slot were
+     * put; later groups were not).
+     */
+    @Override
+    public long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
+        BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
+        BulkRanges.checkValues(values, valuesOffset, length, missingValue);
+        ensureRunning();
+        Scratch s = scratch.get().groupByPartition(this, keys, keysOffset, values, valuesOffset, length);
+        long added = 0;
+        for (int o = 0; o < owners.length; o++) {
+            int from = s.start[o];
+            int n = s.start[o + 1] - from;
+            if (n > 0) {
+                Owner owner = lockForWrite(o);
+                try {
+                    added += owner.partition.putAllExclusive(s.keys, from, s.values, from, n);
+                } finally {
+                    owner.unlock();
+                }
+            }
+        }
+        return added;
+    }
+
+    /** {@inheritDoc} Grouped by partition; each group applied under its partition's lock. */
+    @Override
+    public long removeAll(long[] keys, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, keys.length);
+        ensureRunning();
+        Scratch s = scratch.get().groupByPartition(this, keys, offset, null, 0, length);
+        long removed = 0;
+        for (int o = 0; o < owners.length; o++) {
+            int from = s.start[o];
+            int n = s.start[o + 1] - from;
+            if (n > 0) {
+                Owner owner = lockForWrite(o);
+                try {
+                    removed += owner.partition.removeAll(s.keys, from, n);
+                } finally {
+                    owner.unlock();
+                }
+            }
+        }
+        return removed;
+    }
+
+    /**
+     * Removes every entry: each partition in turn, under its lock, after applying the writes its
+     * queues hold. Weakly consistent with concurrent writes, as the plain table's.
+     */
+    @Override
+    public void clear() {
+        for (int o = 0; o < owners.length; o++) {
+            Owner owner = lockForWrite(o);
+            try {
+                owner.drainLocked();
+                owner.partition.clear();
+            } finally {
+                owner.unlock();
+            }
+        }
+    }
+
+    /** Whether {@link #close()} has been called. */
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
     /** Entries in all partitions (exact when no write is in flight). */
+    @Override
     public long size() {
         long n = 0;
         for (ConcurrentLongLongTable t : partitions) {
@@ -469,6 +669,7 @@ public final class PartitionedLongLongTable implements AutoCloseable {
     }
 
     /** Slots in all partitions. */
+    @Override
     public long capacity() {
         long n = 0;
         for (ConcurrentLongLongTable t : partitions) {
@@ -478,6 +679,7 @@ public final class PartitionedLongLongTable implements AutoCloseable {
     }
 
     /** Calls {@code action} for each entry of each partition (weakly consistent, as the plain table's). */
+    @Override
     public void forEach(LongLongConsumer action) {
         for (ConcurrentLongLongTable t : partitions) {
             t.forEach(action);
@@ -595,6 +797,7 @@ public final class PartitionedLongLongTable implements AutoCloseable {
             owners[o].inbox.set(id, out[o]);
         }
         Producer p = new Producer(out, idle.get());
+        registered.set(p);
         p.nextDrain = id % owners.length;       // writers start their turns on different partitions
         return p;
     }

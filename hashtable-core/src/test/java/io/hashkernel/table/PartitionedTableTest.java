@@ -34,9 +34,9 @@ class PartitionedTableTest {
     void aSyncedWriteIsSeenAndRemovesApply(boolean ownerThreads) {
         try (PartitionedLongLongTable t = table(ownerThreads, 3, 1 << 12, 64)) {
             for (long k = 0; k < 100; k++) {
-                t.put(k, k * 10);
+                t.putAsync(k, k * 10);
             }
-            t.remove(7);
+            t.removeAsync(7);
             t.sync();
             assertEquals(99, t.size());
             assertEquals(MISSING, t.get(7));
@@ -59,7 +59,7 @@ class PartitionedTableTest {
     void oneProducersWritesToOneKeyApplyInOrder(boolean ownerThreads) {
         try (PartitionedLongLongTable t = table(ownerThreads, 2, 1 << 10, 8)) {
             for (long v = 1; v <= 10_000; v++) {
-                t.put(42, v);               // a queue of 8: the producer waits for the owner many times
+                t.putAsync(42, v);               // a queue of 8: the producer waits for the owner many times
             }
             t.sync();
             assertEquals(10_000, t.get(42));
@@ -71,7 +71,7 @@ class PartitionedTableTest {
     void aFullQueueNeverDropsAWrite(boolean ownerThreads) {
         try (PartitionedLongLongTable t = table(ownerThreads, 1, 1 << 16, 2)) {
             for (long k = 1; k <= 30_000; k++) {
-                t.put(k, -k);
+                t.putAsync(k, -k);
             }
             t.sync();
             assertEquals(30_000, t.size());
@@ -110,26 +110,26 @@ class PartitionedTableTest {
                             int op = rnd.nextInt(10);
                             if (op < 5) {
                                 long v = rnd.nextLong(1, Long.MAX_VALUE);
-                                t.put(key, v);
+                                t.putAsync(key, v);
                                 model.put(key, v);
                             } else if (op < 7) {          // a few keys at once, one maybe twice
                                 long[] ks = {key, base + rnd.nextInt(500), key};
                                 long[] vs = {rnd.nextLong(1, Long.MAX_VALUE), rnd.nextLong(1, Long.MAX_VALUE),
                                         rnd.nextLong(1, Long.MAX_VALUE)};
                                 int n = 2 + rnd.nextInt(2);
-                                t.putAll(ks, 0, vs, 0, n);
+                                t.putAllAsync(ks, 0, vs, 0, n);
                                 for (int j = 0; j < n; j++) {
                                     model.put(ks[j], vs[j]);
                                 }
                             } else {
-                                t.remove(key);
+                                t.removeAsync(key);
                                 model.remove(key);
                             }
                             if (rnd.nextInt(8) == 0) {
                                 long shared = rnd.nextInt(16);
                                 long v = base + i;
                                 sharedValues.computeIfAbsent(shared, k -> ConcurrentHashMap.newKeySet()).add(v);
-                                t.put(shared, v);
+                                t.putAsync(shared, v);
                             }
                             if (i % 997 == 0) {
                                 t.sync();
@@ -186,7 +186,7 @@ class PartitionedTableTest {
                 List<Long> sent = new ArrayList<>();
                 try {
                     for (long i = 0; ; i++) {
-                        t.put(base + i, i + 1);
+                        t.putAsync(base + i, i + 1);
                         sent.add(base + i);
                         if (i % 50 == 49) {
                             t.sync();
@@ -218,12 +218,12 @@ class PartitionedTableTest {
             }
         }
         assertTrue(total > 0, "the producers got some writes acknowledged");
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.put(1, 1));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.putAsync(1, 1));
         assertEquals("the partitioned table is shut down: it takes no more writes", e.getMessage());
         t.close();
         assertThrows(IllegalStateException.class, () -> t.get(1), "closed memory throws, never crashes");
         assertEquals("the partitioned table is closed", assertThrows(IllegalStateException.class,
-                () -> t.put(1, 1)).getMessage());
+                () -> t.putAsync(1, 1)).getMessage());
     }
 
     @ParameterizedTest(name = "owner threads: {0}")
@@ -231,7 +231,7 @@ class PartitionedTableTest {
     void aFullPartitionIsReportedAtSync(boolean ownerThreads) {
         try (PartitionedLongLongTable t = table(ownerThreads, 1, 64, 64)) {
             for (long k = 1; k <= 100; k++) {
-                t.put(k, k);
+                t.putAsync(k, k);
             }
             TableFullException e = assertThrows(TableFullException.class, t::sync);
             assertTrue(e.getMessage().startsWith("36 writes found their partition full"), e.getMessage());
@@ -242,11 +242,11 @@ class PartitionedTableTest {
     void tooManyProducersAndBadArgumentsSayWhatIsAllowed() throws Exception {
         try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).maxProducers(1)
                 .missingValue(MISSING).idleStrategy(BusySpinIdleStrategy::new).build()) {
-            t.put(1, 1);
+            t.putAsync(1, 1);
             AtomicReference<Throwable> second = new AtomicReference<>();
             Thread other = Thread.ofPlatform().start(() -> {
                 try {
-                    t.put(2, 2);
+                    t.putAsync(2, 2);
                 } catch (Throwable e) {
                     second.set(e);
                 }
@@ -255,7 +255,7 @@ class PartitionedTableTest {
             assertEquals("more than 1 threads write to this partitioned table; build it with a larger maxProducers",
                     second.get().getMessage());
             assertEquals("value " + MISSING + " is this table's missingValue and cannot be stored; any other long can",
-                    assertThrows(IllegalArgumentException.class, () -> t.put(3, MISSING)).getMessage());
+                    assertThrows(IllegalArgumentException.class, () -> t.putAsync(3, MISSING)).getMessage());
         }
         assertThrows(IllegalArgumentException.class, () -> PartitionedLongLongTable.builder().owners(0));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> PartitionedLongLongTable.builder().queueCapacity(3))
@@ -269,7 +269,7 @@ class PartitionedTableTest {
                 .capacity(1 << 12).missingValue(MISSING).build()) {
             int[] perOwner = new int[2];
             for (long k = 0; k < 1000; k++) {
-                t.put(k, k + 1);
+                t.putAsync(k, k + 1);
                 perOwner[t.ownerOf(k)]++;
             }
             t.sync();
@@ -285,13 +285,13 @@ class PartitionedTableTest {
             assertFalse(t.hasOwnerThreads());
             int before = ownerThreadsAlive();
             for (long k = 0; k < 4 * PartitionedLongLongTable.DRAIN_EVERY; k++) {
-                t.put(k, k + 1);
+                t.putAsync(k, k + 1);
             }
             assertEquals(before, ownerThreadsAlive(), "no thread was started");
             assertTrue(t.size() >= 2 * PartitionedLongLongTable.DRAIN_EVERY,
                     "the writer drained both partitions in turn without a sync: " + t.size());
             for (long k = 0; k < 100; k++) {
-                t.put(k + 10_000, 1);           // fewer than DRAIN_EVERY: waiting in the queues
+                t.putAsync(k + 10_000, 1);           // fewer than DRAIN_EVERY: waiting in the queues
             }
             t.shutdown();                       // drains them: no owner thread will
             assertEquals(4 * PartitionedLongLongTable.DRAIN_EVERY + 100, t.size());
@@ -307,10 +307,10 @@ class PartitionedTableTest {
     @Test
     void withoutOwnerThreadsPutAllAppliesAtOnceAfterTheQueuedWrites() {
         try (PartitionedLongLongTable t = table(false, 2, 1 << 12, 64)) {
-            t.put(1, 10);
-            t.put(2, 20);                       // queued: fewer than DRAIN_EVERY writes
+            t.putAsync(1, 10);
+            t.putAsync(2, 20);                       // queued: fewer than DRAIN_EVERY writes
             assertEquals(0, t.size());
-            t.putAll(new long[] {1, 3, 4, 5}, 0, new long[] {11, 30, 40, 50}, 0, 4);
+            t.putAllAsync(new long[] {1, 3, 4, 5}, 0, new long[] {11, 30, 40, 50}, 0, 4);
             boolean twoDrained = java.util.stream.LongStream.of(1, 3, 4, 5).anyMatch(k -> t.ownerOf(k) == t.ownerOf(2));
             assertEquals(twoDrained ? 5 : 4, t.size(), "applied by the caller, no sync: the locks were free;"
                     + " the queue of each partition it put into was drained first");
@@ -326,21 +326,86 @@ class PartitionedTableTest {
         try (PartitionedLongLongTable t = table(ownerThreads, 3, 1 << 12, 16)) {
             long[] keys = {5, 6, 7, 5, 8, 9};
             long[] values = {0, 50, 60, 70, 55, 80, 0};
-            t.putAll(keys, 0, values, 1, 5);    // 5 -> 50 then 5 -> 55: the later wins
+            t.putAllAsync(keys, 0, values, 1, 5);    // 5 -> 50 then 5 -> 55: the later wins
             t.sync();
             assertEquals(4, t.size());
             assertEquals(55, t.get(5));
             assertEquals(70, t.get(7));
             assertEquals(MISSING, t.get(9));
-            assertThrows(IndexOutOfBoundsException.class, () -> t.putAll(keys, 2, values, 0, 5));
+            assertThrows(IndexOutOfBoundsException.class, () -> t.putAllAsync(keys, 2, values, 0, 5));
             long[] bad = {1, MISSING, 3};
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> t.putAll(new long[] {100, 101, 102}, 0, bad, 0, 3));
+                    () -> t.putAllAsync(new long[] {100, 101, 102}, 0, bad, 0, 3));
             assertEquals("values[1] = " + MISSING + " is the table's missingValue and cannot be stored; nothing was put",
                     e.getMessage());
             t.sync();
             assertEquals(MISSING, t.get(100), "nothing was sent");
         }
+    }
+
+    /** The synchronous writes are atomic: compare-and-set increments and putIfAbsent races from several threads. */
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void synchronousWritesAreAtomicAcrossThreads(boolean ownerThreads) throws Exception {
+        try (PartitionedLongLongTable t = table(ownerThreads, 2, 1 << 12, 16)) {
+            t.put(5, 0);
+            int threads = 4;
+            int increments = 2000;
+            java.util.concurrent.atomic.AtomicInteger wins = new java.util.concurrent.atomic.AtomicInteger();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> all = new ArrayList<>();
+            for (int n = 0; n < threads; n++) {
+                long mine = 1000 + n;
+                all.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        for (int i = 0; i < increments; i++) {
+                            long v;
+                            do {
+                                v = t.get(5);
+                            } while (!t.replace(5, v, v + 1));
+                            if (t.putIfAbsent(100 + i % 50, mine) == MISSING) {
+                                wins.incrementAndGet();
+                            }
+                            t.putAsync(mine, i);            // asynchronous writes mixed in
+                        }
+                        t.sync();
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }));
+            }
+            for (Thread th : all) {
+                th.join(TimeUnit.MINUTES.toMillis(2));
+                assertFalse(th.isAlive(), "a writer hung");
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            assertEquals((long) threads * increments, t.get(5), "no increment lost");
+            assertEquals(50, wins.get(), "one putIfAbsent won each key");
+            for (int n = 0; n < threads; n++) {
+                assertEquals(increments - 1, t.get(1000 + n));
+            }
+            assertEquals(1 + 50 + threads, t.size());
+            t.clear();
+            assertEquals(0, t.size());
+            assertTrue(t.isEmpty());
+        }
+    }
+
+    @Test
+    void closedTableThrowsForEveryOperation() {
+        PartitionedLongLongTable t = table(false, 2, 1 << 10, 16);
+        t.putAsync(1, 1);
+        t.close();
+        assertTrue(t.isClosed());
+        assertThrows(IllegalStateException.class, () -> t.get(1));
+        assertThrows(IllegalStateException.class, () -> t.put(1, 2));
+        assertThrows(IllegalStateException.class, () -> t.remove(1));
+        assertThrows(IllegalStateException.class, () -> t.putAll(new long[] {1}, new long[] {1}));
+        assertThrows(IllegalStateException.class, t::clear);
+        assertThrows(IllegalStateException.class, t::size);
+        t.close();                              // idempotent
     }
 
     @Test

@@ -8,6 +8,7 @@ import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
 import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.JJJJ_Result;
+import org.openjdk.jcstress.infra.results.JJJ_Result;
 import org.openjdk.jcstress.infra.results.JJ_Result;
 import org.openjdk.jcstress.infra.results.J_Result;
 
@@ -51,7 +52,7 @@ public final class PartitionedHandoffTest {
     }
 
     static void release(PartitionedLongLongTable table, long key) {
-        table.remove(key);
+        table.removeAsync(key);
         table.sync();
     }
 
@@ -70,7 +71,7 @@ public final class PartitionedHandoffTest {
 
         @Actor
         public void sender(JJ_Result r) {
-            TABLE.put(key, V1);
+            TABLE.putAsync(key, V1);
             TABLE.sync();
             r.r1 = TABLE.get(key);
         }
@@ -98,13 +99,13 @@ public final class PartitionedHandoffTest {
 
         @Actor
         public void first() {
-            TABLE.put(key, V1);
+            TABLE.putAsync(key, V1);
             TABLE.sync();
         }
 
         @Actor
         public void second() {
-            TABLE.put(key, V2);
+            TABLE.putAsync(key, V2);
             TABLE.sync();
         }
 
@@ -127,13 +128,13 @@ public final class PartitionedHandoffTest {
 
         @Actor
         public void first() {
-            WRITERS_DRAIN.put(key, V1);
+            WRITERS_DRAIN.putAsync(key, V1);
             WRITERS_DRAIN.sync();
         }
 
         @Actor
         public void second() {
-            WRITERS_DRAIN.put(key, V2);
+            WRITERS_DRAIN.putAsync(key, V2);
             WRITERS_DRAIN.sync();
         }
 
@@ -163,7 +164,7 @@ public final class PartitionedHandoffTest {
 
         @Actor
         public void first(JJJJ_Result r) {
-            WRITERS_DRAIN.put(a, V1);
+            WRITERS_DRAIN.putAsync(a, V1);
             WRITERS_DRAIN.sync();
             r.r1 = WRITERS_DRAIN.get(a);
             r.r3 = WRITERS_DRAIN.get(b);
@@ -171,7 +172,7 @@ public final class PartitionedHandoffTest {
 
         @Actor
         public void second(JJJJ_Result r) {
-            WRITERS_DRAIN.put(b, V2);
+            WRITERS_DRAIN.putAsync(b, V2);
             WRITERS_DRAIN.sync();
             r.r2 = WRITERS_DRAIN.get(b);
             r.r4 = WRITERS_DRAIN.get(a);
@@ -201,19 +202,77 @@ public final class PartitionedHandoffTest {
 
         @Actor
         public void bulk() {
-            WRITERS_DRAIN.putAll(keys, 0, values, 0, 1);
+            WRITERS_DRAIN.putAllAsync(keys, 0, values, 0, 1);
             WRITERS_DRAIN.sync();
         }
 
         @Actor
         public void single() {
-            WRITERS_DRAIN.put(key, V2);
+            WRITERS_DRAIN.putAsync(key, V2);
             WRITERS_DRAIN.sync();
         }
 
         @Arbiter
         public void after(J_Result r) {
             r.r1 = WRITERS_DRAIN.get(key);
+            release(WRITERS_DRAIN, key);
+        }
+    }
+
+    /** The synchronous putIfAbsent, under the partition's lock, with owner threads draining too. */
+    @JCStressTest
+    @Description("two synchronous putIfAbsent of one new key: exactly one wins, the winner's value stays.")
+    @Outcome(id = {"-1, 1229782938533634594, 1229782938533634594", "3689348815028241476, -1, 3689348815028241476"},
+            expect = ACCEPTABLE, desc = "one won; the other saw the winner's value")
+    @Outcome(expect = FORBIDDEN, desc = "both or neither won, or the value is not the winner's")
+    @State
+    public static class PutIfAbsentOnePartition {
+        final long key = nextKey();
+
+        @Actor
+        public void first(JJJ_Result r) {
+            r.r1 = TABLE.putIfAbsent(key, V1);
+        }
+
+        @Actor
+        public void second(JJJ_Result r) {
+            r.r2 = TABLE.putIfAbsent(key, V2);
+        }
+
+        @Arbiter
+        public void after(JJJ_Result r) {
+            r.r3 = TABLE.get(key);
+            release(key);
+        }
+    }
+
+    /** Without owner threads: a synchronous put after an asynchronous one of the same writer sees it. */
+    @JCStressTest
+    @Description("no owner threads: putAsync then put of one key by one writer, a second writer's put racing.")
+    @Outcome(id = {"1229782938533634594, 3689348815028241476", "1229782938533634594, -6148914691236517206"},
+            expect = ACCEPTABLE, desc = "the put returned the writer's own queued value; the other put before or after")
+    @Outcome(id = "-6148914691236517206, 3689348815028241476", expect = ACCEPTABLE,
+            desc = "the queued value was applied early (the writer's periodic drain), the other put came between")
+    @Outcome(expect = FORBIDDEN, desc = "the queued write was not applied before the synchronous one")
+    @State
+    public static class WritersDrainAsyncThenSync {
+        static final long V3 = 0xAAAA_AAAA_AAAA_AAAAL;
+        final long key = nextKey();
+
+        @Actor
+        public void writer(JJ_Result r) {
+            WRITERS_DRAIN.putAsync(key, V1);
+            r.r1 = WRITERS_DRAIN.put(key, V2);
+        }
+
+        @Actor
+        public void other() {
+            WRITERS_DRAIN.put(key, V3);
+        }
+
+        @Arbiter
+        public void after(JJ_Result r) {
+            r.r2 = WRITERS_DRAIN.get(key);
             release(WRITERS_DRAIN, key);
         }
     }
