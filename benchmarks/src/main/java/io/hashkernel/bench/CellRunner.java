@@ -151,7 +151,8 @@ final class CellRunner {
     }
 
     private Subject create() {
-        return impl.create(spec.capacity(), spec.entries(), spec.batch(), spec.depth(), spec.owners(), spec.threads());
+        return impl.create(spec.capacity(), spec.entries(), spec.batch(), spec.depth(), spec.owners(), spec.threads(),
+                spec.initialCapacity());
     }
 
     private void emit(List<CellResult> results, Consumer<CellResult> sink, Workload w, int threads, long held,

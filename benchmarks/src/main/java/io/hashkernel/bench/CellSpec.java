@@ -17,9 +17,11 @@ import java.util.List;
  * @param batch     requests per prefetched batch of the batched implementation
  * @param depth     batches in flight in the batched implementation
  * @param owners    owner threads of the partitioned implementation (0: one partition per worker, drained by the workers)
+ * @param initialCapacity slots the growing implementation starts with
  */
 record CellSpec(String impl, List<Workload> workloads, int threads, long capacity, long entries,
-                double seconds, double warmupSeconds, long seed, int batch, int depth, int owners) {
+                double seconds, double warmupSeconds, long seed, int batch, int depth, int owners,
+                long initialCapacity) {
 
     /** The table's memory in MiB, as the user asked for it. */
     long tableMiB() {

@@ -84,6 +84,11 @@ public final class HtBench implements Callable<Integer> {
                     + " workers. Default: ${DEFAULT-VALUE}.")
     int owners = 0;
 
+    @Option(names = "--initial-capacity", paramLabel = "SLOTS",
+            description = "Slots hashkernel-growing starts with (it grows to hold the entries while they are"
+                    + " inserted). Default: ${DEFAULT-VALUE}.")
+    long initialCapacity = 1024;
+
     @Option(names = "--limit", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Measure the memory limit (random 64-byte reads/s over a region as large as the table)"
                     + " first and report each result as a percentage of it (default); --no-limit skips it.")
@@ -240,7 +245,7 @@ public final class HtBench implements Callable<Integer> {
                     }
                     for (Impl impl : impls) {
                         CellSpec cell = new CellSpec(impl.id, plan.workloads(), t, capacity, entries, plan.seconds(),
-                                plan.warmup(), seed, batch, depth, owners);
+                                plan.warmup(), seed, batch, depth, owners, initialCapacity);
                         String skip = heapShortfall(impl, entries);
                         if (skip != null) {
                             out.println("skipped " + impl.id + ": " + skip);
@@ -290,6 +295,7 @@ public final class HtBench implements Callable<Integer> {
         config.put("batch", batch);
         config.put("depth", depth);
         config.put("owners", owners);
+        config.put("initialCapacity", initialCapacity);
         config.put("prefetch", Prefetchers.selected().name());
         config.put("fork", fork);
         Report r = new Report(machine.withTableHugePages(tableHugePages(results)), main == null ? null : main.limitMops(), main == null ? List.of() : main.shapes(),
@@ -358,6 +364,9 @@ public final class HtBench implements Callable<Integer> {
         }
         if (warmup != null && !(warmup >= 0)) {
             problems.add("--warmup must be zero or positive, was " + warmup);
+        }
+        if (initialCapacity < 1 || initialCapacity > 1L << 58) {
+            problems.add("--initial-capacity must be between 1 and 2^58 slots, was " + initialCapacity);
         }
         if (owners < 0 || owners > 1024) {
             problems.add("--owners must be between 0 (the workers drain their partitions) and 1024, was " + owners);

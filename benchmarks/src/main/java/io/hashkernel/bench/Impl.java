@@ -2,6 +2,7 @@ package io.hashkernel.bench;
 
 import io.hashkernel.prefetch.Prefetchers;
 import io.hashkernel.table.ConcurrentLongLongTable;
+import io.hashkernel.table.GrowingLongLongTable;
 import io.hashkernel.table.PartitionedLongLongTable;
 import org.jctools.maps.NonBlockingHashMapLong;
 
@@ -23,14 +24,14 @@ enum Impl {
     /** HashKernel's table through its batched calls ({@code getAll}, {@code putAll}): prefetched batches. */
     HASHKERNEL("hashkernel", 0, Contract.CONCURRENT, 12) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads, long initialCapacity) {
             return new TableSubject(capacity, batch, depth, true);
         }
     },
     /** HashKernel's table through its synchronous API, one key at a time. */
     HASHKERNEL_UNBATCHED("hashkernel-unbatched", 0, Contract.CONCURRENT, 3) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads, long initialCapacity) {
             return new TableSubject(capacity, batch, depth, false);
         }
     },
@@ -43,14 +44,25 @@ enum Impl {
      */
     HASHKERNEL_PARTITIONED("hashkernel-partitioned", 0, Contract.CONCURRENT, 6) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads, long initialCapacity) {
             return new PartitionedSubject(capacity, owners, threads);
+        }
+    },
+    /**
+     * HashKernel's growing table through its batched calls, started at {@code --initial-capacity}
+     * slots: it grows (migrating as it goes) to hold the entries.
+     */
+    HASHKERNEL_GROWING("hashkernel-growing", 0, Contract.CONCURRENT, 8) {
+        @Override
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads,
+                       long initialCapacity) {
+            return new GrowingSubject(initialCapacity, batch, depth);
         }
     },
     /** {@code ConcurrentHashMap<Long, Long>}, pre-sized for the entries. */
     CHM("chm", 80, Contract.CONCURRENT, 0.4) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads, long initialCapacity) {
             ConcurrentHashMap<Long, Long> map = new ConcurrentHashMap<>(saturatedInt(entries));
             // Its table array is allocated by the first put: do it now, not inside a measurement.
             map.put(0L, 0L);
@@ -68,7 +80,7 @@ enum Impl {
      */
     NBHML("nbhml", 80, Contract.CONCURRENT, 0.5) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads, long initialCapacity) {
             NonBlockingHashMapLong<Long> map = new NonBlockingHashMapLong<>(saturatedInt(2 * entries));
             return new HeapSubject(key -> {
                 Long v = map.get(key);
@@ -79,7 +91,7 @@ enum Impl {
     /** Agrona {@code Long2LongHashMap} (open addressing, primitive longs): one writer, or readers only. */
     AGRONA("agrona", 48, Contract.SINGLE_WRITER, 2) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads, long initialCapacity) {
             Long2LongHashMap map = new Long2LongHashMap(presize(entries, 0.65f), 0.65f, Keys.MISSING);
             return new HeapSubject(map::get, map::put, map::size);
         }
@@ -87,7 +99,7 @@ enum Impl {
     /** fastutil {@code Long2LongOpenHashMap}: one writer, or readers only. */
     FASTUTIL("fastutil", 48, Contract.SINGLE_WRITER, 2) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads, long initialCapacity) {
             Long2LongOpenHashMap map = new Long2LongOpenHashMap(saturatedInt(entries), 0.75f);
             map.defaultReturnValue(Keys.MISSING);
             return new HeapSubject(map::get, map::put, map::size);
@@ -96,7 +108,7 @@ enum Impl {
     /** Eclipse Collections {@code LongLongHashMap}: one writer, or readers only. */
     ECLIPSE("eclipse", 48, Contract.SINGLE_WRITER, 2) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads, long initialCapacity) {
             LongLongHashMap map = new LongLongHashMap(saturatedInt(entries));
             return new HeapSubject(key -> map.getIfAbsent(key, Keys.MISSING), map::put, map::size);
         }
@@ -109,7 +121,7 @@ enum Impl {
      */
     CHRONICLE("chronicle", 0, Contract.CONCURRENT, 1) {
         @Override
-        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads) {
+        Subject create(long capacity, long entries, int batch, int depth, int owners, int threads, long initialCapacity) {
             System.setProperty("chronicle.analytics.disable", "true");
             return new ChronicleSubject(entries);
         }
@@ -195,9 +207,10 @@ enum Impl {
      * A fresh, empty subject able to hold {@code entries} (the HashKernel table has {@code capacity}
      * slots and prefetches {@code batch} requests at a time, {@code depth} batches ahead; the
      * partitioned one has {@code owners} owner threads, or, with 0, a partition per each of the
-     * {@code threads} workers).
+     * {@code threads} workers; the growing one starts at {@code initialCapacity} slots).
      */
-    abstract Subject create(long capacity, long entries, int batch, int depth, int owners, int threads);
+    abstract Subject create(long capacity, long entries, int batch, int depth, int owners, int threads,
+                           long initialCapacity);
 
     /** Parses a command-line name; the message lists every allowed one. */
     static Impl parse(String id) {
@@ -386,6 +399,67 @@ enum Impl {
             String m = "off-heap, " + table.memoryDescription();
             return batched ? m + ", prefetch " + Prefetchers.describe(table.prefetchStrategy())
                     + ", batch " + table.batch() + (table.depth() > 1 ? ", depth " + table.depth() : "") : m;
+        }
+
+        @Override
+        public void close() {
+            table.close();
+        }
+    }
+
+    /** HashKernel's growing table, through its batched calls. */
+    private static final class GrowingSubject implements Subject {
+        private final GrowingLongLongTable table;
+
+        GrowingSubject(long initialCapacity, int batch, int depth) {
+            this.table = GrowingLongLongTable.builder().initialCapacity(initialCapacity).missingValue(Keys.MISSING)
+                    .batch(batch).depth(depth).build();
+        }
+
+        @Override
+        public long get(long key) {
+            return table.get(key);
+        }
+
+        @Override
+        public void put(long key, long value) {
+            table.put(key, value);
+        }
+
+        @Override
+        public boolean batched() {
+            return true;
+        }
+
+        @Override
+        public void getAll(long[] keys, long[] values, int n) {
+            table.getAll(keys, 0, values, 0, n);
+        }
+
+        @Override
+        public void putAll(long[] keys, long[] values, int n) {
+            table.putAll(keys, 0, values, 0, n);
+        }
+
+        @Override
+        public long size() {
+            return table.size();
+        }
+
+        @Override
+        public long hugePageBytes() {
+            return table.hugePageBytes();
+        }
+
+        @Override
+        public long offHeapBytes() {
+            return table.memoryBytes();
+        }
+
+        @Override
+        public String memory() {
+            return "off-heap, grown to " + table.capacity() + " slots in " + table.migrations() + " migrations, "
+                    + table.memoryDescription();
         }
 
         @Override

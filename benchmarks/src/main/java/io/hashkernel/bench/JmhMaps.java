@@ -15,7 +15,7 @@ final class JmhMaps {
 
     /** A loaded map: HashKernel's table sized so that the entries fill 0.75 of it. */
     static Subject loaded(String impl, long entries, int batch) {
-        Subject s = Impl.parse(impl).create(entries * 4 / 3 + 64, entries, batch, 1, 1, 1);
+        Subject s = Impl.parse(impl).create(entries * 4 / 3 + 64, entries, batch, 1, 1, 1, 1024);
         long[] keys = new long[1024];
         long[] values = new long[1024];
         for (long i = 0; i < entries; ) {

@@ -49,7 +49,7 @@ class HtBenchTest {
         Run impl = run("--impl", "hashkernel-unbatched,redis");
         assertEquals(2, impl.code());
         assertTrue(impl.err().contains("unknown implementation 'redis'")
-                && impl.err().contains("hashkernel, hashkernel-unbatched, hashkernel-partitioned, chm, nbhml, agrona,"
+                && impl.err().contains("hashkernel, hashkernel-unbatched, hashkernel-partitioned, hashkernel-growing, chm, nbhml, agrona,"
                         + " fastutil, eclipse, chronicle"), impl.err());
 
         Run batch = run("--batch", "0");
@@ -111,6 +111,27 @@ class HtBenchTest {
         assertEquals("hashkernel-unbatched", unbatched.get("impl").asText());
         assertEquals((65536 * 16 + 64) / 49152.0, unbatched.get("bytesPerEntry").asDouble(), 1e-9);
         assertTrue(report.get("results").get(0).get("memory").asText().contains("prefetch"));
+    }
+
+    @Test
+    void theGrowingTableStartsSmallAndGrows(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("g.json");
+        Run r = run("--no-fork", "--impl", "hashkernel-growing", "--op", "insert,find", "--dist", "uniform",
+                "--table-mib", "1", "--threads", "2", "--seconds", "0.2", "--warmup", "0", "--initial-capacity", "16",
+                "--no-limit", "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode report = new ObjectMapper().readTree(json.toFile());
+        assertEquals(16, report.get("config").get("initialCapacity").asLong());
+        assertEquals(2, report.get("results").size());
+        for (JsonNode result : report.get("results")) {
+            assertEquals(0, result.get("wrong").asLong(), result.toString());
+            assertTrue(result.get("mops").asDouble() > 0, result.toString());
+            assertTrue(result.get("memory").asText().matches(".*grown to \\d+ slots in [1-9]\\d* migrations.*"),
+                    result.toString());
+        }
+        Run bad = run("--initial-capacity", "0");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--initial-capacity must be between 1 and 2^58 slots, was 0"), bad.err());
     }
 
     @Test

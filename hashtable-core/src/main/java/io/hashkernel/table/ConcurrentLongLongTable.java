@@ -830,6 +830,34 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         size.reset();
     }
 
+    /** Lines of four slots ({@code capacity / 4}). */
+    long lines() {
+        return capacity >>> 2;
+    }
+
+    /**
+     * For a migration: the mapped entries of lines {@code [firstLine, firstLine + lineCount)}
+     * (not the side cell) into {@code keys}/{@code values}, decoded; how many. Free slots and
+     * removed keys (a key with no value) are left out: a migration reclaims them. Plain loads:
+     * the caller guarantees that no writer is active in this table.
+     */
+    int mappedEntries(long firstLine, int lineCount, long[] keys, long[] values) {
+        ensureOpen();
+        final MemorySegment m = memory;
+        final long missing = missingValue;
+        int n = 0;
+        long end = (firstLine + lineCount) << TableLayout.LINE_SHIFT;
+        for (long offset = firstLine << TableLayout.LINE_SHIFT; offset < end; offset += SLOT_BYTES) {
+            long key = m.get(KEY_WORD, offset);
+            long word = m.get(KEY_WORD, offset + VALUE_OFFSET);
+            if (key != EMPTY_KEY && word != NO_VALUE) {
+                keys[n] = key;
+                values[n++] = word ^ missing;
+            }
+        }
+        return n;
+    }
+
     @Override
     public long capacity() {
         return capacity;

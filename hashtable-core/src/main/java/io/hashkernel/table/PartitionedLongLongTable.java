@@ -513,74 +513,84 @@ public final class PartitionedLongLongTable implements LongLongMap {
         return owner;
     }
 
+    /** One synchronous write to a partition, made under its lock. */
+    @FunctionalInterface
+    private interface PartitionWrite {
+        long apply(ConcurrentLongLongTable partition);
+    }
+
+    /** {@code write} applied to {@code key}'s partition under its lock ({@link #lockForWrite}). */
+    private long locked(long key, PartitionWrite write) {
+        Owner owner = lockForWrite(ownerOf(key));
+        try {
+            return write.apply(owner.partition);
+        } finally {
+            owner.unlock();
+        }
+    }
+
     /** The previous value or {@link #missingValue()}; applied now, under the partition's lock. */
     @Override
     public long put(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
-        Owner owner = lockForWrite(ownerOf(key));
-        try {
-            return owner.partition.put(key, value);
-        } finally {
-            owner.unlock();
-        }
+        return locked(key, t -> t.put(key, value));
     }
 
     /** As {@link ConcurrentLongLongTable#putIfAbsent}; applied now, under the partition's lock. */
     @Override
     public long putIfAbsent(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
-        Owner owner = lockForWrite(ownerOf(key));
-        try {
-            return owner.partition.putIfAbsent(key, value);
-        } finally {
-            owner.unlock();
-        }
+        return locked(key, t -> t.putIfAbsent(key, value));
     }
 
     /** As {@link ConcurrentLongLongTable#replace(long, long)}; applied now, under the partition's lock. */
     @Override
     public long replace(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
-        Owner owner = lockForWrite(ownerOf(key));
-        try {
-            return owner.partition.replace(key, value);
-        } finally {
-            owner.unlock();
-        }
+        return locked(key, t -> t.replace(key, value));
     }
 
     /** As {@link ConcurrentLongLongTable#replace(long, long, long)}; applied now, under the partition's lock. */
     @Override
     public boolean replace(long key, long expectedValue, long newValue) {
         ConcurrentLongLongTable.requireStorable(newValue, missingValue);
-        Owner owner = lockForWrite(ownerOf(key));
-        try {
-            return owner.partition.replace(key, expectedValue, newValue);
-        } finally {
-            owner.unlock();
-        }
+        return locked(key, t -> t.replace(key, expectedValue, newValue) ? 1 : 0) != 0;
     }
 
     /** The removed value or {@link #missingValue()}; applied now, under the partition's lock. */
     @Override
     public long remove(long key) {
-        Owner owner = lockForWrite(ownerOf(key));
-        try {
-            return owner.partition.remove(key);
-        } finally {
-            owner.unlock();
-        }
+        return locked(key, t -> t.remove(key));
     }
 
     /** As {@link ConcurrentLongLongTable#remove(long, long)}; applied now, under the partition's lock. */
     @Override
     public boolean remove(long key, long expectedValue) {
-        Owner owner = lockForWrite(ownerOf(key));
-        try {
-            return owner.partition.remove(key, expectedValue);
-        } finally {
-            owner.unlock();
+        return locked(key, t -> t.remove(key, expectedValue) ? 1 : 0) != 0;
+    }
+
+    /** One group of a synchronous bulk call: {@code count} keys from {@code from} of the scratch arrays. */
+    @FunctionalInterface
+    private interface GroupWrite {
+        long apply(ConcurrentLongLongTable partition, Scratch grouped, int from, int count);
+    }
+
+    /** Each partition's group of {@code s}, written under that partition's lock; the sum of the results. */
+    private long lockedGroups(Scratch s, GroupWrite write) {
+        long sum = 0;
+        for (int o = 0; o < owners.length; o++) {
+            int from = s.start[o];
+            int n = s.start[o + 1] - from;
+            if (n > 0) {
+                Owner owner = lockForWrite(o);
+                try {
+                    sum += write.apply(owner.partition, s, from, n);
+                } finally {
+                    owner.unlock();
+                }
+            }
         }
+        return sum;
     }
 
     /**
@@ -596,21 +606,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
         BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
         BulkRanges.checkValues(values, valuesOffset, length, missingValue);
         ensureRunning();
-        Scratch s = scratch.get().groupByPartition(this, keys, keysOffset, values, valuesOffset, length);
-        long added = 0;
-        for (int o = 0; o < owners.length; o++) {
-            int from = s.start[o];
-            int n = s.start[o + 1] - from;
-            if (n > 0) {
-                Owner owner = lockForWrite(o);
-                try {
-                    added += owner.partition.putAllExclusive(s.keys, from, s.values, from, n);
-                } finally {
-                    owner.unlock();
-                }
-            }
-        }
-        return added;
+        return lockedGroups(scratch.get().groupByPartition(this, keys, keysOffset, values, valuesOffset, length),
+                (t, g, from, n) -> t.putAllExclusive(g.keys, from, g.values, from, n));
     }
 
     /** {@inheritDoc} Grouped by partition; each group applied under its partition's lock. */
@@ -618,21 +615,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
     public long removeAll(long[] keys, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, keys.length);
         ensureRunning();
-        Scratch s = scratch.get().groupByPartition(this, keys, offset, null, 0, length);
-        long removed = 0;
-        for (int o = 0; o < owners.length; o++) {
-            int from = s.start[o];
-            int n = s.start[o + 1] - from;
-            if (n > 0) {
-                Owner owner = lockForWrite(o);
-                try {
-                    removed += owner.partition.removeAll(s.keys, from, n);
-                } finally {
-                    owner.unlock();
-                }
-            }
-        }
-        return removed;
+        return lockedGroups(scratch.get().groupByPartition(this, keys, offset, null, 0, length),
+                (t, g, from, n) -> t.removeAll(g.keys, from, n));
     }
 
     /**

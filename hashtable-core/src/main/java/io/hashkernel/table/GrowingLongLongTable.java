@@ -1,0 +1,714 @@
+package io.hashkernel.table;
+
+import io.hashkernel.table.spi.MemoryProvider;
+
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A {@link LongLongMap} that grows while threads keep using it: a {@link ConcurrentLongLongTable}
+ * (the current segment) that, when its reserved slots pass 0.75 of its capacity, is migrated into
+ * a new segment twice as large (or as large as needed) by every thread that wants to write,
+ * a chunk of lines at a time. Removed keys are left behind by a migration, so churn cannot fill
+ * the table; {@link #compact()} migrates on demand (and may shrink), {@link #clear()} switches to
+ * an empty segment of the initial capacity.
+ *
+ * <p>Guarantees:
+ * <ul>
+ *   <li>Every operation is linearizable, during a migration too. Writes are blocking only while a
+ *       migration runs: a writer that finds one helps copy and then retries on the new segment.
+ *       Reads never wait: they read the current segment (frozen while it is copied, so a read
+ *       returns its state at the switch at the latest).</li>
+ *   <li>No use after free: an old segment's memory is released when the switch is made; a reader
+ *       still in it gets the JDK's {@link IllegalStateException} from the closed memory, which
+ *       this class catches and answers by retrying on the new segment. Users never see it, and
+ *       the JVM never reads freed memory.</li>
+ *   <li>A single write, and each piece of at most 4096 keys of a bulk write, applies to one
+ *       segment; a bulk call's keys apply in array order.</li>
+ *   <li>{@link Builder#maxCapacity} bounds the slots: a write that needs more throws
+ *       {@link TableFullException} naming the limit; updates of present keys still work.</li>
+ *   <li>{@link #forEach} holds off migrations while it runs (a write from inside its action that
+ *       needs a growing table to migrate throws {@link IllegalStateException}).</li>
+ * </ul>
+ *
+ * <p>How writers and migrations exclude each other: a writer increments its stripe of a
+ * counter array, then checks that the segment is not frozen; a migration first freezes the
+ * segment, then waits until every stripe is zero. Slots are reserved before they are claimed
+ * (a bulk piece reserves its length; single writers take small leases), so a segment never
+ * fills: every claim is within its reservation.
+ */
+public final class GrowingLongLongTable implements LongLongMap {
+    /** Reserved slots / capacity that starts a migration. */
+    static final double GROW_AT = 0.75;
+    /** Keys of a bulk call that reserve and apply together. */
+    static final int PIECE = 4096;
+    /** Writer-counter stripes: a power of two, twice the CPUs (4 to 64). */
+    private static final int STRIPES = Math.min(64, Integer.highestOneBit(
+            Math.max(2, Runtime.getRuntime().availableProcessors()) * 4 - 1));
+    private static final int PAD = 16;                       // longs between stripes: 128 bytes
+    private static final int CHUNK_LINES = 1024;             // lines a helper copies at a time
+    private static final AtomicLong THREAD_STRIPES = new AtomicLong();
+    /** One per thread, shared by all growing tables (a per-table ThreadLocal would pin each table's leases in every thread). */
+    private static final ThreadLocal<Lease> LEASES = ThreadLocal.withInitial(Lease::new);
+
+    private final long initialCapacity;
+    private final long maxCapacity;
+    private final long missingValue;
+    private final MemoryProvider memory;
+    private final int batch;
+    private final int depth;
+    private final AtomicLongArray active = new AtomicLongArray(STRIPES * PAD);
+    private final AtomicLong migrations = new AtomicLong();
+    private volatile Segment current;
+    private volatile boolean closed;
+
+    private GrowingLongLongTable(Builder b) {
+        this.initialCapacity = TableLayout.roundCapacity(b.initialCapacity);
+        this.maxCapacity = TableLayout.roundCapacity(Math.max(b.maxCapacity, initialCapacity));
+        this.missingValue = b.missingValue;
+        this.memory = b.memory;
+        this.batch = b.batch;
+        this.depth = b.depth;
+        this.current = new Segment(segment(initialCapacity));
+    }
+
+    /** A builder: initial capacity 1024 slots, maximum 2^40, missing value 0. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options of a {@link GrowingLongLongTable}; not thread-safe. */
+    public static final class Builder {
+        private long initialCapacity = 1024;
+        private long maxCapacity = 1L << 40;
+        private long missingValue;
+        private MemoryProvider memory = MemoryProvider.hugePageAdvised();
+        private int batch = ConcurrentLongLongTable.DEFAULT_BATCH;
+        private int depth = ConcurrentLongLongTable.DEFAULT_DEPTH;
+
+        private Builder() {
+        }
+
+        /** Slots to start with (rounded up to a power of two of at least 4; 1 to 2^58). */
+        public Builder initialCapacity(long slots) {
+            TableLayout.roundCapacity(slots);
+            this.initialCapacity = slots;
+            return this;
+        }
+
+        /**
+         * Slots the table may grow to (rounded up to a power of two; at least the initial
+         * capacity); a write that needs more throws {@link TableFullException}.
+         */
+        public Builder maxCapacity(long slots) {
+            TableLayout.roundCapacity(slots);
+            this.maxCapacity = slots;
+            return this;
+        }
+
+        /** The value returned for absent keys, which can therefore not be stored. Default 0. */
+        public Builder missingValue(long value) {
+            this.missingValue = value;
+            return this;
+        }
+
+        /** Where each segment's memory comes from; default {@link MemoryProvider#hugePageAdvised()}. */
+        public Builder memory(MemoryProvider provider) {
+            this.memory = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** As {@link ConcurrentLongLongTable.Builder#batch}. */
+        public Builder batch(int requests) {
+            ConcurrentLongLongTable.builder().batch(requests);
+            this.batch = requests;
+            return this;
+        }
+
+        /** As {@link ConcurrentLongLongTable.Builder#depth}. */
+        public Builder depth(int batches) {
+            ConcurrentLongLongTable.builder().depth(batches);
+            this.depth = batches;
+            return this;
+        }
+
+        /** Allocates the first segment. */
+        public GrowingLongLongTable build() {
+            return new GrowingLongLongTable(this);
+        }
+    }
+
+    private ConcurrentLongLongTable segment(long capacity) {
+        return ConcurrentLongLongTable.builder().capacity(capacity).missingValue(missingValue).memory(memory)
+                .batch(batch).depth(depth).build();
+    }
+
+    private static long limitOf(long capacity) {
+        return (long) (capacity * GROW_AT);
+    }
+
+    /** One segment: its table and the slots reserved in it. */
+    private static final class Segment {
+        final ConcurrentLongLongTable table;
+        final long limit;
+        final AtomicLong reserved = new AtomicLong();
+        /** Set when a migration of this segment starts: the segment is frozen from then on. */
+        final AtomicReference<Migration> migration = new AtomicReference<>();
+
+        Segment(ConcurrentLongLongTable table) {
+            this.table = table;
+            this.limit = limitOf(table.capacity());
+        }
+
+        boolean tryReserve(long slots) {
+            long r = reserved.addAndGet(slots);
+            if (r <= limit) {
+                return true;
+            }
+            reserved.addAndGet(-slots);
+            return false;
+        }
+    }
+
+    /**
+     * A thread's stripe of the writer counters, its lease of reserved slots (in one segment of one
+     * table at a time: moving to another gives the rest back), and how many registrations it holds.
+     */
+    private static final class Lease {
+        final int stripe = (int) (THREAD_STRIPES.getAndIncrement() % STRIPES) * PAD;
+        Segment segment;
+        long left;
+        int registered;
+    }
+
+    // ---------------------------------------------------------------- writer registration
+
+    /** Registers this thread as a writer of {@code s}; false (and not registered) if it is frozen or retired. */
+    private boolean enter(Lease l, Segment s) {
+        active.getAndIncrement(l.stripe);
+        if (s.migration.get() != null || current != s) {
+            active.getAndDecrement(l.stripe);
+            return false;
+        }
+        l.registered++;
+        return true;
+    }
+
+    private void exit(Lease l) {
+        l.registered--;
+        active.getAndDecrement(l.stripe);
+    }
+
+    /** One slot of this thread's lease of {@code s}, taking a new lease if it is empty; false if {@code s} is full. */
+    private boolean hasLease(Lease l, Segment s) {
+        if (l.segment == s && l.left > 0) {
+            return true;
+        }
+        if (l.segment != s && l.left > 0) {
+            l.segment.reserved.addAndGet(-l.left);      // unused: give it back
+            l.left = 0;
+        }
+        long size = Math.max(1, Math.min(256, s.table.capacity() >>> 10));
+        if (!s.tryReserve(size)) {
+            return false;
+        }
+        l.segment = s;
+        l.left = size;
+        return true;
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("table is closed: its memory has been released");
+        }
+    }
+
+    // ---------------------------------------------------------------- migration
+
+    private enum Kind { GROW, COMPACT, CLEAR }
+
+    /**
+     * One migration of a segment: the first thread to set it freezes the segment, waits for the
+     * writers in it to leave, allocates the target and copies the side cell; then every thread
+     * that joins copies chunks of lines until none is left; the one that copies the last switches
+     * {@link #current} and releases the old segment.
+     */
+    private final class Migration {
+        final Segment from;
+        final Kind kind;
+        final long demand;
+        final AtomicInteger nextChunk = new AtomicInteger();
+        final AtomicInteger doneChunks = new AtomicInteger();
+        volatile Segment to;
+        volatile RuntimeException failure;
+        int chunks;
+
+        Migration(Segment from, Kind kind, long demand) {
+            this.from = from;
+            this.kind = kind;
+            this.demand = demand;
+        }
+
+        /** By the thread that started it. */
+        void prepare() {
+            try {
+                awaitNoWriters();
+                ConcurrentLongLongTable old = from.table;
+                long live = old.size();
+                long target = targetCapacity(old.capacity(), kind == Kind.CLEAR ? 0 : live);
+                Segment next = new Segment(segment(target));
+                if (kind != Kind.CLEAR) {
+                    if (old.containsKey(TableLayout.EMPTY_KEY)) {
+                        next.table.put(TableLayout.EMPTY_KEY, old.get(TableLayout.EMPTY_KEY));
+                    }
+                    next.reserved.set(live);
+                    chunks = (int) ((old.lines() + CHUNK_LINES - 1) / CHUNK_LINES);
+                }
+                to = next;                               // publishes chunks
+                if (chunks == 0) {
+                    finish();
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+                from.migration.set(null);                // unfreeze: the old segment stays current
+            }
+        }
+
+        private long targetCapacity(long capacity, long live) {
+            long need = live + demand;
+            long target = kind == Kind.GROW ? capacity : initialCapacity;
+            while (limitOf(target) / 2 < need && target < maxCapacity) {
+                target <<= 1;
+            }
+            if (limitOf(target) < need) {
+                throw new TableFullException("the table is at its maximum capacity of " + maxCapacity + " slots ("
+                        + live + " entries); build it with a larger maxCapacity", Math.max(1, demand));
+            }
+            return target;
+        }
+
+        private void awaitNoWriters() {
+            for (int i = 0; i < STRIPES; i++) {
+                for (int spins = 0; active.get(i * PAD) != 0; spins++) {
+                    if (spins < 100) {
+                        Thread.onSpinWait();
+                    } else {
+                        Thread.yield();
+                    }
+                }
+            }
+        }
+
+        /** Copies chunks until none is left, then waits for the switch; throws the failure of a failed start. */
+        void help() {
+            Segment next;
+            for (int spins = 0; (next = to) == null; spins++) {
+                RuntimeException f = failure;
+                if (f != null) {
+                    throw f;
+                }
+                pause(spins);
+            }
+            long[] keys = null;
+            long[] values = null;
+            for (int c; (c = nextChunk.getAndIncrement()) < chunks; ) {
+                if (keys == null) {
+                    keys = new long[(int) Math.min(CHUNK_LINES, from.table.lines()) * TableLayout.SLOTS_PER_LINE];
+                    values = new long[keys.length];
+                }
+                try {
+                    long first = (long) c * CHUNK_LINES;
+                    int lines = (int) Math.min(CHUNK_LINES, from.table.lines() - first);
+                    int n = from.table.mappedEntries(first, lines, keys, values);
+                    next.table.putAll(keys, 0, values, 0, n);
+                } catch (IllegalStateException e) {
+                    next.table.close();                  // the table was closed under us
+                    throw e;
+                }
+                if (doneChunks.incrementAndGet() == chunks) {
+                    finish();
+                }
+            }
+            for (int spins = 0; current == from; spins++) {
+                ensureOpen();
+                pause(spins);
+            }
+        }
+
+        private void finish() {
+            Segment next = to;
+            current = next;
+            migrations.incrementAndGet();
+            from.table.close();                          // readers still in it retry on the new one
+            if (closed) {
+                next.table.close();
+            }
+        }
+    }
+
+    private static void pause(int spins) {
+        if (spins < 100) {
+            Thread.onSpinWait();
+        } else {
+            Thread.yield();
+        }
+    }
+
+    /**
+     * Migrates {@code s} (starting the migration, or joining the one running) and returns once
+     * it has been switched; a thread registered as a writer cannot wait for writers to leave.
+     */
+    private void migrate(Segment s, Kind kind, long demand) {
+        notInsideForEach();
+        Migration m = s.migration.get();
+        if (m == null) {
+            Migration mine = new Migration(s, kind, demand);
+            if (s.migration.compareAndSet(null, mine)) {
+                mine.prepare();
+            }
+            m = s.migration.get();
+            if (m == null) {
+                m = mine;                                // it failed and unfroze: report why
+            }
+        }
+        m.help();
+    }
+
+    /**
+     * Joins a migration of {@code s}, if one runs; one that failed to start (the maximum
+     * capacity) has unfrozen {@code s} and concerns only the writes that need room.
+     */
+    private void helpIfMigrating(Segment s) {
+        Migration m = s.migration.get();
+        if (m != null) {
+            notInsideForEach();
+            try {
+                m.help();
+            } catch (TableFullException ignored) {
+                // s is current again: retry
+            }
+        }
+    }
+
+    /**
+     * A thread registered as a writer (inside the forEach of a growing table) cannot wait for
+     * the writers to leave; conservatively, whichever growing table it is in.
+     */
+    private void notInsideForEach() {
+        if (LEASES.get().registered > 0) {
+            throw new IllegalStateException("a write inside this table's forEach needs a migration (growth, compaction"
+                    + " or clear), which waits for forEach to return; write after it returns");
+        }
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /** Rethrows unless {@code s} was retired by a migration (its memory released under a reader). */
+    private void retired(Segment s, IllegalStateException e) {
+        if (closed || current == s) {
+            throw e;
+        }
+    }
+
+    @Override
+    public long missingValue() {
+        return missingValue;
+    }
+
+    @Override
+    public long get(long key) {
+        while (true) {
+            Segment s = current;
+            try {
+                return s.table.get(key);
+            } catch (IllegalStateException e) {
+                retired(s, e);
+            }
+        }
+    }
+
+    @Override
+    public boolean containsKey(long key) {
+        while (true) {
+            Segment s = current;
+            try {
+                return s.table.containsKey(key);
+            } catch (IllegalStateException e) {
+                retired(s, e);
+            }
+        }
+    }
+
+    /** {@inheritDoc} Batched and prefetched on the current segment; redone on the new one if it was retired meanwhile. */
+    @Override
+    public void getAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
+        while (true) {
+            Segment s = current;
+            try {
+                s.table.getAll(keys, keysOffset, values, valuesOffset, length);
+                return;
+            } catch (IllegalStateException e) {
+                retired(s, e);
+            }
+        }
+    }
+
+    @Override
+    public int containsAll(long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
+        while (true) {
+            Segment s = current;
+            try {
+                return s.table.containsAll(keys, keysOffset, present, presentOffset, length);
+            } catch (IllegalStateException e) {
+                retired(s, e);
+            }
+        }
+    }
+
+    @Override
+    public long size() {
+        while (true) {
+            Segment s = current;
+            try {
+                return s.table.size();
+            } catch (IllegalStateException e) {
+                retired(s, e);
+            }
+        }
+    }
+
+    /** Slots of the current segment. */
+    @Override
+    public long capacity() {
+        return current.table.capacity();
+    }
+
+    /** Bytes of memory the current segment holds. */
+    public long memoryBytes() {
+        return current.table.memoryBytes();
+    }
+
+    /** Bytes of the current segment backed by huge pages now, or -1 where unknown. */
+    public long hugePageBytes() {
+        return current.table.hugePageBytes();
+    }
+
+    /** How the current segment's memory was obtained. */
+    public String memoryDescription() {
+        return current.table.memoryDescription();
+    }
+
+    /** Migrations so far (growths, compactions and clears). */
+    public long migrations() {
+        return migrations.get();
+    }
+
+    /** The largest capacity it may grow to. */
+    public long maxCapacity() {
+        return maxCapacity;
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    /** A write to one segment, made while registered there. */
+    @FunctionalInterface
+    private interface SegmentWrite {
+        long apply(ConcurrentLongLongTable table);
+    }
+
+    /**
+     * Applies {@code write} to the current segment while registered as its writer; with
+     * {@code claims}, only within a lease of reserved slots (one slot is consumed when the
+     * write reports a new mapping, {@code write} returning the missing value).
+     */
+    private long write(boolean claims, SegmentWrite write) {
+        Lease l = LEASES.get();
+        while (true) {
+            ensureOpen();
+            Segment s = current;
+            if (claims && !hasLease(l, s)) {
+                migrate(s, Kind.GROW, 1);
+                continue;
+            }
+            if (!enter(l, s)) {
+                helpIfMigrating(s);
+                continue;
+            }
+            try {
+                long result = write.apply(s.table);
+                if (claims && result == missingValue) {
+                    l.left--;
+                }
+                return result;
+            } finally {
+                exit(l);
+            }
+        }
+    }
+
+    /**
+     * As {@link #write} for a claiming write at the maximum capacity: only if it claims nothing
+     * (the key is present), else the {@link TableFullException} of the failed growth.
+     */
+    private long writeOrFull(long key, SegmentWrite write) {
+        try {
+            return write(true, write);
+        } catch (TableFullException full) {
+            return write(false, t -> {
+                if (!t.containsKey(key)) {
+                    throw full;                          // a new key: no room for it
+                }
+                return write.apply(t);                   // present: the write claims no slot
+            });
+        }
+    }
+
+    @Override
+    public long put(long key, long value) {
+        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        return writeOrFull(key, t -> t.put(key, value));
+    }
+
+    @Override
+    public long putIfAbsent(long key, long value) {
+        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        return writeOrFull(key, t -> t.putIfAbsent(key, value));
+    }
+
+    @Override
+    public long replace(long key, long value) {
+        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        return write(false, t -> t.replace(key, value));
+    }
+
+    @Override
+    public boolean replace(long key, long expectedValue, long newValue) {
+        ConcurrentLongLongTable.requireStorable(newValue, missingValue);
+        return write(false, t -> t.replace(key, expectedValue, newValue) ? 1 : 0) != 0;
+    }
+
+    @Override
+    public long remove(long key) {
+        return write(false, t -> t.remove(key));
+    }
+
+    @Override
+    public boolean remove(long key, long expectedValue) {
+        return write(false, t -> t.remove(key, expectedValue) ? 1 : 0) != 0;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Batched and prefetched, in pieces of at most 4096 keys, each reserving its slots in the
+     * current segment first (growing it when they do not fit) and applied to that one segment.
+     * At the maximum capacity, a piece that does not fit is put key by key: a new key without
+     * room throws {@link TableFullException}, after the keys before it were put.
+     */
+    @Override
+    public long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
+        BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
+        BulkRanges.checkValues(values, valuesOffset, length, missingValue);
+        long added = 0;
+        for (int done = 0; done < length; ) {
+            int n = Math.min(PIECE, length - done);
+            added += putPiece(keys, keysOffset + done, values, valuesOffset + done, n);
+            done += n;
+        }
+        return added;
+    }
+
+    private long putPiece(long[] keys, int keysOffset, long[] values, int valuesOffset, int n) {
+        Lease l = LEASES.get();
+        while (true) {
+            ensureOpen();
+            Segment s = current;
+            if (!s.tryReserve(n)) {
+                try {
+                    migrate(s, Kind.GROW, n);
+                } catch (TableFullException full) {
+                    long added = 0;
+                    for (int i = 0; i < n; i++) {
+                        added += put(keys[keysOffset + i], values[valuesOffset + i]) == missingValue ? 1 : 0;
+                    }
+                    return added;
+                }
+                continue;
+            }
+            if (!enter(l, s)) {
+                s.reserved.addAndGet(-n);
+                helpIfMigrating(s);
+                continue;
+            }
+            try {
+                long added = s.table.putAll(keys, keysOffset, values, valuesOffset, n);
+                s.reserved.addAndGet(added - n);         // the updates claimed nothing
+                return added;
+            } finally {
+                exit(l);
+            }
+        }
+    }
+
+    /** {@inheritDoc} Batched and prefetched, on the current segment. */
+    @Override
+    public long removeAll(long[] keys, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, keys.length);
+        return write(false, t -> t.removeAll(keys, offset, length));
+    }
+
+    /**
+     * Calls {@code action} for each entry of the current segment (weakly consistent), holding
+     * off migrations meanwhile.
+     */
+    @Override
+    public void forEach(LongLongConsumer action) {
+        Objects.requireNonNull(action, "action");
+        write(false, t -> {
+            t.forEach(action);
+            return 0;
+        });
+    }
+
+    /**
+     * Removes every entry by switching to an empty segment of the initial capacity (the memory of
+     * a grown table is released). Linearizable: at the switch.
+     */
+    @Override
+    public void clear() {
+        ensureOpen();
+        migrate(current, Kind.CLEAR, 0);
+    }
+
+    /**
+     * Migrates the current segment now, leaving removed keys behind, into a segment as small as
+     * the entries allow (at least the initial capacity, so it may shrink).
+     */
+    public void compact() {
+        ensureOpen();
+        migrate(current, Kind.COMPACT, 0);
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Releases the memory; writes and reads after it throw {@link IllegalStateException}. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            current.table.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "GrowingLongLongTable[size=" + size() + ", capacity=" + capacity() + ", migrations=" + migrations()
+                + "]";
+    }
+}

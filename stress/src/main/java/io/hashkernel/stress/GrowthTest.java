@@ -1,0 +1,121 @@
+package io.hashkernel.stress;
+
+import io.hashkernel.table.GrowingLongLongTable;
+import io.hashkernel.table.spi.MemoryProvider;
+import org.openjdk.jcstress.annotations.Actor;
+import org.openjdk.jcstress.annotations.Arbiter;
+import org.openjdk.jcstress.annotations.Description;
+import org.openjdk.jcstress.annotations.JCStressTest;
+import org.openjdk.jcstress.annotations.Outcome;
+import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.JJ_Result;
+import org.openjdk.jcstress.infra.results.J_Result;
+
+import static io.hashkernel.stress.PutGetPublicationTest.V1;
+import static io.hashkernel.stress.PutGetPublicationTest.V2;
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
+/**
+ * The growing table's migration protocol: writers register and a migration freezes the segment
+ * and waits for them; readers read the frozen segment and retry on the new one when the old one
+ * is released under them. Each instance has its own small table (16 slots, garbage-collected
+ * memory) and migrates it with {@code compact()}.
+ *
+ * <p>Run just these: {@code java -jar stress/target/jcstress.jar -t GrowthTest}
+ */
+public final class GrowthTest {
+    static final long MISSING = -1;
+    static final long KEY = 42;
+
+    private GrowthTest() {
+    }
+
+    static GrowingLongLongTable small() {
+        GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(16).missingValue(MISSING)
+                .memory(MemoryProvider.gcManaged()).build();
+        for (long k = 1; k <= 8; k++) {
+            t.put(k * 1000, k);                      // neighbours in the lines being moved
+        }
+        return t;
+    }
+
+    /** A put racing the migration of its line is in the new segment afterwards. */
+    @JCStressTest
+    @Description("put of a new key races compact(): the value is there afterwards, with the neighbours.")
+    @Outcome(id = "1229782938533634594, 8", expect = ACCEPTABLE, desc = "the put landed before or after the copy")
+    @Outcome(expect = FORBIDDEN, desc = "the put was lost by the migration, or a neighbour was")
+    @State
+    public static class PutRacesMigration {
+        final GrowingLongLongTable t = small();
+
+        @Actor
+        public void writer() {
+            t.put(KEY, V1);
+        }
+
+        @Actor
+        public void migrator() {
+            t.compact();
+        }
+
+        @Arbiter
+        public void after(JJ_Result r) {
+            r.r1 = t.get(KEY);
+            r.r2 = t.get(8000);
+        }
+    }
+
+    /** A get racing the switch of segments (and the release of the old one) sees the value. */
+    @JCStressTest
+    @Description("get of a present key races compact() and the old segment's release: always the value.")
+    @Outcome(id = "1229782938533634594", expect = ACCEPTABLE, desc = "read from the old or the new segment")
+    @Outcome(expect = FORBIDDEN, desc = "absent, or another value, while the segments switched")
+    @State
+    public static class GetRacesSwitch {
+        final GrowingLongLongTable t = small();
+
+        {
+            t.put(KEY, V1);
+        }
+
+        @Actor
+        public void migrator() {
+            t.compact();
+        }
+
+        @Actor
+        public void reader(J_Result r) {
+            r.r1 = t.get(KEY);
+        }
+    }
+
+    /** An update racing a migration: the later value (by the writer's order) survives the copy. */
+    @JCStressTest
+    @Description("put V2 over V1 races compact(): V2 afterwards.")
+    @Outcome(id = "3689348815028241476", expect = ACCEPTABLE, desc = "the update survived the migration")
+    @Outcome(expect = FORBIDDEN, desc = "the old value came back, or the key was lost")
+    @State
+    public static class UpdateRacesMigration {
+        final GrowingLongLongTable t = small();
+
+        {
+            t.put(KEY, V1);
+        }
+
+        @Actor
+        public void writer() {
+            t.put(KEY, V2);
+        }
+
+        @Actor
+        public void migrator() {
+            t.compact();
+        }
+
+        @Arbiter
+        public void after(J_Result r) {
+            r.r1 = t.get(KEY);
+        }
+    }
+}
