@@ -3,6 +3,7 @@ package io.hashkernel.bench;
 import io.hashkernel.prefetch.Prefetchers;
 import io.hashkernel.table.ConcurrentLongLongTable;
 import io.hashkernel.table.GrowingLongLongTable;
+import io.hashkernel.table.LongLongMap;
 import io.hashkernel.table.PartitionedLongLongTable;
 import org.jctools.maps.NonBlockingHashMapLong;
 
@@ -343,25 +344,24 @@ enum Impl {
         }
     }
 
-    /** HashKernel's table, used one key at a time or through its batched calls. */
-    private static final class TableSubject implements Subject {
-        private final ConcurrentLongLongTable table;
+    /** A HashKernel map, used one key at a time or through its batched calls. */
+    private abstract static class MapSubject<M extends LongLongMap> implements Subject {
+        final M map;
         private final boolean batched;
 
-        TableSubject(long capacity, int batch, int depth, boolean batched) {
-            this.table = ConcurrentLongLongTable.builder()
-                    .capacity(capacity).missingValue(Keys.MISSING).batch(batch).depth(depth).build();
+        MapSubject(M map, boolean batched) {
+            this.map = map;
             this.batched = batched;
         }
 
         @Override
         public long get(long key) {
-            return table.get(key);
+            return map.get(key);
         }
 
         @Override
         public void put(long key, long value) {
-            table.put(key, value);
+            map.put(key, value);
         }
 
         @Override
@@ -371,100 +371,71 @@ enum Impl {
 
         @Override
         public void getAll(long[] keys, long[] values, int n) {
-            table.getAll(keys, 0, values, 0, n);
+            map.getAll(keys, 0, values, 0, n);
         }
 
         @Override
         public void putAll(long[] keys, long[] values, int n) {
-            table.putAll(keys, 0, values, 0, n);
+            map.putAll(keys, 0, values, 0, n);
         }
 
         @Override
         public long size() {
-            return table.size();
-        }
-
-        @Override
-        public long hugePageBytes() {
-            return table.hugePageBytes();
-        }
-
-        @Override
-        public long offHeapBytes() {
-            return table.memoryBytes();
-        }
-
-        @Override
-        public String memory() {
-            String m = "off-heap, " + table.memoryDescription();
-            return batched ? m + ", prefetch " + Prefetchers.describe(table.prefetchStrategy())
-                    + ", batch " + table.batch() + (table.depth() > 1 ? ", depth " + table.depth() : "") : m;
+            return map.size();
         }
 
         @Override
         public void close() {
-            table.close();
+            map.close();
+        }
+    }
+
+    /** HashKernel's table, used one key at a time or through its batched calls. */
+    private static final class TableSubject extends MapSubject<ConcurrentLongLongTable> {
+        TableSubject(long capacity, int batch, int depth, boolean batched) {
+            super(ConcurrentLongLongTable.builder().capacity(capacity).missingValue(Keys.MISSING).batch(batch)
+                    .depth(depth).build(), batched);
+        }
+
+        @Override
+        public long hugePageBytes() {
+            return map.hugePageBytes();
+        }
+
+        @Override
+        public long offHeapBytes() {
+            return map.memoryBytes();
+        }
+
+        @Override
+        public String memory() {
+            String m = "off-heap, " + map.memoryDescription();
+            return batched() ? m + ", prefetch " + Prefetchers.describe(map.prefetchStrategy())
+                    + ", batch " + map.batch() + (map.depth() > 1 ? ", depth " + map.depth() : "") : m;
         }
     }
 
     /** HashKernel's growing table, through its batched calls. */
-    private static final class GrowingSubject implements Subject {
-        private final GrowingLongLongTable table;
-
+    private static final class GrowingSubject extends MapSubject<GrowingLongLongTable> {
         GrowingSubject(long initialCapacity, int batch, int depth) {
-            this.table = GrowingLongLongTable.builder().initialCapacity(initialCapacity).missingValue(Keys.MISSING)
-                    .batch(batch).depth(depth).build();
-        }
-
-        @Override
-        public long get(long key) {
-            return table.get(key);
-        }
-
-        @Override
-        public void put(long key, long value) {
-            table.put(key, value);
-        }
-
-        @Override
-        public boolean batched() {
-            return true;
-        }
-
-        @Override
-        public void getAll(long[] keys, long[] values, int n) {
-            table.getAll(keys, 0, values, 0, n);
-        }
-
-        @Override
-        public void putAll(long[] keys, long[] values, int n) {
-            table.putAll(keys, 0, values, 0, n);
-        }
-
-        @Override
-        public long size() {
-            return table.size();
+            super(GrowingLongLongTable.builder().initialCapacity(initialCapacity).missingValue(Keys.MISSING)
+                    .batch(batch).depth(depth).build(), true);
         }
 
         @Override
         public long hugePageBytes() {
-            return table.hugePageBytes();
+            return map.hugePageBytes();
         }
 
         @Override
         public long offHeapBytes() {
-            return table.memoryBytes();
+            return map.memoryBytes();
         }
 
         @Override
         public String memory() {
-            return "off-heap, grown to " + table.capacity() + " slots in " + table.migrations() + " migrations, "
-                    + table.memoryDescription();
-        }
-
-        @Override
-        public void close() {
-            table.close();
+            return "off-heap, grown to " + map.capacity() + " slots in " + map.migrations() + " migrations, "
+                    + map.memoryDescription();
         }
     }
 

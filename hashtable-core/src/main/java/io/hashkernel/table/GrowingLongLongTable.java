@@ -283,7 +283,10 @@ public final class GrowingLongLongTable implements LongLongMap {
             while (limitOf(target) / 2 < need && target < maxCapacity) {
                 target <<= 1;
             }
-            if (limitOf(target) < need) {
+            // At the maximum, a migration that would reclaim little (few removed keys) is not
+            // worth a copy of the whole table per lease: the table is full.
+            boolean futile = kind == Kind.GROW && target == capacity && from.reserved.get() - live < capacity / 16;
+            if (limitOf(target) < need || futile) {
                 throw new TableFullException("the table is at its maximum capacity of " + maxCapacity + " slots ("
                         + live + " entries); build it with a larger maxCapacity", Math.max(1, demand));
             }
@@ -418,12 +421,18 @@ public final class GrowingLongLongTable implements LongLongMap {
         return missingValue;
     }
 
-    @Override
-    public long get(long key) {
+    /** An operation on one segment. */
+    @FunctionalInterface
+    private interface SegmentOp {
+        long apply(ConcurrentLongLongTable table);
+    }
+
+    /** A read of one segment; redone on the new segment if a migration released it meanwhile. */
+    private long read(SegmentOp read) {
         while (true) {
             Segment s = current;
             try {
-                return s.table.get(key);
+                return read.apply(s.table);
             } catch (IllegalStateException e) {
                 retired(s, e);
             }
@@ -431,53 +440,32 @@ public final class GrowingLongLongTable implements LongLongMap {
     }
 
     @Override
+    public long get(long key) {
+        return read(t -> t.get(key));
+    }
+
+    @Override
     public boolean containsKey(long key) {
-        while (true) {
-            Segment s = current;
-            try {
-                return s.table.containsKey(key);
-            } catch (IllegalStateException e) {
-                retired(s, e);
-            }
-        }
+        return read(t -> t.containsKey(key) ? 1 : 0) != 0;
     }
 
     /** {@inheritDoc} Batched and prefetched on the current segment; redone on the new one if it was retired meanwhile. */
     @Override
     public void getAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
-        while (true) {
-            Segment s = current;
-            try {
-                s.table.getAll(keys, keysOffset, values, valuesOffset, length);
-                return;
-            } catch (IllegalStateException e) {
-                retired(s, e);
-            }
-        }
+        read(t -> {
+            t.getAll(keys, keysOffset, values, valuesOffset, length);
+            return 0;
+        });
     }
 
     @Override
     public int containsAll(long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
-        while (true) {
-            Segment s = current;
-            try {
-                return s.table.containsAll(keys, keysOffset, present, presentOffset, length);
-            } catch (IllegalStateException e) {
-                retired(s, e);
-            }
-        }
+        return (int) read(t -> t.containsAll(keys, keysOffset, present, presentOffset, length));
     }
 
     @Override
     public long size() {
-        while (true) {
-            Segment s = current;
-            try {
-                return s.table.size();
-            } catch (IllegalStateException e) {
-                retired(s, e);
-            }
-        }
+        return read(ConcurrentLongLongTable::size);
     }
 
     /** Slots of the current segment. */
@@ -513,18 +501,13 @@ public final class GrowingLongLongTable implements LongLongMap {
 
     // ---------------------------------------------------------------- writes
 
-    /** A write to one segment, made while registered there. */
-    @FunctionalInterface
-    private interface SegmentWrite {
-        long apply(ConcurrentLongLongTable table);
-    }
 
     /**
      * Applies {@code write} to the current segment while registered as its writer; with
      * {@code claims}, only within a lease of reserved slots (one slot is consumed when the
      * write reports a new mapping, {@code write} returning the missing value).
      */
-    private long write(boolean claims, SegmentWrite write) {
+    private long write(boolean claims, SegmentOp write) {
         Lease l = LEASES.get();
         while (true) {
             ensureOpen();
@@ -553,7 +536,7 @@ public final class GrowingLongLongTable implements LongLongMap {
      * As {@link #write} for a claiming write at the maximum capacity: only if it claims nothing
      * (the key is present), else the {@link TableFullException} of the failed growth.
      */
-    private long writeOrFull(long key, SegmentWrite write) {
+    private long writeOrFull(long key, SegmentOp write) {
         try {
             return write(true, write);
         } catch (TableFullException full) {
