@@ -237,69 +237,45 @@ enum Impl {
         return saturatedInt((long) Math.ceil(entries / (double) loadFactor) + 1);
     }
 
-    /** The partitioned table; its writes are applied by its owners or its writers, and {@link #sync()} waits for them. */
-    private static final class PartitionedSubject implements Subject {
-        private final PartitionedLongLongTable table;
-
+    /**
+     * The partitioned table through its asynchronous writes (DRAMHiT-P's messages); they are
+     * applied by its owners or its writers, and {@link #sync()} waits for them.
+     */
+    private static final class PartitionedSubject extends MapSubject<PartitionedLongLongTable> {
         PartitionedSubject(long capacity, int owners, int threads) {
-            this.table = PartitionedLongLongTable.builder().capacity(capacity).owners(owners > 0 ? owners : threads)
-                    .ownerThreads(owners > 0).missingValue(Keys.MISSING).maxProducers(1024).build();
-        }
-
-        @Override
-        public long get(long key) {
-            return table.get(key);
+            super(PartitionedLongLongTable.builder().capacity(capacity).owners(owners > 0 ? owners : threads)
+                    .ownerThreads(owners > 0).missingValue(Keys.MISSING).maxProducers(1024).build(), true);
         }
 
         @Override
         public void put(long key, long value) {
-            table.putAsync(key, value);
+            map.putAsync(key, value);
         }
 
         @Override
         public void putAll(long[] keys, long[] values, int n) {
-            table.putAllAsync(keys, 0, values, 0, n);
+            map.putAllAsync(keys, 0, values, 0, n);
         }
 
         @Override
         public void sync() {
-            table.sync();
-        }
-
-        @Override
-        public boolean batched() {
-            return true;
-        }
-
-        @Override
-        public void getAll(long[] keys, long[] values, int n) {
-            table.getAll(keys, 0, values, 0, n);
-        }
-
-        @Override
-        public long size() {
-            return table.size();
+            map.sync();
         }
 
         @Override
         public long offHeapBytes() {
-            return table.memoryBytes();
+            return map.memoryBytes();
         }
 
         @Override
         public long hugePageBytes() {
-            return table.hugePageBytes();
+            return map.hugePageBytes();
         }
 
         @Override
         public String memory() {
-            return "off-heap, " + table.owners() + (table.hasOwnerThreads() ? " owner threads, "
-                    : " partitions drained by the workers, ") + table.memoryDescription(0);
-        }
-
-        @Override
-        public void close() {
-            table.close();
+            return "off-heap, " + map.owners() + (map.hasOwnerThreads() ? " owner threads, "
+                    : " partitions drained by the workers, ") + map.memoryDescription(0);
         }
     }
 
