@@ -243,8 +243,11 @@ enum Impl {
      */
     private static final class PartitionedSubject extends MapSubject<PartitionedLongLongTable> {
         PartitionedSubject(long capacity, int owners, int threads) {
-            super(PartitionedLongLongTable.builder().capacity(capacity).owners(owners > 0 ? owners : threads)
-                    .ownerThreads(owners > 0).missingValue(Keys.MISSING).maxProducers(1024).build(), true);
+            // Its maximum is its capacity: pre-sized like the plain table (a fill of 0.75 would
+            // otherwise start its growth), so the two are compared on the same memory.
+            super(PartitionedLongLongTable.builder().capacity(capacity).maxCapacity(capacity)
+                    .owners(owners > 0 ? owners : threads).ownerThreads(owners > 0).missingValue(Keys.MISSING)
+                    .maxProducers(1024).build(), true);
         }
 
         @Override

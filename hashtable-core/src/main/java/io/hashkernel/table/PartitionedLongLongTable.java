@@ -75,7 +75,6 @@ public final class PartitionedLongLongTable implements LongLongMap {
     /** Without owner threads, a writer drains the next partition after this many writes. */
     static final int DRAIN_EVERY = 256;
 
-    private final ConcurrentLongLongTable[] partitions;
     private final Owner[] owners;
     private final AtomicInteger producers = new AtomicInteger();
     private final int maxProducers;
@@ -98,11 +97,11 @@ public final class PartitionedLongLongTable implements LongLongMap {
         this.missingValue = b.missingValue;
         this.idle = b.idle;
         this.ownerThreads = b.ownerThreads;
-        this.partitions = new ConcurrentLongLongTable[n];
         this.owners = new Owner[n];
         Topology topology = b.pinOwners && b.ownerThreads ? Topology.read() : null;
         int[] cpus = topology != null ? topology.onlineCpus().toArray() : new int[0];
-        long perPartition = Math.max(64, (b.capacity + n - 1) / n);
+        long perPartition = TableLayout.roundCapacity(Math.max(64, (b.capacity + n - 1) / n));
+        long maxPerPartition = Math.max(perPartition, TableLayout.roundCapacity(Math.max(64, b.maxCapacity / n)));
         try {
             for (int i = 0; i < n; i++) {
                 int cpu = cpus.length == 0 ? -1 : cpus[i % cpus.length];
@@ -115,14 +114,12 @@ public final class PartitionedLongLongTable implements LongLongMap {
                                 Memory.allocate(bytes, alignment, bind));
                     }
                 }
-                partitions[i] = ConcurrentLongLongTable.builder().capacity(perPartition).missingValue(missingValue)
-                        .memory(memory).build();
-                owners[i] = new Owner(i, cpu, maxProducers);
+                owners[i] = new Owner(i, cpu, maxProducers, memory, perPartition, maxPerPartition);
             }
         } catch (RuntimeException e) {
-            for (ConcurrentLongLongTable p : partitions) {
-                if (p != null) {
-                    p.close();
+            for (Owner o : owners) {
+                if (o != null) {
+                    o.partition.close();
                 }
             }
             throw e;
@@ -152,18 +149,33 @@ public final class PartitionedLongLongTable implements LongLongMap {
         private long missingValue;
         private boolean pinOwners;
         private boolean ownerThreads = true;
+        private long maxCapacity = 1L << 40;
         private Supplier<IdleStrategy> idle = () -> new BackoffIdleStrategy(64, 64,
                 TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100));
 
         private Builder() {
         }
 
-        /** Slots in all partitions together (each partition gets an equal share, rounded up to a power of two). */
+        /**
+         * Slots in all partitions together to start with (each partition gets an equal share,
+         * rounded up to a power of two); a partition grows when its writes need more.
+         */
         public Builder capacity(long slots) {
             if (slots < 1) {
                 throw new IllegalArgumentException("capacity must be at least 1 slot, was " + slots);
             }
             this.capacity = slots;
+            return this;
+        }
+
+        /**
+         * Slots all partitions may grow to together (default 2^40); a partition at its share
+         * fills up, and the writes it cannot take are reported by {@link #sync()} (or thrown by
+         * the synchronous writes) as {@link TableFullException}.
+         */
+        public Builder maxCapacity(long slots) {
+            TableLayout.roundCapacity(slots);
+            this.maxCapacity = slots;
             return this;
         }
 
@@ -254,7 +266,22 @@ public final class PartitionedLongLongTable implements LongLongMap {
     /** The value of {@code key}, read directly from its partition, or {@link #missingValue()}. */
     @Override
     public long get(long key) {
-        return partitions[ownerOf(key)].get(key);
+        return read(ownerOf(key), t -> t.get(key));
+    }
+
+    /** A read of partition {@code o}'s table; redone on its new table if it grew meanwhile. */
+    private long read(int o, PartitionWrite read) {
+        Owner owner = owners[o];
+        while (true) {
+            ConcurrentLongLongTable t = owner.partition;
+            try {
+                return read.apply(t);
+            } catch (IllegalStateException e) {
+                if (closed || owner.partition == t) {
+                    throw e;
+                }
+            }
+        }
     }
 
     /**
@@ -270,7 +297,10 @@ public final class PartitionedLongLongTable implements LongLongMap {
         Objects.checkFromIndexSize(keysOffset, length, keys.length);
         Objects.checkFromIndexSize(valuesOffset, length, values.length);
         if (owners.length == 1) {
-            partitions[0].getAll(keys, keysOffset, values, valuesOffset, length);
+            read(0, t -> {
+                t.getAll(keys, keysOffset, values, valuesOffset, length);
+                return 0;
+            });
             return;
         }
         Scratch s = scratch.get().groupByPartition(this, keys, keysOffset, null, 0, length);
@@ -278,7 +308,11 @@ public final class PartitionedLongLongTable implements LongLongMap {
         for (int o = 0; o < owners.length; o++) {
             int n = start[o + 1] - start[o];
             if (n > 0) {
-                partitions[o].getAll(s.keys, start[o], s.values, start[o], n);
+                int from = start[o];
+                read(o, t -> {
+                    t.getAll(s.keys, from, s.values, from, n);
+                    return 0;
+                });
             }
         }
         for (int at = 0; at < length; at++) {
@@ -337,7 +371,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
     /** Whether {@code key} is present (read directly). */
     @Override
     public boolean containsKey(long key) {
-        return partitions[ownerOf(key)].containsKey(key);
+        return read(ownerOf(key), t -> t.containsKey(key) ? 1 : 0) != 0;
     }
 
     /**
@@ -519,11 +553,22 @@ public final class PartitionedLongLongTable implements LongLongMap {
         long apply(ConcurrentLongLongTable partition);
     }
 
-    /** {@code write} applied to {@code key}'s partition under its lock ({@link #lockForWrite}). */
-    private long locked(long key, PartitionWrite write) {
+    /**
+     * {@code write} applied to {@code key}'s partition under its lock ({@link #lockForWrite});
+     * where it {@code claims} (a result of the missing value is a new mapping), with room made
+     * first and the slot counted.
+     */
+    private long locked(long key, boolean claims, PartitionWrite write) {
         Owner owner = lockForWrite(ownerOf(key));
         try {
-            return write.apply(owner.partition);
+            if (claims) {
+                owner.room(1);
+            }
+            long result = write.apply(owner.partition);
+            if (claims && result == missingValue) {
+                owner.claimed(1);
+            }
+            return result;
         } finally {
             owner.unlock();
         }
@@ -533,40 +578,40 @@ public final class PartitionedLongLongTable implements LongLongMap {
     @Override
     public long put(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
-        return locked(key, t -> t.put(key, value));
+        return locked(key, true, t -> t.put(key, value));
     }
 
     /** As {@link ConcurrentLongLongTable#putIfAbsent}; applied now, under the partition's lock. */
     @Override
     public long putIfAbsent(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
-        return locked(key, t -> t.putIfAbsent(key, value));
+        return locked(key, true, t -> t.putIfAbsent(key, value));
     }
 
     /** As {@link ConcurrentLongLongTable#replace(long, long)}; applied now, under the partition's lock. */
     @Override
     public long replace(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
-        return locked(key, t -> t.replace(key, value));
+        return locked(key, false, t -> t.replace(key, value));
     }
 
     /** As {@link ConcurrentLongLongTable#replace(long, long, long)}; applied now, under the partition's lock. */
     @Override
     public boolean replace(long key, long expectedValue, long newValue) {
         ConcurrentLongLongTable.requireStorable(newValue, missingValue);
-        return locked(key, t -> t.replace(key, expectedValue, newValue) ? 1 : 0) != 0;
+        return locked(key, false, t -> t.replace(key, expectedValue, newValue) ? 1 : 0) != 0;
     }
 
     /** The removed value or {@link #missingValue()}; applied now, under the partition's lock. */
     @Override
     public long remove(long key) {
-        return locked(key, t -> t.remove(key));
+        return locked(key, false, t -> t.remove(key));
     }
 
     /** As {@link ConcurrentLongLongTable#remove(long, long)}; applied now, under the partition's lock. */
     @Override
     public boolean remove(long key, long expectedValue) {
-        return locked(key, t -> t.remove(key, expectedValue) ? 1 : 0) != 0;
+        return locked(key, false, t -> t.remove(key, expectedValue) ? 1 : 0) != 0;
     }
 
     /** One group of a synchronous bulk call: {@code count} keys from {@code from} of the scratch arrays. */
@@ -575,8 +620,12 @@ public final class PartitionedLongLongTable implements LongLongMap {
         long apply(ConcurrentLongLongTable partition, Scratch grouped, int from, int count);
     }
 
-    /** Each partition's group of {@code s}, written under that partition's lock; the sum of the results. */
-    private long lockedGroups(Scratch s, GroupWrite write) {
+    /**
+     * Each partition's group of {@code s}, written under that partition's lock; the sum of the
+     * results. Where it {@code claims}, the result is the count of new mappings, room is made
+     * for the group first and they are counted.
+     */
+    private long lockedGroups(Scratch s, boolean claims, GroupWrite write) {
         long sum = 0;
         for (int o = 0; o < owners.length; o++) {
             int from = s.start[o];
@@ -584,7 +633,14 @@ public final class PartitionedLongLongTable implements LongLongMap {
             if (n > 0) {
                 Owner owner = lockForWrite(o);
                 try {
-                    sum += write.apply(owner.partition, s, from, n);
+                    if (claims) {
+                        owner.room(n);
+                    }
+                    long result = write.apply(owner.partition, s, from, n);
+                    if (claims) {
+                        owner.claimed(result);
+                    }
+                    sum += result;
                 } finally {
                     owner.unlock();
                 }
@@ -606,7 +662,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
         BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
         BulkRanges.checkValues(values, valuesOffset, length, missingValue);
         ensureRunning();
-        return lockedGroups(scratch.get().groupByPartition(this, keys, keysOffset, values, valuesOffset, length),
+        return lockedGroups(scratch.get().groupByPartition(this, keys, keysOffset, values, valuesOffset, length), true,
                 (t, g, from, n) -> t.putAllExclusive(g.keys, from, g.values, from, n));
     }
 
@@ -615,7 +671,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
     public long removeAll(long[] keys, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, keys.length);
         ensureRunning();
-        return lockedGroups(scratch.get().groupByPartition(this, keys, offset, null, 0, length),
+        return lockedGroups(scratch.get().groupByPartition(this, keys, offset, null, 0, length), false,
                 (t, g, from, n) -> t.removeAll(g.keys, from, n));
     }
 
@@ -630,6 +686,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
             try {
                 owner.drainLocked();
                 owner.partition.clear();
+                owner.claimed(-owner.used);
             } finally {
                 owner.unlock();
             }
@@ -646,8 +703,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
     @Override
     public long size() {
         long n = 0;
-        for (ConcurrentLongLongTable t : partitions) {
-            n += t.size();
+        for (int o = 0; o < owners.length; o++) {
+            n += read(o, ConcurrentLongLongTable::size);
         }
         return n;
     }
@@ -656,8 +713,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
     @Override
     public long capacity() {
         long n = 0;
-        for (ConcurrentLongLongTable t : partitions) {
-            n += t.capacity();
+        for (Owner o : owners) {
+            n += o.partition.capacity();
         }
         return n;
     }
@@ -665,16 +722,30 @@ public final class PartitionedLongLongTable implements LongLongMap {
     /** Calls {@code action} for each entry of each partition (weakly consistent, as the plain table's). */
     @Override
     public void forEach(LongLongConsumer action) {
-        for (ConcurrentLongLongTable t : partitions) {
-            t.forEach(action);
+        Objects.requireNonNull(action, "action");
+        for (Owner owner : owners) {
+            owner.iterating.incrementAndGet();           // no growth starts now (checked under the lock)
+            try {
+                IdleStrategy wait = null;
+                while (!owner.tryLock()) {               // and none is running once we got the lock
+                    if (wait == null) {
+                        wait = idle.get();
+                    }
+                    wait.idle();
+                }
+                owner.unlock();
+                owner.partition.forEach(action);         // not under the lock: the action may write
+            } finally {
+                owner.iterating.decrementAndGet();
+            }
         }
     }
 
     /** Bytes of memory all partitions hold. */
     public long memoryBytes() {
         long n = 0;
-        for (ConcurrentLongLongTable t : partitions) {
-            n += t.memoryBytes();
+        for (Owner o : owners) {
+            n += o.partition.memoryBytes();
         }
         return n;
     }
@@ -682,8 +753,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
     /** Bytes of all partitions' memory backed by huge pages now, or -1 where unknown. */
     public long hugePageBytes() {
         long n = 0;
-        for (ConcurrentLongLongTable t : partitions) {
-            long h = t.hugePageBytes();
+        for (Owner o : owners) {
+            long h = o.partition.hugePageBytes();
             if (h < 0) {
                 return -1;
             }
@@ -694,7 +765,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
 
     /** How partition {@code owner}'s memory was obtained (placement and node policy). */
     public String memoryDescription(int owner) {
-        return partitions[owner].memoryDescription();
+        return owners[owner].partition.memoryDescription();
     }
 
     /**
@@ -740,8 +811,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
         shutdown();
         if (!closed) {
             closed = true;
-            for (ConcurrentLongLongTable t : partitions) {
-                t.close();
+            for (Owner o : owners) {
+                o.partition.close();
             }
         }
     }
@@ -809,17 +880,78 @@ public final class PartitionedLongLongTable implements LongLongMap {
         volatile String failure;
         @SuppressWarnings("unused") // through LOCK
         private volatile int lock;
+        /** The partition's table: replaced (under the lock) when it grows; read by anyone. */
+        volatile ConcurrentLongLongTable partition;
+        /** forEach calls in this partition: no growth starts while there is one. */
+        final AtomicInteger iterating = new AtomicInteger();
+        private final MemoryProvider memory;
+        private final long maxSlots;
         // Touched only under the lock:
-        private final ConcurrentLongLongTable partition;
+        /** Slots claimed in {@link #partition} (at least; a removed key's slot counts until a growth). */
+        private long used;
         private final long[] keys = new long[DRAIN_LIMIT];
         private final long[] values = new long[DRAIN_LIMIT];
         private int pending;
 
-        Owner(int index, int cpu, int maxProducers) {
+        Owner(int index, int cpu, int maxProducers, MemoryProvider memory, long slots, long maxSlots) {
             this.index = index;
             this.cpu = cpu;
             this.inbox = new AtomicReferenceArray<>(maxProducers);
-            this.partition = partitions[index];
+            this.memory = memory;
+            this.maxSlots = maxSlots;
+            this.partition = table(slots);
+        }
+
+        private ConcurrentLongLongTable table(long slots) {
+            return ConcurrentLongLongTable.builder().capacity(slots).missingValue(missingValue).memory(memory).build();
+        }
+
+        /**
+         * Under the lock, before writes that may claim {@code slots} more: grows the partition when
+         * they would pass 0.75 of its capacity, below its maximum and with no forEach in it. The
+         * holder is the partition's one writer, so it copies alone: the mapped entries, line
+         * chunk by chunk, into a table large enough for twice them (removed keys are left
+         * behind), batched and prefetched; then it switches {@link #partition} and closes the old
+         * table (a reader still in it gets an {@link IllegalStateException} and reads the new one).
+         */
+        void room(long slots) {
+            ConcurrentLongLongTable old = partition;
+            long capacity = old.capacity();
+            if (used + slots <= (long) (capacity * GrowingLongLongTable.GROW_AT) || iterating.get() != 0) {
+                return;
+            }
+            long live = old.size();
+            long target = capacity;
+            while ((long) (target * GrowingLongLongTable.GROW_AT) / 2 < live + slots && target < maxSlots) {
+                target <<= 1;
+            }
+            if (target == capacity && used - live < capacity / 16) {
+                return;                                  // at its maximum, nothing to reclaim: it fills up
+            }
+            ConcurrentLongLongTable next = table(target);
+            try {
+                int chunk = (int) Math.min(1024, old.lines());
+                long[] k = new long[chunk * TableLayout.SLOTS_PER_LINE];
+                long[] v = new long[k.length];
+                for (long line = 0; line < old.lines(); line += chunk) {
+                    int n = old.mappedEntries(line, chunk, k, v);
+                    next.putAllExclusive(k, 0, v, 0, n);
+                }
+                if (old.containsKey(TableLayout.EMPTY_KEY)) {
+                    next.put(TableLayout.EMPTY_KEY, old.get(TableLayout.EMPTY_KEY));
+                }
+            } catch (RuntimeException e) {
+                next.close();
+                throw e;
+            }
+            partition = next;
+            used = live;
+            old.close();
+        }
+
+        /** Under the lock: counts the slots a write of {@code claimed} new mappings took. */
+        void claimed(long claimed) {
+            used += claimed;
         }
 
         /**
@@ -864,8 +996,10 @@ public final class PartitionedLongLongTable implements LongLongMap {
         /** Under the lock: puts straight into the partition, as a drained batch would. */
         void applyLocked(long[] keys, int offset, long[] values, int length) {
             try {
-                partition.putAllExclusive(keys, offset, values, offset, length);
+                room(length);
+                used += partition.putAllExclusive(keys, offset, values, offset, length);
             } catch (TableFullException e) {
+                used += length - e.notPut();
                 unapplied.addAndGet(e.notPut());
             }
         }
@@ -912,8 +1046,10 @@ public final class PartitionedLongLongTable implements LongLongMap {
                 return;
             }
             try {
-                partition.putAllExclusive(keys, 0, values, 0, pending);   // the drain lock: its one writer
+                room(pending);
+                used += partition.putAllExclusive(keys, 0, values, 0, pending);   // the drain lock: its one writer
             } catch (TableFullException e) {
+                used += pending - e.notPut();
                 unapplied.addAndGet(e.notPut());
             } finally {
                 pending = 0;

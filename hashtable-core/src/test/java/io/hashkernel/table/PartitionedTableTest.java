@@ -229,7 +229,8 @@ class PartitionedTableTest {
     @ParameterizedTest(name = "owner threads: {0}")
     @ValueSource(booleans = {true, false})
     void aFullPartitionIsReportedAtSync(boolean ownerThreads) {
-        try (PartitionedLongLongTable t = table(ownerThreads, 1, 64, 64)) {
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).capacity(64).maxCapacity(64)
+                .queueCapacity(64).ownerThreads(ownerThreads).missingValue(MISSING).build()) {
             for (long k = 1; k <= 100; k++) {
                 t.putAsync(k, k);
             }
@@ -406,6 +407,77 @@ class PartitionedTableTest {
         assertThrows(IllegalStateException.class, t::clear);
         assertThrows(IllegalStateException.class, t::size);
         t.close();                              // idempotent
+    }
+
+    /** From 64 slots a partition to hundreds of thousands of keys while a reader reads: nothing lost or missed. */
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void partitionsGrowWhileReadersRead(boolean ownerThreads) throws Exception {
+        try (PartitionedLongLongTable t = table(ownerThreads, 2, 128, 256)) {
+            long start = t.capacity();
+            for (long k = 1; k <= 50; k++) {
+                t.put(k, -k);
+            }
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread reader = Thread.ofPlatform().start(() -> {
+                long[] keys = new long[50];
+                long[] values = new long[50];
+                for (int i = 0; i < 50; i++) {
+                    keys[i] = i + 1;
+                }
+                try {
+                    while (!done.get()) {
+                        for (long k = 1; k <= 50; k++) {
+                            if (t.get(k) != -k) {
+                                throw new AssertionError("get(" + k + ") = " + t.get(k) + " while partitions grew");
+                            }
+                        }
+                        t.getAll(keys, 0, values, 0, 50);
+                        for (int i = 0; i < 50; i++) {
+                            if (values[i] != -keys[i]) {
+                                throw new AssertionError("getAll " + keys[i] + " -> " + values[i]);
+                            }
+                        }
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            });
+            long[] keys = new long[100];
+            long[] values = new long[100];
+            long next = 1_000;
+            for (int round = 0; round < 1_000; round++) {
+                for (int i = 0; i < 100; i++) {
+                    keys[i] = next++;
+                    values[i] = keys[i] * 2;
+                }
+                switch (round % 3) {
+                    case 0 -> t.putAllAsync(keys, 0, values, 0, 100);
+                    case 1 -> t.putAll(keys, 0, values, 0, 100);
+                    default -> {
+                        for (int i = 0; i < 100; i++) {
+                            t.putAsync(keys[i], values[i]);
+                        }
+                    }
+                }
+            }
+            t.sync();
+            done.set(true);
+            reader.join();
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            assertEquals(50 + 100_000, t.size());
+            for (long k = 1_000; k < next; k += 7) {
+                assertEquals(k * 2, t.get(k));
+            }
+            assertTrue(t.capacity() >= 100_000 / GrowingLongLongTable.GROW_AT && t.capacity() > start,
+                    "grew from " + start + " to " + t.capacity());
+            long[] sum = {0};
+            t.forEach((k, v) -> sum[0]++);
+            assertEquals(t.size(), sum[0]);
+        }
     }
 
     @Test

@@ -36,6 +36,9 @@ public final class PartitionedHandoffTest {
     private static final PartitionedLongLongTable WRITERS_DRAIN = PartitionedLongLongTable.builder().owners(2)
             .ownerThreads(false).capacity(4L * KEY_POOL).queueCapacity(1 << 12).maxProducers(1024)
             .missingValue(MISSING).build();
+    /** Small partitions that keep growing (compacting) as the test instances' keys come and go. */
+    private static final PartitionedLongLongTable GROWING = PartitionedLongLongTable.builder().owners(2)
+            .ownerThreads(false).capacity(128).queueCapacity(64).maxProducers(1024).missingValue(MISSING).build();
     private static final AtomicLong KEYS = new AtomicLong();
 
     /**
@@ -274,6 +277,42 @@ public final class PartitionedHandoffTest {
         public void after(JJ_Result r) {
             r.r2 = WRITERS_DRAIN.get(key);
             release(WRITERS_DRAIN, key);
+        }
+    }
+
+    /**
+     * A partition grows (its table copied and replaced, the old one released) under the lock of a
+     * synchronous put, while a reader reads another key of the table: the reader sees it.
+     */
+    @JCStressTest
+    @Description("a put that may grow its partition races a get of a present key: the get sees it, the put is kept.")
+    @Outcome(id = "3689348815028241476, 1229782938533634594", expect = ACCEPTABLE,
+            desc = "the reader saw the present key, from the old table or the new one")
+    @Outcome(expect = FORBIDDEN, desc = "a key was missed or lost while the partition grew")
+    @State
+    public static class GrowthRacesGet {
+        final long present = nextKey();
+        final long added = nextKey();
+
+        {
+            GROWING.put(present, V2);
+        }
+
+        @Actor
+        public void writer() {
+            GROWING.put(added, V1);
+        }
+
+        @Actor
+        public void reader(JJ_Result r) {
+            r.r1 = GROWING.get(present);
+        }
+
+        @Arbiter
+        public void after(JJ_Result r) {
+            r.r2 = GROWING.get(added);
+            GROWING.remove(present);
+            GROWING.remove(added);
         }
     }
 }
