@@ -271,10 +271,27 @@ public final class GrowingLongLongTable implements LongLongMap {
                 if (chunks == 0) {
                     finish();
                 }
-            } catch (RuntimeException e) {
-                failure = e;
-                from.migration.set(null);                // unfreeze: the old segment stays current
+            } catch (RuntimeException | Error e) {
+                fail(e);
+                if (e instanceof Error error) {
+                    throw error;
+                }
             }
+        }
+
+        /**
+         * Abandons the migration: the old segment (only ever read by it) stays current and is
+         * unfrozen; the threads waiting on it get the failure.
+         */
+        private void fail(Throwable e) {
+            failure = e instanceof RuntimeException r ? r : new IllegalStateException("migration failed: " + e, e);
+            from.migration.compareAndSet(this, null);    // not a later migration's freeze
+        }
+
+        /** The failure, as a fresh exception for this thread (a shared instance's stack would be another thread's). */
+        private RuntimeException failed(RuntimeException f) {
+            return f instanceof TableFullException full ? new TableFullException(full.getMessage(), full.notPut())
+                    : new IllegalStateException("a migration of this table failed: " + f, f);
         }
 
         private long targetCapacity(long capacity, long live) {
@@ -296,11 +313,7 @@ public final class GrowingLongLongTable implements LongLongMap {
         private void awaitNoWriters() {
             for (int i = 0; i < STRIPES; i++) {
                 for (int spins = 0; active.get(i * PAD) != 0; spins++) {
-                    if (spins < 100) {
-                        Thread.onSpinWait();
-                    } else {
-                        Thread.yield();
-                    }
+                    pause(spins);
                 }
             }
         }
@@ -311,7 +324,7 @@ public final class GrowingLongLongTable implements LongLongMap {
             for (int spins = 0; (next = to) == null; spins++) {
                 RuntimeException f = failure;
                 if (f != null) {
-                    throw f;
+                    throw failed(f);
                 }
                 pause(spins);
             }
@@ -327,8 +340,11 @@ public final class GrowingLongLongTable implements LongLongMap {
                     int lines = (int) Math.min(CHUNK_LINES, from.table.lines() - first);
                     int n = from.table.mappedEntries(first, lines, keys, values);
                     next.table.putAll(keys, 0, values, 0, n);
-                } catch (IllegalStateException e) {
-                    next.table.close();                  // the table was closed under us
+                } catch (RuntimeException | Error e) {
+                    next.table.close();                  // closed under us (or a fault): abandon it
+                    if (!closed) {
+                        fail(e);
+                    }
                     throw e;
                 }
                 if (doneChunks.incrementAndGet() == chunks) {
@@ -337,6 +353,10 @@ public final class GrowingLongLongTable implements LongLongMap {
             }
             for (int spins = 0; current == from; spins++) {
                 ensureOpen();
+                RuntimeException f = failure;
+                if (f != null) {
+                    throw failed(f);
+                }
                 pause(spins);
             }
         }
