@@ -836,12 +836,32 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     }
 
     /**
+     * For a migration: puts the mapped entries of lines {@code [firstLine, firstLine + lineCount)}
+     * into {@code to} with its batched, prefetched put ({@link #putAllExclusive} where
+     * {@code exclusive}: {@code to} has no other writer), through the caller's buffers of at least
+     * {@code 4 × lineCount} longs; and, where {@code firstLine} is 0, the side cell's entry (the
+     * key 0). The caller guarantees that no writer is active in this table.
+     */
+    void copyMappedInto(ConcurrentLongLongTable to, long firstLine, int lineCount, long[] keys, long[] values,
+                        boolean exclusive) {
+        int n = mappedEntries(firstLine, lineCount, keys, values);
+        if (exclusive) {
+            to.putAllExclusive(keys, 0, values, 0, n);
+        } else {
+            to.putAll(keys, 0, values, 0, n);
+        }
+        if (firstLine == 0 && containsKey(EMPTY_KEY)) {
+            to.put(EMPTY_KEY, get(EMPTY_KEY));
+        }
+    }
+
+    /**
      * For a migration: the mapped entries of lines {@code [firstLine, firstLine + lineCount)}
      * (not the side cell) into {@code keys}/{@code values}, decoded; how many. Free slots and
      * removed keys (a key with no value) are left out: a migration reclaims them. Plain loads:
      * the caller guarantees that no writer is active in this table.
      */
-    int mappedEntries(long firstLine, int lineCount, long[] keys, long[] values) {
+    private int mappedEntries(long firstLine, int lineCount, long[] keys, long[] values) {
         ensureOpen();
         final MemorySegment m = memory;
         final long missing = missingValue;

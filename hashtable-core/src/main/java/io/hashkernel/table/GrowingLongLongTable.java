@@ -146,8 +146,29 @@ public final class GrowingLongLongTable implements LongLongMap {
                 .batch(batch).depth(depth).build();
     }
 
-    private static long limitOf(long capacity) {
+    /** Slots a table of {@code capacity} takes before it grows. */
+    static long limitOf(long capacity) {
         return (long) (capacity * GROW_AT);
+    }
+
+    /**
+     * The capacity a table of {@code capacity} grows to for {@code need} entries: doubled until
+     * they fill at most half its limit, up to {@code max}.
+     */
+    static long grownCapacity(long capacity, long need, long max) {
+        long target = capacity;
+        while (limitOf(target) / 2 < need && target < max) {
+            target <<= 1;
+        }
+        return target;
+    }
+
+    /**
+     * Whether copying a table of {@code capacity} at its size, with {@code claimed} slots taken and
+     * {@code live} entries, would reclaim too few slots to be worth it (at the maximum capacity).
+     */
+    static boolean reclaimsLittle(long claimed, long live, long capacity) {
+        return claimed - live < capacity / 16;
     }
 
     /** One segment: its table and the slots reserved in it. */
@@ -232,8 +253,8 @@ public final class GrowingLongLongTable implements LongLongMap {
 
     /**
      * One migration of a segment: the first thread to set it freezes the segment, waits for the
-     * writers in it to leave, allocates the target and copies the side cell; then every thread
-     * that joins copies chunks of lines until none is left; the one that copies the last switches
+     * writers in it to leave, allocates the target; then every thread
+     * that joins copies chunks of lines (the first with the side cell) until none is left; the one that copies the last switches
      * {@link #current} and releases the old segment.
      */
     private final class Migration {
@@ -261,9 +282,6 @@ public final class GrowingLongLongTable implements LongLongMap {
                 long target = targetCapacity(old.capacity(), kind == Kind.CLEAR ? 0 : live);
                 Segment next = new Segment(segment(target));
                 if (kind != Kind.CLEAR) {
-                    if (old.containsKey(TableLayout.EMPTY_KEY)) {
-                        next.table.put(TableLayout.EMPTY_KEY, old.get(TableLayout.EMPTY_KEY));
-                    }
                     next.reserved.set(live);
                     chunks = (int) ((old.lines() + CHUNK_LINES - 1) / CHUNK_LINES);
                 }
@@ -296,13 +314,11 @@ public final class GrowingLongLongTable implements LongLongMap {
 
         private long targetCapacity(long capacity, long live) {
             long need = live + demand;
-            long target = kind == Kind.GROW ? capacity : initialCapacity;
-            while (limitOf(target) / 2 < need && target < maxCapacity) {
-                target <<= 1;
-            }
+            long target = grownCapacity(kind == Kind.GROW ? capacity : initialCapacity, need, maxCapacity);
             // At the maximum, a migration that would reclaim little (few removed keys) is not
             // worth a copy of the whole table per lease: the table is full.
-            boolean futile = kind == Kind.GROW && target == capacity && from.reserved.get() - live < capacity / 16;
+            boolean futile = kind == Kind.GROW && target == capacity
+                    && reclaimsLittle(from.reserved.get(), live, capacity);
             if (limitOf(target) < need || futile) {
                 throw new TableFullException("the table is at its maximum capacity of " + maxCapacity + " slots ("
                         + live + " entries); build it with a larger maxCapacity", Math.max(1, demand));
@@ -338,8 +354,7 @@ public final class GrowingLongLongTable implements LongLongMap {
                 try {
                     long first = (long) c * CHUNK_LINES;
                     int lines = (int) Math.min(CHUNK_LINES, from.table.lines() - first);
-                    int n = from.table.mappedEntries(first, lines, keys, values);
-                    next.table.putAll(keys, 0, values, 0, n);
+                    from.table.copyMappedInto(next.table, first, lines, keys, values, false);
                 } catch (RuntimeException | Error e) {
                     next.table.close();                  // closed under us (or a fault): abandon it
                     if (!closed) {

@@ -917,15 +917,12 @@ public final class PartitionedLongLongTable implements LongLongMap {
         void room(long slots) {
             ConcurrentLongLongTable old = partition;
             long capacity = old.capacity();
-            if (used + slots <= (long) (capacity * GrowingLongLongTable.GROW_AT) || iterating.get() != 0) {
+            if (used + slots <= GrowingLongLongTable.limitOf(capacity) || iterating.get() != 0) {
                 return;
             }
             long live = old.size();
-            long target = capacity;
-            while ((long) (target * GrowingLongLongTable.GROW_AT) / 2 < live + slots && target < maxSlots) {
-                target <<= 1;
-            }
-            if (target == capacity && used - live < capacity / 16) {
+            long target = GrowingLongLongTable.grownCapacity(capacity, live + slots, maxSlots);
+            if (target == capacity && GrowingLongLongTable.reclaimsLittle(used, live, capacity)) {
                 return;                                  // at its maximum, nothing to reclaim: it fills up
             }
             ConcurrentLongLongTable next = table(target);
@@ -934,11 +931,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
                 long[] k = new long[chunk * TableLayout.SLOTS_PER_LINE];
                 long[] v = new long[k.length];
                 for (long line = 0; line < old.lines(); line += chunk) {
-                    int n = old.mappedEntries(line, chunk, k, v);
-                    next.putAllExclusive(k, 0, v, 0, n);
-                }
-                if (old.containsKey(TableLayout.EMPTY_KEY)) {
-                    next.put(TableLayout.EMPTY_KEY, old.get(TableLayout.EMPTY_KEY));
+                    old.copyMappedInto(next, line, chunk, k, v, true);
                 }
             } catch (RuntimeException e) {
                 next.close();
