@@ -21,10 +21,13 @@ package io.hashkernel.bench;
  * @param memory        where the memory lives
  * @param hugePageBytes bytes of the map's memory backed by huge pages when its size was measured
  *                      (null where unknown: heap maps)
+ * @param limitMops     the memory limit measured beside this workload, in slices interleaved with
+ *                      its measurement (the same threads, a region as large as the table), so that
+ *                      the two share the machine's state; null where not measured
  */
 record CellResult(String impl, String op, String dist, int threads, int threadsAsked, String contract,
                   long tableMiB, long entries, double mops, Double bytesPerEntry, long ops, double seconds,
-                  long wrong, String memory, Long hugePageBytes) {
+                  long wrong, String memory, Long hugePageBytes, Double limitMops) {
 
     /** The workload it measured. */
     Workload workload() {

@@ -1,5 +1,11 @@
 package io.hashkernel.bench;
 
+import io.hashkernel.numa.Memory;
+import io.hashkernel.numa.Region;
+import io.hashkernel.prefetch.MemoryLimitProbe;
+import io.hashkernel.prefetch.Prefetchers;
+
+import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -16,15 +22,26 @@ import java.util.function.Consumer;
 /**
  * Runs one {@link CellSpec} in this JVM: for the workloads that read, builds the subject and loads
  * it once, then measures each; for each insert workload, a fresh empty subject. Reports throughput
- * and memory per entry per workload.
+ * and memory per entry per workload, and, where the spec names the limit probe's shape, the memory
+ * limit measured beside each read workload: its measurement is cut into {@value #SLICES} slices,
+ * each after a slice of the probe (inserts have no limit beside them: the limit is of random
+ * reads). On a shared machine whose memory bandwidth moves by half between minutes, a percentage
+ * of a limit measured minutes earlier says more about the neighbours than the table.
  */
 final class CellRunner {
     private static final int CHUNK = 1024;
+    /** Slices of a read workload's measurement, each after a slice of the limit probe. */
+    static final int SLICES = 6;
+    /** The paired limit probe's time, as a share of the workload's measured time. */
+    static final double PROBE_SHARE = 0.5;
 
     private final CellSpec spec;
     private final Impl impl;
     private final Map<Double, Zipf> zipfs = new HashMap<>();
     private volatile boolean stop;
+    /** The paired limit probe's own region, for maps without one of their own; made when first needed. */
+    private Region probeRegion;
+    private boolean probeWarm;
 
     CellRunner(CellSpec spec) {
         this.spec = spec;
@@ -33,13 +50,25 @@ final class CellRunner {
 
     /** Runs every workload; progress goes to stderr, each result to {@code sink} as soon as it is known. */
     List<CellResult> run(Consumer<CellResult> sink) throws InterruptedException {
+        try {
+            return runAll(sink);
+        } finally {
+            if (probeRegion != null) {
+                probeRegion.close();
+                probeRegion = null;
+            }
+        }
+    }
+
+    private List<CellResult> runAll(Consumer<CellResult> sink) throws InterruptedException {
         List<CellResult> results = new ArrayList<>();
         List<Workload> reads = spec.workloads().stream().filter(Workload::readsLoadedMap).toList();
         if (!reads.isEmpty()) {
             List<Read> measured = new ArrayList<>();
             long bytes = measureReads(reads, measured).bytesWithout(); // the map is unreachable now
             for (Read m : measured) {
-                emit(results, sink, m.workload, m.threads, spec.entries(), bytes, m.measured, m.memory, m.hugePageBytes);
+                emit(results, sink, m.workload, m.threads, spec.entries(), bytes, m.measured, m.memory, m.hugePageBytes,
+                        m.limit);
             }
         }
         for (Workload w : spec.workloads()) {
@@ -50,14 +79,107 @@ final class CellRunner {
                 Rounds r = insertRounds(w, spec.seconds(), true);
                 // Memory per entry only where the first round filled the map.
                 emit(results, sink, w, r.threads, r.held, r.held == spec.entries() ? r.bytes : -1, r.measured, r.memory,
-                        r.hugePageBytes);
+                        r.hugePageBytes, null);
             }
         }
         return results;
     }
 
     /** One reading workload's measurement, reported once the memory its map held is known. */
-    private record Read(Workload workload, int threads, Measured measured, String memory, long hugePageBytes) {
+    private record Read(Workload workload, int threads, Measured measured, String memory, long hugePageBytes,
+                        Double limit) {
+    }
+
+    /**
+     * The memory limit measured in slices beside one read workload: lines read over seconds,
+     * summed; does nothing where the spec names no probe shape. It reads random lines of the
+     * map's own memory where the map has one region (HashKernel's table: the same pages, the same
+     * huge-page backing, and no second region competing for memory), else of a region as large
+     * as the table, written again right before.
+     */
+    private final class PairedLimit {
+        private final MemorySegment region;
+        private double lines;
+        private double seconds;
+        private final List<String> slices = new ArrayList<>();
+
+        PairedLimit(Subject subject) throws InterruptedException {
+            if (spec.limitShape() == null) {
+                region = null;
+                return;
+            }
+            MemorySegment own = subject.limitRegion();
+            if (own != null) {
+                region = own;
+            } else {
+                if (probeRegion == null) {
+                    probeRegion = Memory.allocate(Math.max(1, spec.tableMiB()) << 20, Memory.HUGE_PAGE_SIZE);
+                }
+                // Written right before: on this VM a region left idle while the map was loaded
+                // lost its host pages (the first slices after a 2 GiB load read 0.4 to 3 M
+                // lines/s, faulting them back in).
+                probeRegion.segment().fill((byte) 1);
+                region = probeRegion.segment();
+            }
+            if (!probeWarm) {
+                probeWarm = true;
+                probe(Math.max(0.2, spec.warmupSeconds()));   // JIT warm-up of the probe
+                lines = 0;
+                seconds = 0;
+                slices.clear();
+            }
+        }
+
+        void probe(double secs) throws InterruptedException {
+            if (region == null || !(secs > 0)) {
+                return;
+            }
+            MemoryLimitProbe.Result r = MemoryLimitProbe.measure(region, spec.threads(), spec.limitBatch(), secs,
+                    MemoryLimitProbe.Shape.valueOf(spec.limitShape()), Prefetchers.selected());
+            lines += r.mops() * 1e6 * r.seconds();
+            seconds += r.seconds();
+            slices.add(String.format(Locale.ROOT, "%.1f", r.mops()));
+        }
+
+        boolean active() {
+            return region != null;
+        }
+
+        /** Prints the slices to stderr, for the reader who wants to see how much the machine moved. */
+        void report(Workload w) {
+            if (!slices.isEmpty()) {
+                progress("%s: %s: limit beside it %.1f M lines/s over %s (slices %s)", impl.id, w, mops(),
+                        probeRegion != null && region == probeRegion.segment() ? "a region of its size" : "its own memory",
+                        String.join(", ", slices));
+            }
+        }
+
+        /** M lines/s, or null where nothing was probed. */
+        Double mops() {
+            return seconds > 0 ? lines / seconds / 1e6 : null;
+        }
+    }
+
+    /**
+     * Measures {@code work} for {@code seconds}: in one piece without a probe region, else in
+     * {@link #SLICES} slices each after a slice of the limit probe, into {@code limit}.
+     */
+    private Measured measuredBeside(Work work, int threads, double seconds, PairedLimit limit)
+            throws InterruptedException {
+        if (!limit.active()) {
+            return timed(work, threads, seconds);
+        }
+        long ops = 0;
+        long wrong = 0;
+        double elapsed = 0;
+        for (int i = 0; i < SLICES; i++) {
+            limit.probe(seconds * PROBE_SHARE / SLICES);
+            Measured m = timed(work, threads, seconds / SLICES);
+            ops += m.ops;
+            wrong += m.wrong;
+            elapsed += m.seconds;
+        }
+        return new Measured(ops, wrong, elapsed);
     }
 
     /**
@@ -80,8 +202,10 @@ final class CellRunner {
                 int threads = w.writes() ? impl.writerThreads(spec.threads()) : spec.threads();
                 Work work = readWork(subject, w);
                 timed(work, threads, spec.warmupSeconds()); // JIT warm-up, discarded
-                Measured m = timed(work, threads, spec.seconds());
-                measured.add(new Read(w, threads, m, memory, huge));
+                PairedLimit limit = new PairedLimit(subject);
+                Measured m = measuredBeside(work, threads, spec.seconds(), limit);
+                limit.report(w);
+                measured.add(new Read(w, threads, m, memory, huge, limit.mops()));
             }
             return held;
         }
@@ -156,10 +280,10 @@ final class CellRunner {
     }
 
     private void emit(List<CellResult> results, Consumer<CellResult> sink, Workload w, int threads, long held,
-                      long bytes, Measured m, String memory, long hugePageBytes) {
+                      long bytes, Measured m, String memory, long hugePageBytes, Double limitMops) {
         CellResult r = new CellResult(impl.id, w.op(), w.dist(), threads, spec.threads(), impl.contract.label,
                 spec.tableMiB(), held, m.ops / m.seconds / 1e6, held == 0 || bytes < 0 ? null : bytes / (double) held,
-                m.ops, m.seconds, m.wrong, memory, hugePageBytes < 0 ? null : hugePageBytes);
+                m.ops, m.seconds, m.wrong, memory, hugePageBytes < 0 ? null : hugePageBytes, limitMops);
         results.add(r);
         sink.accept(r);
     }

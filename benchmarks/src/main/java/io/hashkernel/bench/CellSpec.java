@@ -18,10 +18,14 @@ import java.util.List;
  * @param depth     batches in flight in the batched implementation
  * @param owners    owner threads of the partitioned implementation (0: one partition per worker, drained by the workers)
  * @param initialCapacity slots the growing implementation starts with
+ * @param limitShape the memory-limit probe's best shape at the start of the run
+ *                   ({@code LOADS} or {@code PREFETCH}), measured again beside every workload
+ *                   (interleaved with it); null: no paired limit
+ * @param limitBatch that shape's lines per batch
  */
 record CellSpec(String impl, List<Workload> workloads, int threads, long capacity, long entries,
                 double seconds, double warmupSeconds, long seed, int batch, int depth, int owners,
-                long initialCapacity) {
+                long initialCapacity, String limitShape, int limitBatch) {
 
     /** The table's memory in MiB, as the user asked for it. */
     long tableMiB() {

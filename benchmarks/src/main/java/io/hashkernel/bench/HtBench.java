@@ -49,7 +49,7 @@ public final class HtBench implements Callable<Integer> {
     List<Impl> impls = List.of(Impl.values());
 
     @Option(names = "--op", split = ",", paramLabel = "OP",
-            description = "find, insert or mixed:R (R % finds, the rest puts of present keys); a list runs each."
+            description = "find, insert or mixed:R (R %% finds, the rest puts of present keys); a list runs each."
                     + " Default: find.")
     List<String> ops = List.of("find");
 
@@ -91,7 +91,9 @@ public final class HtBench implements Callable<Integer> {
 
     @Option(names = "--limit", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Measure the memory limit (random 64-byte reads/s over a region as large as the table)"
-                    + " first and report each result as a percentage of it (default); --no-limit skips it.")
+                    + " first, then again beside each workload (its best shape, in slices interleaved with the"
+                    + " measurement), and report each result as a percentage of the limit measured beside it"
+                    + " (default); --no-limit skips both.")
     boolean limit = true;
 
     @Option(names = "--seconds", paramLabel = "S",
@@ -240,12 +242,16 @@ public final class HtBench implements Callable<Integer> {
                 for (int t : plan.threads()) {
                     out.println();
                     out.printf(Locale.ROOT, "== table %d MiB, %d threads ==%n", mib, t);
+                    MemoryLimitProbe.Result best = null;
                     if (limit) {
-                        limits.add(measureLimit(mib, t, plan.seconds()));
+                        Limit l = measureLimit(mib, t, plan.seconds());
+                        limits.add(l);
+                        best = l.shapes().get(0);
                     }
                     for (Impl impl : impls) {
                         CellSpec cell = new CellSpec(impl.id, plan.workloads(), t, capacity, entries, plan.seconds(),
-                                plan.warmup(), seed, batch, depth, owners, initialCapacity);
+                                plan.warmup(), seed, batch, depth, owners, initialCapacity,
+                                best == null ? null : best.shape().name(), best == null ? 0 : best.batch());
                         String skip = heapShortfall(impl, entries);
                         if (skip != null) {
                             out.println("skipped " + impl.id + ": " + skip);
@@ -428,6 +434,9 @@ public final class HtBench implements Callable<Integer> {
             for (int t : plan.threads()) {
                 if (limit) {
                     total += 3 * plan.seconds() + mib / 512.0;
+                    // each cell's own region and the probe beside each workload
+                    total += impls.size() * (mib / 512.0
+                            + plan.workloads().size() * plan.seconds() * CellRunner.PROBE_SHARE);
                 }
                 for (Impl impl : impls) {
                     total += 2; // JVM start, heap measurement

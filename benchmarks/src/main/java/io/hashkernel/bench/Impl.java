@@ -387,6 +387,11 @@ enum Impl {
         }
 
         @Override
+        public java.lang.foreign.MemorySegment limitRegion() {
+            return map.readOnlyMemory();
+        }
+
+        @Override
         public String memory() {
             String m = "off-heap, " + map.memoryDescription();
             return batched() ? m + ", prefetch " + Prefetchers.describe(map.prefetchStrategy())

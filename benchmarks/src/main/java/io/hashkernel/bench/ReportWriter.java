@@ -150,8 +150,9 @@ final class ReportWriter {
                     boolean fewer = r.threads() < r.threadsAsked();
                     marked |= fewer;
                     html.append(String.format(Locale.ROOT, "%.2f", r.mops())).append(fewer ? "*" : "");
-                    if (limit != null) {
-                        html.append(String.format(Locale.ROOT, " (%.0f%%)", 100 * r.mops() / limit));
+                    Double own = r.limitMops() != null ? r.limitMops() : limit;
+                    if (own != null) {
+                        html.append(String.format(Locale.ROOT, " (%.0f%%)", 100 * r.mops() / own));
                     }
                 }
                 html.append("</td>");
@@ -166,7 +167,8 @@ final class ReportWriter {
         }
         if (limit != null) {
             html.append(String.format(Locale.ROOT, "<p>Memory limit: %.2f M random 64-byte lines/s over a region"
-                    + " as large as the table, same threads.</p>%n", limit));
+                    + " as large as the table, same threads, at the start of the run. A percentage is of the limit"
+                    + " measured beside that workload (in slices interleaved with it), where measured.</p>%n", limit));
         }
     }
 

@@ -17,8 +17,9 @@ final class ResultTable {
 
     /**
      * One table per group, a row per result: Mops/s, the ratio to hashkernel's row (else the
-     * group's first), the percentage of the memory limit (when measured for the group's size and
-     * threads), bytes per entry and where the memory lives. A row run on fewer threads than asked
+     * group's first), the memory limit measured beside the row (else the one measured for the
+     * group's size and threads at the start) and the row's percentage of it, bytes per entry and
+     * where the memory lives. A row run on fewer threads than asked
      * (a single-writer map's writes) is marked.
      */
     static String render(List<CellResult> results, List<HtBench.Limit> limits) {
@@ -33,6 +34,7 @@ final class ResultTable {
         int width = Math.max(22, results.stream().mapToInt(r -> r.impl().length()).max().orElse(0) + 2);
         StringBuilder sb = new StringBuilder();
         boolean marked = false;
+        boolean paired = false;
         for (Map.Entry<Group, List<CellResult>> e : groups.entrySet()) {
             Group g = e.getKey();
             List<CellResult> rows = e.getValue();
@@ -40,18 +42,22 @@ final class ResultTable {
             CellResult base = rows.stream().filter(r -> r.impl().equals("hashkernel")).findFirst().orElse(rows.get(0));
             String ratioHeader = "vs " + base.impl();
             int ratioWidth = Math.max(9, ratioHeader.length());
-            String row = "%-" + width + "s %8s %12s %" + ratioWidth + "s %10s %12s  %s%n";
+            String row = "%-" + width + "s %8s %12s %" + ratioWidth + "s %10s %10s %12s  %s%n";
             sb.append(String.format(Locale.ROOT, "%s %s, table %d MiB, %d threads%s%n", g.op(), g.dist(), g.tableMiB(),
-                    g.threads(), limit == null ? "" : String.format(Locale.ROOT, ", memory limit %.2f M lines/s", limit)));
-            sb.append(String.format(Locale.ROOT, row, "impl", "threads", "Mops/s", ratioHeader, "% of limit",
+                    g.threads(), limit == null ? "" : String.format(Locale.ROOT,
+                            ", memory limit %.2f M lines/s at the start", limit)));
+            sb.append(String.format(Locale.ROOT, row, "impl", "threads", "Mops/s", ratioHeader, "limit", "% of limit",
                     "bytes/entry", "memory"));
             for (CellResult r : rows) {
                 boolean fewer = r.threads() < r.threadsAsked();
                 marked |= fewer;
+                Double own = r.limitMops() != null ? r.limitMops() : limit;
+                paired |= r.limitMops() != null;
                 sb.append(String.format(Locale.ROOT, row, r.impl(), r.threads() + (fewer ? "*" : ""),
                         String.format(Locale.ROOT, "%.2f", r.mops()),
                         String.format(Locale.ROOT, "%.2fx", r.mops() / base.mops()),
-                        limit == null ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * r.mops() / limit),
+                        own == null ? "-" : String.format(Locale.ROOT, "%.2f", own),
+                        own == null ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * r.mops() / own),
                         r.bytesPerEntry() == null ? "-" : String.format(Locale.ROOT, "%.1f", r.bytesPerEntry()),
                         r.memory()));
             }
@@ -59,6 +65,9 @@ final class ResultTable {
         }
         if (marked) {
             sb.append("* single-writer map: its writes ran on one thread, as its contract allows\n");
+        }
+        if (paired) {
+            sb.append("limit: M random 64-byte lines/s measured beside the row, in slices interleaved with it\n");
         }
         return sb.toString();
     }

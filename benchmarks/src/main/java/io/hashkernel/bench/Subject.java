@@ -48,6 +48,15 @@ interface Subject extends AutoCloseable {
         return -1;
     }
 
+    /**
+     * The memory its lookups read, for the memory-limit probe beside a workload (random lines of
+     * the very pages the map uses), or null where the map has no one region (heap maps, maps of
+     * several tables).
+     */
+    default java.lang.foreign.MemorySegment limitRegion() {
+        return null;
+    }
+
     /** Where the memory lives, for the report. */
     String memory();
 

@@ -106,7 +106,9 @@ class HtBenchTest {
             assertTrue(result.get("mops").asDouble() > 0, result.toString());
             assertTrue(result.get("bytesPerEntry").asDouble() > 0, result.toString());
             assertEquals(0, result.get("wrong").asLong(), "every lookup found its value: " + result);
+            assertTrue(result.get("limitMops").asDouble() > 0, "the limit measured beside it: " + result);
         }
+        assertTrue(r.out().contains("limit: M random 64-byte lines/s measured beside the row"), r.out());
         JsonNode unbatched = report.get("results").get(4);
         assertEquals("hashkernel-unbatched", unbatched.get("impl").asText());
         assertEquals((65536 * 16 + 64) / 49152.0, unbatched.get("bytesPerEntry").asDouble(), 1e-9);
@@ -123,6 +125,7 @@ class HtBenchTest {
         JsonNode report = new ObjectMapper().readTree(json.toFile());
         assertEquals(16, report.get("config").get("initialCapacity").asLong());
         assertEquals(2, report.get("results").size());
+        assertTrue(report.get("results").get(0).get("limitMops").isNull(), "--no-limit: no limit beside it");
         for (JsonNode result : report.get("results")) {
             assertEquals(0, result.get("wrong").asLong(), result.toString());
             assertTrue(result.get("mops").asDouble() > 0, result.toString());

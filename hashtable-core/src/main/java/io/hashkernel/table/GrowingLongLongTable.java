@@ -679,6 +679,189 @@ public final class GrowingLongLongTable implements LongLongMap {
     }
 
     /**
+     * A new asynchronous session on this table, for one thread at a time (see
+     * {@link LongLongSession} for its guarantees). Requests are gathered into pieces of
+     * {@value #SESSION_PIECE}; a full piece (or {@link LongLongSession#flush()}) runs on the
+     * current segment through a {@link TableSession} of it, batched and prefetched, with the
+     * piece's puts reserved first and migrations held off while it runs, exactly as a piece of
+     * {@link #putAll}. A piece that needs room starts (or helps) a growth first. At the maximum
+     * capacity, a piece that does not fit is applied request by request, and a put of a new key
+     * without room is reported by the {@link TableFullException} of the call that ran it.
+     */
+    public LongLongSession session() {
+        ensureOpen();
+        return new Session();
+    }
+
+    /** Requests of a {@link #session()} run together on one segment. */
+    static final int SESSION_PIECE = 1024;
+
+    private final class Session implements LongLongSession {
+        private static final byte GET = 0;
+        private static final byte PUT = 1;
+        private static final byte REMOVE = 2;
+
+        private final long[] ids = new long[SESSION_PIECE];
+        private final long[] keys = new long[SESSION_PIECE];
+        private final long[] values = new long[SESSION_PIECE];
+        private final byte[] ops = new byte[SESSION_PIECE];
+        private int count;
+        private int puts;
+        private final CompletionRing done = new CompletionRing();
+        // The session of the segment the last piece ran on, kept while that segment is current.
+        private ConcurrentLongLongTable innerTable;
+        private TableSession inner;
+        private final long[] polledIds = new long[SESSION_PIECE];
+        private final long[] polledValues = new long[SESSION_PIECE];
+
+        @Override
+        public void get(long id, long key) {
+            submit(GET, id, key, missingValue);
+        }
+
+        @Override
+        public void put(long id, long key, long value) {
+            ConcurrentLongLongTable.requireStorable(value, missingValue);
+            submit(PUT, id, key, value);
+        }
+
+        @Override
+        public void remove(long id, long key) {
+            submit(REMOVE, id, key, missingValue);
+        }
+
+        @Override
+        public int poll(long[] outIds, long[] results) {
+            return done.poll(outIds, results);
+        }
+
+        @Override
+        public void flush() {
+            ensureOpen();
+            if (count > 0) {
+                runPiece();
+            }
+        }
+
+        @Override
+        public int pending() {
+            return count;
+        }
+
+        @Override
+        public int completed() {
+            return done.size();
+        }
+
+        private void submit(byte op, long id, long key, long value) {
+            ensureOpen();
+            ids[count] = id;
+            keys[count] = key;
+            values[count] = value;
+            ops[count] = op;
+            puts += op == PUT ? 1 : 0;
+            if (++count == SESSION_PIECE) {
+                runPiece();
+            }
+        }
+
+        /** Runs the gathered requests on one segment, as {@link #putPiece} does a piece of puts. */
+        private void runPiece() {
+            Lease l = LEASES.get();
+            while (true) {
+                ensureOpen();
+                Segment s = current;
+                if (puts > 0 && !s.tryReserve(puts)) {
+                    try {
+                        migrate(s, Kind.GROW, puts);
+                    } catch (TableFullException full) {
+                        runOneByOne();
+                        return;
+                    }
+                    continue;
+                }
+                if (!enter(l, s)) {
+                    s.reserved.addAndGet(-puts);
+                    helpIfMigrating(s);
+                    continue;
+                }
+                try {
+                    long added = runOn(s.table);
+                    s.reserved.addAndGet(added - puts);  // the updates claimed nothing
+                } finally {
+                    exit(l);
+                }
+                count = 0;
+                puts = 0;
+                return;
+            }
+        }
+
+        /** Runs the piece through a session of {@code table}; returns the puts that added a key. */
+        private long runOn(ConcurrentLongLongTable table) {
+            if (innerTable != table) {
+                inner = table.session();
+                innerTable = table;
+            }
+            TableSession t = inner;
+            for (int i = 0; i < count; i++) {
+                switch (ops[i]) {
+                    case GET -> t.get(i, keys[i]);
+                    case PUT -> t.put(i, keys[i], values[i]);
+                    default -> t.remove(i, keys[i]);
+                }
+            }
+            t.flush();
+            long added = 0;
+            for (int n; (n = t.poll(polledIds, polledValues)) > 0; ) {
+                for (int k = 0; k < n; k++) {
+                    int i = (int) polledIds[k];
+                    added += ops[i] == PUT && polledValues[k] == missingValue ? 1 : 0;
+                    done.add(ids[i], polledValues[k]);
+                }
+            }
+            return added;
+        }
+
+        /** At the maximum capacity: each request as the single call, in order; a put without room is reported. */
+        private void runOneByOne() {
+            TableFullException full = null;
+            long fullId = 0;
+            int failed = 0;
+            for (int i = 0; i < count; i++) {
+                long result;
+                try {
+                    result = switch (ops[i]) {
+                        case GET -> GrowingLongLongTable.this.get(keys[i]);
+                        case PUT -> GrowingLongLongTable.this.put(keys[i], values[i]);
+                        default -> GrowingLongLongTable.this.remove(keys[i]);
+                    };
+                } catch (TableFullException e) {
+                    if (full == null) {
+                        full = e;
+                        fullId = ids[i];
+                    }
+                    failed++;
+                    continue;
+                }
+                done.add(ids[i], result);
+            }
+            count = 0;
+            puts = 0;
+            if (full != null) {
+                throw new TableFullException("put with id " + fullId + (failed > 1 ? " and " + (failed - 1)
+                        + " later puts of new keys found no room and were" : " found no room and was") + " not done; every other request"
+                        + " completed. " + full.getMessage(), failed);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "GrowingLongLongTable.Session[pending=" + count + ", completed=" + done.size() + "]";
+        }
+    }
+
+    /**
      * Calls {@code action} for each entry of the current segment (weakly consistent), holding
      * off migrations meanwhile.
      */

@@ -40,7 +40,7 @@ import static io.hashkernel.table.TableLayout.NO_VALUE;
  * holds no native resources: drop it when done. Use after the table is closed throws
  * {@link IllegalStateException}.
  */
-public final class TableSession {
+public final class TableSession implements LongLongSession {
     private static final byte GET = 0;
     private static final byte PUT = 1;
     private static final byte REMOVE = 2;
@@ -58,11 +58,7 @@ public final class TableSession {
     private final int[] freeSlots;
     private int freeCount;
 
-    // Completed, not yet polled: a FIFO ring that doubles when full.
-    private long[] doneIds = new long[64];
-    private long[] doneValues = new long[64];
-    private int doneHead;
-    private int doneCount;
+    private final CompletionRing done = new CompletionRing();
 
     TableSession(ConcurrentLongLongTable table, BatchPipeline pipe, int depth) {
         this.table = table;
@@ -81,43 +77,27 @@ public final class TableSession {
         freeCount = slots;
     }
 
-    /** Submits a lookup of {@code key}; its result is the value, or the missing value. */
+    @Override
     public void get(long id, long key) {
         submit(GET, id, key, NO_VALUE);
     }
 
-    /**
-     * Submits {@code put(key, value)}; its result is the previous value, or the missing value.
-     *
-     * @throws IllegalArgumentException if {@code value} is the missing value (nothing submitted)
-     */
+    @Override
     public void put(long id, long key, long value) {
         submit(PUT, id, key, table.encode(value));
     }
 
-    /** Submits {@code remove(key)}; its result is the removed value, or the missing value. */
+    @Override
     public void remove(long id, long key) {
         submit(REMOVE, id, key, NO_VALUE);
     }
 
-    /**
-     * Moves up to {@code min(ids.length, results.length)} completed results into the arrays,
-     * oldest completion first, and returns how many.
-     */
+    @Override
     public int poll(long[] ids, long[] results) {
-        int n = Math.min(doneCount, Math.min(ids.length, results.length));
-        int capacity = doneIds.length;
-        for (int i = 0; i < n; i++) {
-            int at = (doneHead + i) & (capacity - 1);
-            ids[i] = doneIds[at];
-            results[i] = doneValues[at];
-        }
-        doneHead = (doneHead + n) & (capacity - 1);
-        doneCount -= n;
-        return n;
+        return done.poll(ids, results);
     }
 
-    /** Completes every submitted request; their results wait for {@link #poll}. */
+    @Override
     public void flush() {
         table.ensureOpen();
         while (!pipe.isEmpty()) {
@@ -125,14 +105,14 @@ public final class TableSession {
         }
     }
 
-    /** Requests submitted and not yet completed. */
+    @Override
     public int pending() {
         return pipe.pending();
     }
 
-    /** Results completed and not yet polled. */
+    @Override
     public int completed() {
-        return doneCount;
+        return done.size();
     }
 
     private void submit(byte op, long id, long key, long word) {
@@ -214,28 +194,11 @@ public final class TableSession {
     }
 
     private void complete(long id, long result) {
-        if (doneCount == doneIds.length) {
-            // Unroll the ring into arrays twice the size.
-            int capacity = doneIds.length;
-            long[] i2 = new long[capacity * 2];
-            long[] v2 = new long[capacity * 2];
-            int first = capacity - doneHead;
-            System.arraycopy(doneIds, doneHead, i2, 0, first);
-            System.arraycopy(doneIds, 0, i2, first, doneHead);
-            System.arraycopy(doneValues, doneHead, v2, 0, first);
-            System.arraycopy(doneValues, 0, v2, first, doneHead);
-            doneIds = i2;
-            doneValues = v2;
-            doneHead = 0;
-        }
-        int at = (doneHead + doneCount) & (doneIds.length - 1);
-        doneIds[at] = id;
-        doneValues[at] = result;
-        doneCount++;
+        done.add(id, result);
     }
 
     @Override
     public String toString() {
-        return "TableSession[pending=" + pending() + ", completed=" + doneCount + ", batch=" + pipe.batch() + "]";
+        return "TableSession[pending=" + pending() + ", completed=" + done.size() + ", batch=" + pipe.batch() + "]";
     }
 }

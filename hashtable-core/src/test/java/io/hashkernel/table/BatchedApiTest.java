@@ -222,6 +222,72 @@ class BatchedApiTest {
         }
     }
 
+    /**
+     * Each thread keeps one spare pipeline for its bulk calls and points it at whichever table
+     * calls next: tables of different shapes alternating on one thread, and a call that failed
+     * midway (its table closed), leave every later call's results right.
+     */
+    @Test
+    void bulkCallsOfSeveralTablesOnOneThreadShareASparePipelineSafely() {
+        ConcurrentLongLongTable a = ConcurrentLongLongTable.builder().capacity(1024).missingValue(MISSING).build();
+        ConcurrentLongLongTable b = ConcurrentLongLongTable.builder().capacity(1024).missingValue(MISSING).batch(8)
+                .build();
+        ConcurrentLongLongTable c = ConcurrentLongLongTable.builder().capacity(1024).missingValue(MISSING).build();
+        try (a; b; c) {
+            long[] keys = new long[300];
+            long[] values = new long[300];
+            for (int i = 0; i < keys.length; i++) {
+                keys[i] = i * 7919L + 1;
+                values[i] = i;
+            }
+            for (int round = 0; round < 3; round++) {
+                a.putAll(keys, values);
+                for (int i = 0; i < values.length; i++) {
+                    values[i] += 1000;
+                }
+                b.putAll(keys, values);
+                for (int i = 0; i < values.length; i++) {
+                    values[i] += 1000;
+                }
+                c.putAll(keys, values);
+            }
+            c.close();
+            long[] got = new long[keys.length];
+            assertThrows(IllegalStateException.class, () -> c.getAll(keys, got));
+            a.getAll(keys, got);
+            for (int i = 0; i < keys.length; i++) {
+                assertEquals(i + 4000, got[i], "table a, key " + i);
+            }
+            b.getAll(keys, got);
+            for (int i = 0; i < keys.length; i++) {
+                assertEquals(i + 5000, got[i], "table b, key " + i);
+            }
+            assertEquals(keys.length, a.removeAll(keys));
+            a.getAll(keys, got);
+            for (long v : got) {
+                assertEquals(MISSING, v);
+            }
+        }
+    }
+
+    @Test
+    void theReadOnlyViewOfItsMemoryReadsTheTableAndEndsWithIt() {
+        ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(64).missingValue(MISSING).build();
+        t.put(5, 6);
+        java.lang.foreign.MemorySegment view = t.readOnlyMemory();
+        assertTrue(view.isReadOnly());
+        assertEquals(t.memoryBytes(), view.byteSize());
+        boolean found = false;
+        for (long o = 0; o + 16 <= view.byteSize(); o += 16) {
+            found |= view.get(java.lang.foreign.ValueLayout.JAVA_LONG, o) == 5;
+        }
+        assertTrue(found, "the key is in the memory it shows");
+        assertThrows(IllegalArgumentException.class, () -> view.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 1));
+        t.close();
+        assertThrows(IllegalStateException.class, () -> view.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0));
+        assertThrows(IllegalStateException.class, t::readOnlyMemory);
+    }
+
     @Test
     void badArgumentsAreRefusedBeforeAnythingHappens() {
         ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(64).missingValue(MISSING)

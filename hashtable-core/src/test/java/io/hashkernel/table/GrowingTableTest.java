@@ -267,4 +267,146 @@ class GrowingTableTest {
         assertThrows(IllegalStateException.class, t::compact);
         t.close();
     }
+
+    /** What a session's requests return, computed on a model in submission order. */
+    private static long expected(Map<Long, Long> model, int op, long key, long value) {
+        Long previous = switch (op) {
+            case 0 -> model.get(key);
+            case 1 -> model.put(key, value);
+            default -> model.remove(key);
+        };
+        return previous == null ? MISSING : previous;
+    }
+
+    /** Polls every completed result into {@code results} by id; each id must come back once. */
+    private static void drain(LongLongSession s, Map<Long, Long> results) {
+        long[] ids = new long[100];
+        long[] values = new long[100];
+        for (int n; (n = s.poll(ids, values)) > 0; ) {
+            for (int i = 0; i < n; i++) {
+                assertEquals(null, results.put(ids[i], values[i]), "id " + ids[i] + " came back twice");
+            }
+        }
+    }
+
+    /**
+     * Sessions on a growing table: four threads, each with its own keys, submit gets, puts and
+     * removes from 16 slots to hundreds of thousands of entries while another thread compacts
+     * now and then; every id comes back once with the result of the single call in submission
+     * order, and at the end the table equals the union of the models.
+     */
+    @Test
+    void sessionsWorkWhileTheTableGrowsAndCompacts() throws Exception {
+        int writers = 4;
+        int requests = 300_000;
+        try (GrowingLongLongTable t = table(16)) {
+            List<Map<Long, Long>> models = new ArrayList<>();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            AtomicBoolean done = new AtomicBoolean();
+            List<Thread> threads = new ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                Map<Long, Long> model = new HashMap<>();
+                models.add(model);
+                long base = w == 0 ? 0 : (long) w << 40;   // writer 0 also uses the key 0 (side cell)
+                long seed = 500 + w;
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        SplittableRandom rnd = new SplittableRandom(seed);
+                        LongLongSession s = t.session();
+                        Map<Long, Long> expected = new HashMap<>();
+                        Map<Long, Long> results = new HashMap<>();
+                        for (long id = 0; id < requests; id++) {
+                            int op = rnd.nextInt(10) < 6 ? 1 : rnd.nextInt(10) < 7 ? 0 : 2;
+                            long key = base + rnd.nextLong(requests / 2);
+                            long value = rnd.nextLong(1, Long.MAX_VALUE);
+                            expected.put(id, expected(model, op, key, value));
+                            switch (op) {
+                                case 0 -> s.get(id, key);
+                                case 1 -> s.put(id, key, value);
+                                default -> s.remove(id, key);
+                            }
+                            if (rnd.nextInt(1000) == 0) {
+                                drain(s, results);
+                            }
+                        }
+                        s.flush();
+                        assertEquals(0, s.pending(), "flush leaves nothing pending");
+                        drain(s, results);
+                        assertEquals(0, s.completed());
+                        assertEquals(expected, results, "every id once, with the single call's result");
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }));
+            }
+            Thread compactor = Thread.ofPlatform().start(() -> {
+                try {
+                    while (!done.get()) {
+                        Thread.sleep(20);
+                        t.compact();
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            });
+            for (Thread th : threads) {
+                th.join(TimeUnit.MINUTES.toMillis(2));
+                assertFalse(th.isAlive(), "a session thread hung");
+            }
+            done.set(true);
+            compactor.join();
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            Map<Long, Long> union = new HashMap<>();
+            models.forEach(union::putAll);
+            assertEquals(union.size(), t.size());
+            for (Map.Entry<Long, Long> e : union.entrySet()) {
+                assertEquals(e.getValue(), t.get(e.getKey()), "key " + e.getKey());
+            }
+            assertTrue(t.capacity() >= 2 * union.size(), "it grew: " + t.capacity());
+            assertTrue(t.migrations() > 10, "growths and compactions ran: " + t.migrations());
+        }
+    }
+
+    @Test
+    void aSessionAtTheMaximumCapacityReportsThePutsWithoutRoom() {
+        try (GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(16).maxCapacity(64)
+                .missingValue(MISSING).build()) {
+            LongLongSession s = t.session();
+            for (long k = 1; k <= 40; k++) {
+                s.put(k, k, k);
+            }
+            s.get(1_000, 1);
+            s.put(1_001, 1, 7);                            // an update: needs no room
+            for (long k = 41; k <= 100; k++) {
+                s.put(k, k, k);                            // some fit, the rest do not
+            }
+            s.get(1_002, 1);
+            TableFullException full = assertThrows(TableFullException.class, s::flush);
+            assertTrue(full.getMessage().startsWith("put with id "), full.getMessage());
+            assertTrue(full.getMessage().contains("maximum capacity of 64 slots"), full.getMessage());
+            assertEquals(0, s.pending());
+            Map<Long, Long> results = new HashMap<>();
+            drain(s, results);
+            long notPut = full.notPut();
+            assertEquals(103 - notPut, results.size(), "every other request completed");
+            assertEquals(1, results.get(1_000L));
+            assertEquals(1, results.get(1_001L));
+            assertEquals(7, results.get(1_002L));
+            assertEquals(100 - notPut, t.size());
+            assertThrows(IllegalArgumentException.class, () -> s.put(1, 1, MISSING));
+        }
+    }
+
+    @Test
+    void aSessionOfAClosedTableThrows() {
+        GrowingLongLongTable t = table(16);
+        LongLongSession s = t.session();
+        s.put(1, 1, 1);
+        t.close();
+        assertThrows(IllegalStateException.class, s::flush);
+        assertThrows(IllegalStateException.class, () -> s.get(2, 1));
+        assertThrows(IllegalStateException.class, t::session);
+    }
 }

@@ -39,20 +39,23 @@ public final class BatchPipeline {
     public static final int MAX_BATCH = 4096;
 
     private final PrefetchStrategy strategy;
-    private final MemorySegment region;
+    private MemorySegment region;
     private final int batch;
+    private final int depth;
 
     // The batch being built: it starts with the requests re-queued by the last round. During a
     // probe (between issue() and endProbe()) these arrays hold the batch being probed instead, and
     // re-queued requests are compacted in place at their front.
     private int[] buildTags;
     private long[] buildOffsets;
+    private MemorySegment buildView;        // MemorySegment.ofArray(buildOffsets), made once
     private int[] buildHops;
     private int buildCount;
     // The batches issued (prefetched) by the last `depth` issue() calls, oldest at flightHead:
     // each is probed `depth` rounds after it was issued.
     private final int[][] flightTags;
     private final long[][] flightOffsets;
+    private final MemorySegment[] flightViews;
     private final int[][] flightHops;
     private final int[] flightCounts;
     private int flightHead;
@@ -86,14 +89,43 @@ public final class BatchPipeline {
         checkBatch(batch);
         checkDepth(depth);
         this.batch = batch;
+        this.depth = depth;
         buildTags = new int[batch];
         buildOffsets = new long[batch];
+        buildView = MemorySegment.ofArray(buildOffsets);
         buildHops = new int[batch];
         addLimit = batch;
         flightTags = new int[depth][batch];
         flightOffsets = new long[depth][batch];
+        flightViews = new MemorySegment[depth];
+        for (int i = 0; i < depth; i++) {
+            flightViews[i] = MemorySegment.ofArray(flightOffsets[i]);
+        }
         flightHops = new int[depth][batch];
         flightCounts = new int[depth];
+    }
+
+    /** The depth (batches in flight) this pipeline was made with. */
+    public int depth() {
+        return depth;
+    }
+
+    /** The strategy it prefetches with. */
+    public PrefetchStrategy strategy() {
+        return strategy;
+    }
+
+    /**
+     * Points this empty pipeline at another region, so that one pipeline can serve call after
+     * call (and table after table) without being allocated again.
+     *
+     * @throws IllegalStateException if requests are in the pipeline or a probe is under way
+     */
+    public void retarget(MemorySegment region) {
+        if (!isEmpty() || probing()) {
+            throw new IllegalStateException("retarget() of a pipeline in use: " + pending() + " requests pending");
+        }
+        this.region = Objects.requireNonNull(region, "region");
     }
 
     /** The most batches in flight. */
@@ -197,21 +229,24 @@ public final class BatchPipeline {
             throw new IllegalStateException("the previous probe was not ended: call endProbe() before issue()");
         }
         if (buildCount > 0) {
-            strategy.prefetch(region, buildOffsets, buildCount);
+            strategy.prefetch(region, buildOffsets, buildView, buildCount);
         }
         int head = flightHead;
         int[] t = flightTags[head];
         long[] o = flightOffsets[head];
+        MemorySegment v = flightViews[head];
         int[] h = flightHops[head];
         probeCount = flightCounts[head];
         flightTags[head] = buildTags;
         flightOffsets[head] = buildOffsets;
+        flightViews[head] = buildView;
         flightHops[head] = buildHops;
         flightCounts[head] = buildCount;
         flightCount += buildCount - probeCount;
         flightHead = head + 1 == flightCounts.length ? 0 : head + 1;
         buildTags = t;
         buildOffsets = o;
+        buildView = v;
         buildHops = h;
         buildCount = 0;
         requeued = 0;

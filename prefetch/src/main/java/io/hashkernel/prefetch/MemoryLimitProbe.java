@@ -31,11 +31,12 @@ public final class MemoryLimitProbe {
      *
      * @param mops     million lines read per second, all threads together
      * @param strategy how the lines were read: {@code plain loads} or {@code prefetch <strategy>}
+     * @param shape    the shape of reading, to measure it again
      * @param threads  reading threads
      * @param batch    lines per batch
      * @param seconds  measured time
      */
-    public record Result(double mops, String strategy, int threads, int batch, double seconds) {
+    public record Result(double mops, String strategy, Shape shape, int threads, int batch, double seconds) {
         /** One line for reports. */
         public String describe() {
             return String.format(Locale.ROOT, "%.1f M lines/s (%s, batch %d, %d threads)",
@@ -127,7 +128,7 @@ public final class MemoryLimitProbe {
             total += c;
         }
         String how = shape == Shape.LOADS ? "plain loads" : "prefetch " + strategy.name();
-        return new Result(total / elapsed / 1e6, how, threads, batch, elapsed);
+        return new Result(total / elapsed / 1e6, how, shape, threads, batch, elapsed);
     }
 
     private static long read(MemorySegment region, long lines, int batch, long deadline,

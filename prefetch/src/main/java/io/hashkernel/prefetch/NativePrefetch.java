@@ -132,7 +132,15 @@ public final class NativePrefetch implements PrefetchStrategy {
 
     @Override
     public void prefetch(MemorySegment region, long[] offsets, int count) {
+        prefetch(region, offsets, MemorySegment.ofArray(offsets), count);
+    }
+
+    @Override
+    public void prefetch(MemorySegment region, long[] offsets, MemorySegment offsetsView, int count) {
         Objects.checkFromToIndex(0, count, offsets.length);
+        if (offsetsView.heapBase().orElse(null) != offsets || offsetsView.byteSize() != 8L * offsets.length) {
+            throw new IllegalArgumentException("offsetsView must be MemorySegment.ofArray(offsets)");
+        }
         if (!region.isNative()) {
             TouchPrefetch.INSTANCE.prefetch(region, offsets, count);
             return;
@@ -146,7 +154,7 @@ public final class NativePrefetch implements PrefetchStrategy {
             // that every thread using the region shares, which measured as costly as the
             // prefetches themselves. A prefetch never faults, so a close racing with this call
             // is harmless.
-            routine.invokeExact(region.address(), MemorySegment.ofArray(offsets), (long) count, region.byteSize());
+            routine.invokeExact(region.address(), offsetsView, (long) count, region.byteSize());
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

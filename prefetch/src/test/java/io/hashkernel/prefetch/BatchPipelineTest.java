@@ -12,6 +12,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -169,6 +170,33 @@ class BatchPipelineTest {
         assertEquals(8, q.tag(1));
         assertEquals(128, q.offset(1));
         assertEquals(0, q.hops(1));
+    }
+
+    @Test
+    void anEmptyPipelineCanBeRetargetedAndABusyOneCannot() {
+        Recording strategy = new Recording();
+        BatchPipeline p = new BatchPipeline(strategy, REGION, 4, 1);
+        assertEquals(1, p.depth());
+        assertSame(strategy, p.strategy());
+        p.add(0, 64);
+        IllegalStateException busy = assertThrows(IllegalStateException.class, () -> p.retarget(REGION));
+        assertTrue(busy.getMessage().contains("1 requests pending"), busy.getMessage());
+        p.issue();
+        assertThrows(IllegalStateException.class, () -> p.retarget(REGION), "not during a probe");
+        p.endProbe();
+        p.issue();
+        assertEquals(1, p.probeCount());
+        p.endProbe();
+        assertTrue(p.isEmpty());
+        p.retarget(MemorySegment.NULL);
+        p.retarget(REGION);
+        p.add(5, 128);
+        p.issue();
+        p.endProbe();
+        p.issue();
+        assertEquals(5, p.tag(0));
+        assertEquals(128, p.offset(0));
+        assertThrows(NullPointerException.class, () -> new BatchPipeline(strategy, REGION, 4).retarget(null));
     }
 
     @Test

@@ -78,6 +78,29 @@ class PrefetchTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"native", "touch"})
+    void aPreparedViewOfTheOffsetsWorksAndAForeignOneIsRefused(String name) {
+        PrefetchStrategy s = available(name);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment region = arena.allocate(1 << 16, 64);
+            region.fill((byte) 3);
+            long[] offsets = {0, 64, 1 << 15, -64, 1L << 40};
+            MemorySegment view = MemorySegment.ofArray(offsets);
+            for (int count = 0; count <= offsets.length; count++) {
+                s.prefetch(region, offsets, view, count);
+            }
+            assertEquals(3, region.get(ValueLayout.JAVA_BYTE, 64), "nothing changed");
+            if (name.equals("native")) {
+                // a view of another array (a shorter one here) would let the routine read past it
+                assertThrows(IllegalArgumentException.class,
+                        () -> s.prefetch(region, offsets, MemorySegment.ofArray(new long[2]), 2));
+                assertThrows(IllegalArgumentException.class,
+                        () -> s.prefetch(region, offsets, MemorySegment.ofArray(offsets.clone()), 2));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"native", "touch"})
     void aClosedRegionThrowsInsteadOfCrashing(String name) {
         PrefetchStrategy s = available(name);
         Arena arena = Arena.ofShared();

@@ -1,6 +1,7 @@
 package io.hashkernel.stress;
 
 import io.hashkernel.table.GrowingLongLongTable;
+import io.hashkernel.table.LongLongSession;
 import io.hashkernel.table.spi.MemoryProvider;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
@@ -8,6 +9,7 @@ import org.openjdk.jcstress.annotations.Description;
 import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
 import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.JJJ_Result;
 import org.openjdk.jcstress.infra.results.JJ_Result;
 import org.openjdk.jcstress.infra.results.J_Result;
 
@@ -116,6 +118,43 @@ public final class GrowthTest {
         @Arbiter
         public void after(J_Result r) {
             r.r1 = t.get(KEY);
+        }
+    }
+
+    /**
+     * A session's piece (a put of a new key and a get of a present one) racing a migration: both
+     * results are the single calls' and the put is in the new segment afterwards.
+     */
+    @JCStressTest
+    @Description("session put of a new key and get of a present one, flushed, race compact().")
+    @Outcome(id = "-1, 1, 1229782938533634594", expect = ACCEPTABLE,
+            desc = "the piece ran on the old segment before the freeze, or on the new one")
+    @Outcome(expect = FORBIDDEN, desc = "a wrong result, or the put was lost by the migration")
+    @State
+    public static class SessionRacesMigration {
+        final GrowingLongLongTable t = small();
+
+        @Actor
+        public void session(JJJ_Result r) {
+            LongLongSession s = t.session();
+            s.put(0, KEY, V1);
+            s.get(1, 1000);
+            s.flush();
+            long[] ids = new long[2];
+            long[] results = new long[2];
+            int n = s.poll(ids, results);
+            r.r1 = n == 2 ? results[ids[0] == 0 ? 0 : 1] : -100 - n;
+            r.r2 = n == 2 ? results[ids[0] == 1 ? 0 : 1] : -100 - n;
+        }
+
+        @Actor
+        public void migrator() {
+            t.compact();
+        }
+
+        @Arbiter
+        public void after(JJJ_Result r) {
+            r.r3 = t.get(KEY);
         }
     }
 }
