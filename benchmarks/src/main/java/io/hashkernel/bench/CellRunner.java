@@ -118,7 +118,7 @@ final class CellRunner {
                 // Written right before: on this VM a region left idle while the map was loaded
                 // lost its host pages (the first slices after a 2 GiB load read 0.4 to 3 M
                 // lines/s, faulting them back in).
-                probeRegion.segment().fill((byte) 1);
+                MemoryLimitProbe.prepare(probeRegion.segment());
                 region = probeRegion.segment();
             }
             if (!probeWarm) {

@@ -460,7 +460,7 @@ public final class HtBench implements Callable<Integer> {
      */
     private Limit measureLimit(long mib, int t, double secs) throws InterruptedException {
         try (Region region = Memory.allocate(mib << 20, Memory.HUGE_PAGE_SIZE)) {
-            region.segment().fill((byte) 1);
+            MemoryLimitProbe.prepare(region.segment());
             long huge = region.hugePageBytes();
             if (huge >= 0) {
                 out.printf(Locale.ROOT, "limit:   region of %d MiB, %.0f%% on huge pages (%s)%n", mib,

@@ -1,6 +1,7 @@
 package io.hashkernel.bench;
 
 import io.hashkernel.numa.Memory;
+import io.hashkernel.prefetch.MemoryLimitProbe;
 import io.hashkernel.numa.Region;
 import io.hashkernel.prefetch.PrefetchStrategy;
 import io.hashkernel.prefetch.Prefetchers;
@@ -53,7 +54,7 @@ public class LimitBench {
     public void setUp() {
         region = Memory.allocate(mib << 20, Memory.HUGE_PAGE_SIZE);
         segment = region.segment();
-        segment.fill((byte) 1);
+        MemoryLimitProbe.prepare(segment);
         lines = segment.byteSize() >>> 6;
         prefetch = Prefetchers.selected();
     }

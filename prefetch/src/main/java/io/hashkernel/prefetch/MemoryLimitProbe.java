@@ -72,6 +72,20 @@ public final class MemoryLimitProbe {
     }
 
     /**
+     * Writes every 8-byte word of {@code region} with its own offset, before measuring: every page
+     * is then backed (reads of untouched anonymous memory all hit one zero page), and no two
+     * pages are alike, as in a real table (a hypervisor that merges identical pages could serve
+     * a region of one repeated byte from a few physical pages; here such a region read up to 1.2x
+     * faster than one of distinct words in the same run).
+     */
+    public static void prepare(MemorySegment region) {
+        long words = region.byteSize() >>> 3;
+        for (long i = 0; i < words; i++) {
+            region.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i, i << 3);
+        }
+    }
+
+    /**
      * Reads random lines of {@code region} on {@code threads} threads for about {@code seconds}.
      *
      * @throws IllegalArgumentException if the region is smaller than one line, or threads, batch or
@@ -135,20 +149,26 @@ public final class MemoryLimitProbe {
                              PrefetchStrategy strategy, long state) {
         long[] current = new long[batch];
         long[] next = new long[batch];
+        // Views made once, as the table's pipeline does: one per call would allocate.
+        MemorySegment currentView = MemorySegment.ofArray(current);
+        MemorySegment nextView = MemorySegment.ofArray(next);
         state = fill(current, lines, state);
-        strategy.prefetch(region, current, batch);
+        strategy.prefetch(region, current, currentView, batch);
         long read = 0;
         long sum = 0;
         do {
             for (int round = 0; round < 64; round++) {
                 state = fill(next, lines, state);
-                strategy.prefetch(region, next, batch);
+                strategy.prefetch(region, next, nextView, batch);
                 for (int i = 0; i < batch; i++) {
                     sum += region.get(ValueLayout.JAVA_LONG_UNALIGNED, current[i]);
                 }
                 long[] swap = current;
                 current = next;
                 next = swap;
+                MemorySegment swapView = currentView;
+                currentView = nextView;
+                nextView = swapView;
             }
             read += 64L * batch;
         } while (System.nanoTime() < deadline);

@@ -110,6 +110,18 @@ class PrefetchTest {
     }
 
     @Test
+    void theProbesRegionIsWrittenWithDistinctWords() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment region = arena.allocate(3 * 4096 + 12, 64);
+            MemoryLimitProbe.prepare(region);
+            for (long o = 0; o + 8 <= region.byteSize(); o += 8) {
+                assertEquals(o, region.get(ValueLayout.JAVA_LONG_UNALIGNED, o));
+            }
+            assertEquals(0, region.get(ValueLayout.JAVA_INT_UNALIGNED, 3 * 4096 + 8), "a tail shorter than a word is left");
+        }
+    }
+
+    @Test
     void badPropertyValuesSayWhatIsAllowed() {
         var e = assertThrows(IllegalArgumentException.class, () -> strategy("fast"));
         assertTrue(e.getMessage().contains("auto, native or touch"), e.getMessage());
