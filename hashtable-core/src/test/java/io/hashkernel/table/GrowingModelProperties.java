@@ -18,14 +18,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * Model-based test of the growing table from 4 slots, bounded at 64: every operation, bulk calls,
- * compactions and clears against a {@link HashMap}; a new key is refused exactly when the live
+ * session pieces, compactions and clears against a {@link HashMap}; a new key is refused exactly when the live
  * entries leave no room under the maximum capacity.
  */
 class GrowingModelProperties {
     private static final long MISSING = -1;
     private static final int MAX = 64;
 
-    enum Kind { GET, PUT, PUT_IF_ABSENT, REPLACE_IF, REMOVE, PUT_ALL, REMOVE_ALL, GET_ALL, COMPACT, CLEAR, SIZE }
+    enum Kind { GET, PUT, PUT_IF_ABSENT, REPLACE_IF, REMOVE, PUT_ALL, REMOVE_ALL, GET_ALL, SESSION, COMPACT, CLEAR, SIZE }
 
     record Op(Kind kind, long key, long value) {
     }
@@ -36,7 +36,7 @@ class GrowingModelProperties {
         Arbitrary<Long> values = Arbitraries.longs().between(0, 9);
         Arbitrary<Kind> kinds = Arbitraries.frequency(Tuple.of(3, Kind.GET), Tuple.of(6, Kind.PUT),
                 Tuple.of(2, Kind.PUT_IF_ABSENT), Tuple.of(1, Kind.REPLACE_IF), Tuple.of(3, Kind.REMOVE),
-                Tuple.of(2, Kind.PUT_ALL), Tuple.of(1, Kind.REMOVE_ALL), Tuple.of(1, Kind.GET_ALL),
+                Tuple.of(2, Kind.PUT_ALL), Tuple.of(1, Kind.REMOVE_ALL), Tuple.of(1, Kind.GET_ALL), Tuple.of(2, Kind.SESSION),
                 Tuple.of(1, Kind.COMPACT), Tuple.of(1, Kind.CLEAR), Tuple.of(1, Kind.SIZE));
         return Combinators.combine(kinds, keys, values).as(Op::new).list().ofMaxSize(200);
     }
@@ -87,6 +87,36 @@ class GrowingModelProperties {
                         t.getAll(new long[] {k, k + 1}, values);
                         assertEquals(model.getOrDefault(k, MISSING), values[0], at);
                         assertEquals(model.getOrDefault(k + 1, MISSING), values[1], at);
+                    }
+                    case SESSION -> {
+                        if (model.size() + 2 > room) {
+                            continue;
+                        }
+                        // put k, get k, remove k+1, put k+1, get k+1: the same results as the single calls
+                        LongLongSession session = t.session();
+                        session.put(0, k, v);
+                        session.get(1, k);
+                        session.remove(2, k + 1);
+                        session.put(3, k + 1, v + 1);
+                        session.get(4, k + 1);
+                        session.flush();
+                        long[] expected = new long[5];
+                        Long before = model.put(k, v);
+                        expected[0] = before == null ? MISSING : before;
+                        expected[1] = v;
+                        before = model.remove(k + 1);
+                        expected[2] = before == null ? MISSING : before;
+                        before = model.put(k + 1, v + 1);
+                        expected[3] = before == null ? MISSING : before;
+                        expected[4] = v + 1;
+                        long[] ids = new long[8];
+                        long[] results = new long[8];
+                        assertEquals(5, session.poll(ids, results), at);
+                        long[] got = new long[5];
+                        for (int i = 0; i < 5; i++) {
+                            got[(int) ids[i]] = results[i];
+                        }
+                        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, got, at);
                     }
                     case COMPACT -> t.compact();
                     case CLEAR -> {
