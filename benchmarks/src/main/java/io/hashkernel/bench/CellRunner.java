@@ -99,16 +99,18 @@ final class CellRunner {
      */
     private final class PairedLimit {
         private final MemorySegment region;
+        private final boolean ownMemory;
         private double lines;
         private double seconds;
         private final List<String> slices = new ArrayList<>();
 
         PairedLimit(Subject subject) throws InterruptedException {
+            MemorySegment own = spec.limitShape() == null ? null : subject.limitRegion();
+            ownMemory = own != null;
             if (spec.limitShape() == null) {
                 region = null;
                 return;
             }
-            MemorySegment own = subject.limitRegion();
             if (own != null) {
                 region = own;
             } else {
@@ -149,7 +151,7 @@ final class CellRunner {
         void report(Workload w) {
             if (!slices.isEmpty()) {
                 progress("%s: %s: limit beside it %.1f M lines/s over %s (slices %s)", impl.id, w, mops(),
-                        probeRegion != null && region == probeRegion.segment() ? "a region of its size" : "its own memory",
+                        ownMemory ? "its own memory" : "a region of its size",
                         String.join(", ", slices));
             }
         }
