@@ -105,13 +105,14 @@ final class CellRunner {
         private final List<String> slices = new ArrayList<>();
 
         PairedLimit(Subject subject) throws InterruptedException {
-            MemorySegment own = spec.limitShape() == null ? null : subject.limitRegion();
-            ownMemory = own != null;
             if (spec.limitShape() == null) {
                 region = null;
+                ownMemory = false;
                 return;
             }
-            if (own != null) {
+            MemorySegment own = subject.limitRegion();
+            ownMemory = own != null;
+            if (ownMemory) {
                 region = own;
             } else {
                 if (probeRegion == null) {

@@ -1,5 +1,6 @@
 package io.hashkernel.table;
 
+import io.hashkernel.prefetch.BatchPipeline;
 import io.hashkernel.table.spi.MemoryProvider;
 
 import java.util.Objects;
@@ -123,15 +124,13 @@ public final class GrowingLongLongTable implements LongLongMap {
 
         /** As {@link ConcurrentLongLongTable.Builder#batch}. */
         public Builder batch(int requests) {
-            ConcurrentLongLongTable.builder().batch(requests);
-            this.batch = requests;
+            this.batch = BatchPipeline.checkBatch(requests);
             return this;
         }
 
         /** As {@link ConcurrentLongLongTable.Builder#depth}. */
         public Builder depth(int batches) {
-            ConcurrentLongLongTable.builder().depth(batches);
-            this.depth = batches;
+            this.depth = BatchPipeline.checkDepth(batches);
             return this;
         }
 
