@@ -7,6 +7,8 @@ module io.hashkernel.table {
     requires transitive io.hashkernel.numa;
     requires transitive io.hashkernel.prefetch;
     requires transitive org.agrona;
+    // Optional at run time: the vector line compare runs only where the module is loaded.
+    requires static jdk.incubator.vector;
 
     exports io.hashkernel.table;
     exports io.hashkernel.table.spi;

@@ -4,6 +4,7 @@ import io.hashkernel.numa.Memory;
 import io.hashkernel.numa.Region;
 import io.hashkernel.prefetch.MemoryLimitProbe;
 import io.hashkernel.prefetch.Prefetchers;
+import io.hashkernel.table.ConcurrentLongLongTable;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
@@ -286,7 +287,8 @@ final class CellRunner {
                       long bytes, Measured m, String memory, long hugePageBytes, Double limitMops) {
         CellResult r = new CellResult(impl.id, w.op(), w.dist(), threads, spec.threads(), impl.contract.label,
                 spec.tableMiB(), held, m.ops / m.seconds / 1e6, held == 0 || bytes < 0 ? null : bytes / (double) held,
-                m.ops, m.seconds, m.wrong, memory, hugePageBytes < 0 ? null : hugePageBytes, limitMops);
+                m.ops, m.seconds, m.wrong, memory, hugePageBytes < 0 ? null : hugePageBytes, limitMops,
+                impl.id.startsWith("hashkernel") ? ConcurrentLongLongTable.lineCompare() : null);
         results.add(r);
         sink.accept(r);
     }

@@ -17,6 +17,7 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
+import java.lang.module.ModuleFinder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,6 +26,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 
 /**
@@ -303,7 +305,12 @@ public final class HtBench implements Callable<Integer> {
         config.put("owners", owners);
         config.put("initialCapacity", initialCapacity);
         config.put("prefetch", Prefetchers.selected().name());
+        config.put("lineCompare", results.stream().map(CellResult::lineCompare).filter(Objects::nonNull)
+                .findFirst().orElse(null));
         config.put("fork", fork);
+        if (config.get("lineCompare") != null) {
+            out.println("line compare (HashKernel): " + config.get("lineCompare"));
+        }
         Report r = new Report(machine.withTableHugePages(tableHugePages(results)), main == null ? null : main.limitMops(), main == null ? List.of() : main.shapes(),
                 limits, config, budget, results, skipped);
         if (json != null) {
@@ -519,6 +526,9 @@ public final class HtBench implements Callable<Integer> {
         }
     }
 
+    static final String VECTOR_MODULE = "jdk.incubator.vector";
+    private static final boolean VECTOR_MODULE_INSTALLED = ModuleFinder.ofSystem().find(VECTOR_MODULE).isPresent();
+
     private List<CellResult> runForked(CellSpec cell, Impl impl, Progress progress) throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         List<String> command = new ArrayList<>();
@@ -532,6 +542,10 @@ public final class HtBench implements Callable<Integer> {
             // JCTools and Chronicle Map (peers) still use sun.misc.Unsafe; HashKernel does not.
             // Keep their warnings out of the report.
             command.add("--sun-misc-unsafe-memory-access=allow");
+        }
+        if (VECTOR_MODULE_INSTALLED && jvmArgs.stream().noneMatch(a -> a.contains(VECTOR_MODULE))) {
+            // HashKernel's table compares a line's keys with the Vector API where it is loaded.
+            command.add("--add-modules=" + VECTOR_MODULE);
         }
         command.addAll(impl.jvmFlags());
         command.add("-cp");

@@ -108,6 +108,9 @@ final class ReportWriter {
         row(html, "JDK", m.jdk() + ", " + m.os());
         row(html, "HashKernel memory", m.memoryMechanism());
         row(html, "prefetch", m.prefetch() + ", batch " + report.config().get("batch"));
+        if (report.config().get("lineCompare") != null) {
+            row(html, "line compare", String.valueOf(report.config().get("lineCompare")));
+        }
         if (report.budget() != null) {
             row(html, "time", String.format(Locale.ROOT, "%.1f min of a %.0f min budget (estimated %.1f)",
                     report.budget().elapsedSeconds() / 60, report.budget().budgetSeconds() / 60,

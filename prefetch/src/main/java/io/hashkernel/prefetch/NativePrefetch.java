@@ -65,9 +65,15 @@ public final class NativePrefetch implements PrefetchStrategy {
 
     private static final NativePrefetch INSTANCE;
     private static final String UNAVAILABLE_REASON;
+    /**
+     * The routine's downcall handle, or null. A constant for the JIT, which then links the call
+     * site straight to the downcall stub; an instance field left a call through the method
+     * handle's lambda form for every batch.
+     */
+    private static final MethodHandle ROUTINE;
 
     static {
-        NativePrefetch instance = null;
+        MethodHandle routine = null;
         String reason = null;
         String os = System.getProperty("os.name", "?").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch", "?");
@@ -75,7 +81,7 @@ public final class NativePrefetch implements PrefetchStrategy {
             reason = "no prefetch routine for " + os + "/" + arch + " (x86-64 Linux only)";
         } else {
             try {
-                instance = new NativePrefetch(install());
+                routine = install();
             } catch (IllegalCallerException e) {
                 reason = "native access is not enabled (" + e.getMessage()
                         + "); pass --enable-native-access=ALL-UNNAMED";
@@ -83,14 +89,12 @@ public final class NativePrefetch implements PrefetchStrategy {
                 reason = "the prefetch routine could not be installed: " + e;
             }
         }
-        INSTANCE = instance;
+        ROUTINE = routine;
+        INSTANCE = routine == null ? null : new NativePrefetch();
         UNAVAILABLE_REASON = reason;
     }
 
-    private final MethodHandle routine;
-
-    private NativePrefetch(MethodHandle routine) {
-        this.routine = routine;
+    private NativePrefetch() {
     }
 
     /** The native strategy, or {@code null} where it cannot run; then {@link #unavailableReason()} says why. */
@@ -154,7 +158,7 @@ public final class NativePrefetch implements PrefetchStrategy {
             // that every thread using the region shares, which measured as costly as the
             // prefetches themselves. A prefetch never faults, so a close racing with this call
             // is harmless.
-            routine.invokeExact(region.address(), offsetsView, (long) count, region.byteSize());
+            ROUTINE.invokeExact(region.address(), offsetsView, (long) count, region.byteSize());
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
