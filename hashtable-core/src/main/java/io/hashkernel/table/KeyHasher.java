@@ -37,10 +37,25 @@ final class KeyHasher {
         return z ^ (z >>> 31);
     }
 
+    /** The finaliser's second multiplier (murmur3's), the same for every table. */
+    static final long SECOND_MULTIPLIER = 0xC4CEB9FE1A85EC53L;
+    /** The finaliser's shift. */
+    static final int SHIFT = 33;
+
     long hash(long key) {
         long h = key ^ whitening;
-        h = (h ^ (h >>> 33)) * multiplier;
-        h = (h ^ (h >>> 33)) * 0xC4CEB9FE1A85EC53L;
-        return h ^ (h >>> 33);
+        h = (h ^ (h >>> SHIFT)) * multiplier;
+        h = (h ^ (h >>> SHIFT)) * SECOND_MULTIPLIER;
+        return h ^ (h >>> SHIFT);
+    }
+
+    /** The secret word the key is first xored with (for {@link VectorLines#homeLines}). */
+    long whitening() {
+        return whitening;
+    }
+
+    /** The secret first multiplier (for {@link VectorLines#homeLines}). */
+    long multiplier() {
+        return multiplier;
     }
 }

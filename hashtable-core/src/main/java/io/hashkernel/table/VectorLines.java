@@ -2,6 +2,7 @@ package io.hashkernel.table;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -38,6 +39,41 @@ final class VectorLines {
         }
         long free = line.compare(VectorOperators.EQ, TableLayout.EMPTY_KEY).toLong() & KEY_LANES;
         return free != 0 ? ConcurrentLongLongTable.ABSENT : ConcurrentLongLongTable.GO_ON;
+    }
+
+    /** Eight int lanes, for the tags of eight keys. */
+    private static final VectorSpecies<Integer> TAGS = IntVector.SPECIES_256;
+
+    /**
+     * The home lines of {@code keys[from, from + count)}, eight keys at a time (as {@link
+     * ConcurrentLongLongTable#homeLine}, with {@code hasher}'s seeds): line byte offsets to {@code
+     * lines[n...]}, their tags ({@code firstTag}, {@code firstTag + 1}, ...) to {@code tags[n...]}.
+     * Stops before the first group of eight that holds {@link TableLayout#EMPTY_KEY} (served from
+     * the side cell, not a line) and before a tail of fewer than eight.
+     *
+     * @return how many keys it did, a multiple of eight
+     */
+    static int homeLines(long[] keys, int from, int count, int firstTag, KeyHasher hasher, long lineMask,
+                         long[] lines, int[] tags, int n) {
+        long whitening = hasher.whitening();
+        long multiplier = hasher.multiplier();
+        int done = 0;
+        for (; done + LINE.length() <= count; done += LINE.length()) {
+            LongVector key = LongVector.fromArray(LINE, keys, from + done);
+            if (key.compare(VectorOperators.EQ, TableLayout.EMPTY_KEY).anyTrue()) {
+                break;
+            }
+            LongVector h = key.lanewise(VectorOperators.XOR, whitening);
+            h = h.lanewise(VectorOperators.XOR, h.lanewise(VectorOperators.LSHR, KeyHasher.SHIFT))
+                    .lanewise(VectorOperators.MUL, multiplier);
+            h = h.lanewise(VectorOperators.XOR, h.lanewise(VectorOperators.LSHR, KeyHasher.SHIFT))
+                    .lanewise(VectorOperators.MUL, KeyHasher.SECOND_MULTIPLIER);
+            h = h.lanewise(VectorOperators.XOR, h.lanewise(VectorOperators.LSHR, KeyHasher.SHIFT));
+            h.lanewise(VectorOperators.AND, lineMask).lanewise(VectorOperators.LSHL, TableLayout.LINE_SHIFT)
+                    .intoArray(lines, n + done);
+            IntVector.broadcast(TAGS, firstTag + done).addIndex(1).intoArray(tags, n + done);
+        }
+        return done;
     }
 
     /** As {@link ConcurrentLongLongTable#matches}: the key lanes (bits 0, 2, 4, 6) equal to {@code key}. */

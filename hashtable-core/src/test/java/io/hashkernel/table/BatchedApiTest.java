@@ -192,6 +192,40 @@ class BatchedApiTest {
         return m;
     }
 
+    /**
+     * Key 0 lives in the side cell, not a line: the batched lookup hashes eight keys at a time
+     * with the vector compare and leaves a group that holds key 0 to the scalar loop. Key 0 at
+     * the start, inside and at the end of groups of eight, with tails of every length.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"native", "touch"})
+    void keyZeroAnywhereInABatchReadsTheSideCell(String strategy) {
+        SplittableRandom r = new SplittableRandom(11);
+        try (ConcurrentLongLongTable t = table(strategy, 4096, 64, 1, 5)) {
+            long[] pool = keyPool(r, 2000);
+            for (long k : pool) {
+                t.put(k, k == MISSING ? 1 : k ^ 0x5555);
+            }
+            for (int length = 1; length <= 150; length += 7) {
+                for (int zeroAt : new int[]{0, 7, 8, 9, length / 2, length - 1}) {
+                    if (zeroAt >= length) {
+                        continue;
+                    }
+                    long[] keys = draw(r, pool, length, true);
+                    keys[zeroAt] = 0;
+                    long[] expected = new long[length];
+                    for (int i = 0; i < length; i++) {
+                        expected[i] = t.get(keys[i]);
+                    }
+                    long[] values = new long[length];
+                    t.getAll(keys, values);
+                    assertArrayEquals(expected, values, "length " + length + ", key 0 at " + zeroAt);
+                    assertEquals(0 ^ 0x5555, values[zeroAt]);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"native", "touch"})
     void aPutAllIntoAFullTablePutsWhatFitsAndSaysHowManyDidNot(String strategy) {
