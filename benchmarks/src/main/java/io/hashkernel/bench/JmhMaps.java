@@ -9,6 +9,8 @@ final class JmhMaps {
     /** Native access for the prefetch downcalls; the peers' sun.misc.Unsafe use without warnings. */
     static final String NATIVE_ACCESS = "--enable-native-access=ALL-UNNAMED";
     static final String UNSAFE_QUIET = "--sun-misc-unsafe-memory-access=allow";
+    /** The vector module, so HashKernel's table uses its vector line compare (as htbench's JVMs do). */
+    static final String VECTOR = "--add-modules=jdk.incubator.vector";
 
     private JmhMaps() {
     }

@@ -319,6 +319,35 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         return free < 0 ? ABSENT : GO_ON;
     }
 
+    /** In a {@link #lineMasks} result: the key lanes that hold the key looked for. */
+    static final long HIT_LANES = 0x55L;
+    /** In a {@link #lineMasks} result: the shift of the free key lanes. */
+    static final int FREE_SHIFT = 8;
+
+    /**
+     * The line at {@code base} from one look, for the batched lookup's branch-free loop: bit 2i
+     * set where key word i equals {@code key} ({@link #HIT_LANES}), bit {@link #FREE_SHIFT} + 2i
+     * where key word i is free. Plain loads, as {@link #lineFind}.
+     */
+    long lineMasks(long base, long key) {
+        final MemorySegment m = memory;
+        if (LineCompare.VECTOR) {
+            return VectorLines.lineMasks(m, base, key);
+        }
+        long w0 = m.get(KEY_WORD, base);
+        long w1 = m.get(KEY_WORD, base + SLOT_BYTES);
+        long w2 = m.get(KEY_WORD, base + 2 * SLOT_BYTES);
+        long w3 = m.get(KEY_WORD, base + 3 * SLOT_BYTES);
+        long hit = zero(w0 ^ key) | zero(w1 ^ key) << 2 | zero(w2 ^ key) << 4 | zero(w3 ^ key) << 6;
+        long free = zero(w0) | zero(w1) << 2 | zero(w2) << 4 | zero(w3) << 6;
+        return hit | free << FREE_SHIFT;
+    }
+
+    /** 1 if {@code x} is zero, else 0, without a branch. */
+    private static long zero(long x) {
+        return ((x - 1) & ~x) >>> 63;
+    }
+
     /**
      * As {@link #findValueOffset} but claims a free slot for a key that has none. Deliberately a
      * twin rather than one method with a claim flag: HotSpot profiles branches per method, and with
@@ -605,30 +634,37 @@ public final class ConcurrentLongLongTable implements LongLongMap {
             final int[] tags = p.probeTags();
             final long[] lines = p.probeOffsets();
             final int count = p.probeCount();
-            // Up to 64 lookups at a time; the keys not found in their line are marked in a bit
-            // mask and finished after the loop. A miss handled inside it (a re-queue writes the
-            // pipeline's arrays) made the JIT's code for every lookup slower: 82 against 134 M/s
-            // on an 8 MiB table, with 2 % of lookups missing their home line.
+            // Up to 64 lookups at a time, without a branch on the outcome (a mispredicted one per
+            // key outside its home line, 13 % of keys at fill 0.75, cost 1.2x in the cache); the
+            // keys whose line was full without them are marked in a bit mask and sent on after
+            // the loop. A re-queue inside it (it writes the pipeline's arrays) made the JIT's code
+            // for every lookup slower: 82 against 134 M/s on an 8 MiB table.
             for (int j0 = 0; j0 < count; j0 += 64) {
                 long missed = 0;
                 for (int j = j0, stop = Math.min(count, j0 + 64); j < stop; j++) {
                     int i = tags[j];
                     long base = lines[j];
                     long key = keys[keysOffset + i];
-                    long hit = matches(base, key);
-                    // Without a branch on the outcome (a mispredicted one per miss cost 1.2x at
-                    // fill 0.75, where 13 % of keys are not in their home line): every lookup
-                    // loads a value word of its line, the key's (lane 0, 2, 4 or 6) or, for a
-                    // miss, lane 0 (8 & 7), and writes the value, or for a miss the key itself,
-                    // to the key's place: a call in place (values == keys) keeps the key of a
-                    // lookup not yet resolved, below or in a later round. The load is plain,
-                    // made an acquire load by the fence below: an acquire per lookup would also
-                    // order every later load of the loop after it.
+                    long masks = lineMasks(base, key);
+                    long hit = masks & HIT_LANES;
+                    // Without a branch on the outcome: every lookup loads a value word of its
+                    // line (the key's lane, or lane 0 when no key matched: 8 & 7) and writes to
+                    // the key's place the value (a hit), the missing value (no hit and a free
+                    // slot: absent), or the key itself (no hit, the line full: the key can only
+                    // be further on; a call in place keeps it for the next round).
                     long lane = Long.numberOfTrailingZeros(hit | 1L << 8) & 7;
                     long value = m.get(KEY_WORD, base + VALUE_OFFSET + (lane << 3)) ^ missing;
-                    long miss = (hit - 1) >> 63; // all ones for a miss (hit is at most 0x55)
-                    values[valuesOffset + i] = value & ~miss | key & miss;
-                    missed |= (miss & 1) << (j - j0);
+                    long noHit = (hit - 1) >> 63;                   // all ones without a hit
+                    long full = ((masks >>> FREE_SHIFT) - 1) >> 63; // all ones without a free slot
+                    values[valuesOffset + i] = value & ~noHit | (key & full | missing & ~full) & noHit;
+                    missed |= (noHit & full & 1) << (j - j0);
+                    // Each look is decided by its own loads, in array order: two lookups of one
+                    // key in one round answer in that order (a put racing them is seen by the
+                    // second if by the first). No instruction on x86; it keeps the JIT from
+                    // moving a later lookup's loads before these (plain loads may be reordered,
+                    // even of one address). The fence after the round orders them before what
+                    // follows the call.
+                    VarHandle.loadLoadFence();
                 }
                 for (; missed != 0; missed &= missed - 1) { // increasing j, as requeue() wants
                     int j = j0 + Long.numberOfTrailingZeros(missed);
@@ -642,20 +678,19 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     }
 
     /**
-     * {@link #getAll}'s rare case: request {@code j} (the array index {@code i}) did not find its
-     * key in its line at the first look. A second look decides: the key (put meanwhile), absent,
-     * or on to the next line.
+     * {@link #getAll}'s rare case: request {@code j} (the array index {@code i}) found its line
+     * full without its key. Four other keys stay there, so the key can only be further on: the
+     * request goes on to the next line in the next round, or, past {@link #MAX_HOPS} lines, the
+     * rest of its probe runs here.
      */
     private void getMiss(BatchPipeline p, int j, int i, long key, long[] values, int valuesOffset) {
-        long base = p.offset(j);
-        long offset = findStep(base, key, p.hops(j));
-        if (offset >= 0) {
-            values[valuesOffset + i] = decode((long) WORD.getAcquire(memory, offset));
-        } else if (offset == ABSENT) {
-            values[valuesOffset + i] = missingValue;
-        } else {
-            p.requeue(j, nextLine(base));
+        long next = nextLine(p.offset(j));
+        if (p.hops(j) < MAX_HOPS) {
+            p.requeue(j, next);
+            return;
         }
+        long offset = probe(key, next, false);
+        values[valuesOffset + i] = offset < 0 ? missingValue : decode((long) WORD.getAcquire(memory, offset));
     }
 
     /**

@@ -76,6 +76,14 @@ final class VectorLines {
         return done;
     }
 
+    /** As {@link ConcurrentLongLongTable#lineMasks}: the hit lanes, and the free lanes above them. */
+    static long lineMasks(MemorySegment m, long base, long key) {
+        LongVector line = LongVector.fromMemorySegment(LINE, m, base, ByteOrder.LITTLE_ENDIAN);
+        return line.compare(VectorOperators.EQ, key).toLong() & KEY_LANES
+                | (line.compare(VectorOperators.EQ, TableLayout.EMPTY_KEY).toLong() & KEY_LANES)
+                << ConcurrentLongLongTable.FREE_SHIFT;
+    }
+
     /** As {@link ConcurrentLongLongTable#matches}: the key lanes (bits 0, 2, 4, 6) equal to {@code key}. */
     static long matches(MemorySegment m, long base, long key) {
         return LongVector.fromMemorySegment(LINE, m, base, ByteOrder.LITTLE_ENDIAN)

@@ -54,6 +54,36 @@ public final class BatchedPublicationTest {
         }
     }
 
+    /**
+     * A single put racing a batched reader that looks the key up twice in one {@code getAll}:
+     * each lookup sees the key absent or with its whole value, the second no earlier than the
+     * first, and never anything else (the batched lookup writes the key itself to a result whose
+     * line it has not yet resolved; that must never come out).
+     */
+    @JCStressTest
+    @Description("put of a new key racing getAll of it twice: absent or the value, in order, nothing else.")
+    @Outcome(id = {"-1, -1", "-1, 1229782938533634594", "1229782938533634594, 1229782938533634594"},
+            expect = ACCEPTABLE, desc = "absent, then present, or either throughout")
+    @Outcome(id = "1229782938533634594, -1", expect = FORBIDDEN, desc = "present, then gone")
+    @Outcome(expect = FORBIDDEN, desc = "any other value")
+    @State
+    public static class SinglePutBatchedGet {
+        final ConcurrentLongLongTable table = Tables.oneLine();
+
+        @Actor
+        public void writer() {
+            table.put(7, V1);
+        }
+
+        @Actor
+        public void reader(JJ_Result r) {
+            long[] out = new long[2];
+            table.getAll(new long[]{7, 7}, out);
+            r.r1 = out[0];
+            r.r2 = out[1];
+        }
+    }
+
     /** A batched put and a single put of one new key: one claims the slot, neither is lost. */
     @JCStressTest
     @Description("putAll and put of one new key: exactly one sees it absent; the later value stays.")
