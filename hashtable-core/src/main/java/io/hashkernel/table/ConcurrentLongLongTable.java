@@ -319,15 +319,13 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         return free < 0 ? ABSENT : GO_ON;
     }
 
-    /** In a {@link #lineMasks} result: the key lanes that hold the key looked for. */
-    static final long HIT_LANES = 0x55L;
     /** In a {@link #lineMasks} result: the shift of the free key lanes. */
     static final int FREE_SHIFT = 8;
 
     /**
      * The line at {@code base} from one look, for the batched lookup's branch-free loop: bit 2i
-     * set where key word i equals {@code key} ({@link #HIT_LANES}), bit {@link #FREE_SHIFT} + 2i
-     * where key word i is free. Plain loads, as {@link #lineFind}.
+     * set where key word i equals {@code key} ({@link TableLayout#KEY_LANES}), bit
+     * {@link #FREE_SHIFT} + 2i where key word i is free. Plain loads, as {@link #lineFind}.
      */
     long lineMasks(long base, long key) {
         final MemorySegment m = memory;
@@ -646,7 +644,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
                     long base = lines[j];
                     long key = keys[keysOffset + i];
                     long masks = lineMasks(base, key);
-                    long hit = masks & HIT_LANES;
+                    long hit = masks & TableLayout.KEY_LANES;
                     // Without a branch on the outcome: every lookup loads a value word of its
                     // line (the key's lane, or lane 0 when no key matched: 8 & 7) and writes to
                     // the key's place the value (a hit), the missing value (no hit and a free

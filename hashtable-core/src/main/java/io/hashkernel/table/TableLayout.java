@@ -34,6 +34,11 @@ final class TableLayout {
     static final int LINE_SHIFT = 6;
     static final int LINE_BYTES = 1 << LINE_SHIFT;
     static final int SLOTS_PER_LINE = LINE_BYTES / SLOT_BYTES;
+    /**
+     * The key words among a line's eight 8-byte words (key, value, key, value, ...) as a lane
+     * mask: bits 0, 2, 4 and 6. Line compares give their results in these bits.
+     */
+    static final long KEY_LANES = 0x55L;
 
     /** The largest capacity, in slots: 2^58 slots are 4 EiB, beyond any machine. */
     static final long MAX_CAPACITY = 1L << 58;

@@ -14,13 +14,13 @@ import jdk.incubator.vector.VectorSpecies;
  * operations): 4.0 against 6.2 ns a line in the cache, and about 1.1x the table's batched lookups
  * over DRAM, where the probe's instructions do not overlap the misses.
  *
- * <p>Only {@link LineCompare} loads this class, and only when the module {@code
- * jdk.incubator.vector} is in the boot layer: everything here links against it.
+ * <p>Everything here links against the module {@code jdk.incubator.vector}: the tables call into
+ * this class only when {@link LineCompare#VECTOR} is true, which it is only where the module is in
+ * the boot layer (a constant, so the JIT drops those calls elsewhere and the class never loads).
  */
 final class VectorLines {
     private static final VectorSpecies<Long> LINE = LongVector.SPECIES_512;
-    /** The key lanes of a line's eight words: key, value, key, value, ... */
-    static final long KEY_LANES = 0x55L;
+    private static final long KEY_LANES = TableLayout.KEY_LANES;
 
     private VectorLines() {
     }
