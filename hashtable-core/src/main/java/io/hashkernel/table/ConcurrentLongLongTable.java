@@ -323,12 +323,13 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     static final int FREE_SHIFT = 8;
 
     /**
-     * The line at {@code base} from one look, for the batched lookup's branch-free loop: bit 2i
+     * The line at {@code base} of {@code m} from one look, for the batched lookup's branch-free
+     * loop (which passes its local copy of the memory field: the fence after each lookup would
+     * make the JIT read the field, and check its class and arena, again): bit 2i
      * set where key word i equals {@code key} ({@link TableLayout#KEY_LANES}), bit
      * {@link #FREE_SHIFT} + 2i where key word i is free. Plain loads, as {@link #lineFind}.
      */
-    long lineMasks(long base, long key) {
-        final MemorySegment m = memory;
+    static long lineMasks(MemorySegment m, long base, long key) {
         if (LineCompare.VECTOR) {
             return VectorLines.lineMasks(m, base, key);
         }
@@ -643,7 +644,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
                     int i = tags[j];
                     long base = lines[j];
                     long key = keys[keysOffset + i];
-                    long masks = lineMasks(base, key);
+                    long masks = lineMasks(m, base, key);
                     long hit = masks & TableLayout.KEY_LANES;
                     // Without a branch on the outcome: every lookup loads a value word of its
                     // line (the key's lane, or lane 0 when no key matched: 8 & 7) and writes to
