@@ -10,7 +10,7 @@ final class JmhMaps {
     static final String NATIVE_ACCESS = "--enable-native-access=ALL-UNNAMED";
     static final String UNSAFE_QUIET = "--sun-misc-unsafe-memory-access=allow";
     /** The vector module, so HashKernel's table uses its vector line compare (as htbench's JVMs do). */
-    static final String VECTOR = "--add-modules=jdk.incubator.vector";
+    static final String VECTOR = "--add-modules=" + HtBench.VECTOR_MODULE;
 
     private JmhMaps() {
     }

@@ -97,7 +97,6 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      */
     private static final ValueLayout.OfLong KEY_WORD = ValueLayout.JAVA_LONG_UNALIGNED;
 
-
     private final MemorySegment memory;
     private final TableMemory allocation;
     private final KeyHasher hasher;
@@ -259,8 +258,8 @@ public final class ConcurrentLongLongTable implements LongLongMap {
                 | eq(m.get(KEY_WORD, base + 3 * SLOT_BYTES), key) << 6;
     }
 
-    /** The value word's offset for a {@link #matches} result that is not zero. */
-    private static long hitOffset(long base, long hit) {
+    /** The value word's offset for a key-lane hit mask ({@link #matches}) that is not zero. */
+    static long hitOffset(long base, long hit) {
         return base + ((long) Long.numberOfTrailingZeros(hit) << 3) + VALUE_OFFSET;
     }
 
@@ -337,14 +336,9 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         long w1 = m.get(KEY_WORD, base + SLOT_BYTES);
         long w2 = m.get(KEY_WORD, base + 2 * SLOT_BYTES);
         long w3 = m.get(KEY_WORD, base + 3 * SLOT_BYTES);
-        long hit = zero(w0 ^ key) | zero(w1 ^ key) << 2 | zero(w2 ^ key) << 4 | zero(w3 ^ key) << 6;
-        long free = zero(w0) | zero(w1) << 2 | zero(w2) << 4 | zero(w3) << 6;
-        return hit | free << FREE_SHIFT;
-    }
-
-    /** 1 if {@code x} is zero, else 0, without a branch. */
-    private static long zero(long x) {
-        return ((x - 1) & ~x) >>> 63;
+        int hit = eq(w0, key) | eq(w1, key) << 2 | eq(w2, key) << 4 | eq(w3, key) << 6;
+        int free = eq(w0, EMPTY_KEY) | eq(w1, EMPTY_KEY) << 2 | eq(w2, EMPTY_KEY) << 4 | eq(w3, EMPTY_KEY) << 6;
+        return hit | (long) free << FREE_SHIFT;
     }
 
     /**

@@ -35,7 +35,7 @@ final class VectorLines {
         LongVector line = LongVector.fromMemorySegment(LINE, m, base, ByteOrder.LITTLE_ENDIAN);
         long hit = line.compare(VectorOperators.EQ, key).toLong() & KEY_LANES;
         if (hit != 0) {
-            return base + TableLayout.VALUE_OFFSET + ((long) Long.numberOfTrailingZeros(hit) << 3);
+            return ConcurrentLongLongTable.hitOffset(base, hit);
         }
         long free = line.compare(VectorOperators.EQ, TableLayout.EMPTY_KEY).toLong() & KEY_LANES;
         return free != 0 ? ConcurrentLongLongTable.ABSENT : ConcurrentLongLongTable.GO_ON;
