@@ -397,10 +397,12 @@ final class CellRunner {
 
     /** Puts of drawn entries (a skewed insert: hot keys are written again and again) until stopped. */
     private Count insertDrawn(Subject subject, IndexStream indexes) {
+        long[] drawn = new long[CHUNK];
         long ops = 0;
         do {
+            indexes.fill(drawn, CHUNK);
             for (int i = 0; i < CHUNK; i++) {
-                long index = indexes.next();
+                long index = drawn[i];
                 subject.put(Keys.key(index), Keys.value(index));
             }
             ops += CHUNK;
@@ -413,10 +415,12 @@ final class CellRunner {
     private Count insertDrawnBatched(Subject subject, IndexStream indexes) {
         long[] keys = new long[CHUNK];
         long[] values = new long[CHUNK];
+        long[] drawn = new long[CHUNK];
         long ops = 0;
         do {
+            indexes.fill(drawn, CHUNK);
             for (int i = 0; i < CHUNK; i++) {
-                long index = indexes.next();
+                long index = drawn[i];
                 keys[i] = Keys.key(index);
                 values[i] = Keys.value(index);
             }
@@ -429,11 +433,13 @@ final class CellRunner {
 
     /** Lookups of present keys until stopped; counts answers that are not the stored value. */
     private Count find(Subject subject, IndexStream indexes) {
+        long[] drawn = new long[CHUNK];
         long ops = 0;
         long wrong = 0;
         do {
+            indexes.fill(drawn, CHUNK);
             for (int i = 0; i < CHUNK; i++) {
-                long index = indexes.next();
+                long index = drawn[i];
                 wrong += subject.get(Keys.key(index)) != Keys.value(index) ? 1 : 0;
             }
             ops += CHUNK;
@@ -449,10 +455,9 @@ final class CellRunner {
         long ops = 0;
         long wrong = 0;
         do {
+            indexes.fill(drawn, CHUNK);
             for (int i = 0; i < CHUNK; i++) {
-                long index = indexes.next();
-                drawn[i] = index;
-                keys[i] = Keys.key(index);
+                keys[i] = Keys.key(drawn[i]);
             }
             subject.getAll(keys, values, CHUNK);
             for (int i = 0; i < CHUNK; i++) {

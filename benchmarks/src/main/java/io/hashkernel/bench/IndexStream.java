@@ -15,6 +15,16 @@ abstract sealed class IndexStream permits IndexStream.Uniform, IndexStream.Skewe
     /** The next index. */
     abstract long next();
 
+    /**
+     * The next {@code count} indexes into {@code into[0, count)}, as {@code count} calls of
+     * {@link #next()} would draw them.
+     */
+    void fill(long[] into, int count) {
+        for (int i = 0; i < count; i++) {
+            into[i] = next();
+        }
+    }
+
     /** The next random word, for decisions besides the index (mixed workloads). */
     final long word() {
         return state[0] = Keys.next(state[0]);
@@ -37,6 +47,21 @@ abstract sealed class IndexStream permits IndexStream.Uniform, IndexStream.Skewe
         @Override
         long next() {
             return Keys.below(word(), n);
+        }
+
+        /**
+         * The state stays in a register: {@link #next()} keeps it in the array, and stores of
+         * other {@code long[]} elements between draws (which the JIT cannot tell apart from it)
+         * made every draw wait for the store to be forwarded to the next load.
+         */
+        @Override
+        void fill(long[] into, int count) {
+            long s = state[0];
+            for (int i = 0; i < count; i++) {
+                s = Keys.next(s);
+                into[i] = Keys.below(s, n);
+            }
+            state[0] = s;
         }
     }
 

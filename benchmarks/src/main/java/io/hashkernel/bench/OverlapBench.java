@@ -1,0 +1,135 @@
+package io.hashkernel.bench;
+
+import io.hashkernel.numa.Memory;
+import io.hashkernel.numa.Region;
+import io.hashkernel.prefetch.MemoryLimitProbe;
+import io.hashkernel.prefetch.PrefetchStrategy;
+import io.hashkernel.prefetch.Prefetchers;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Whether this machine overlaps a batch's prefetches with computation, the premise of a batched
+ * table. One round draws 64 random lines of a region, then, by benchmark:
+ * <ul>
+ *   <li>{@link #work}: {@code work} steps of a dependent multiply-xorshift chain, nothing else;</li>
+ *   <li>{@link #prefetchWork}: prefetches the 64 lines (one call), then the work;</li>
+ *   <li>{@link #prefetchWorkRead}: prefetches, works, then reads a word of each line;</li>
+ *   <li>{@link #workRead}: works, then reads the lines cold (no prefetch).</li>
+ * </ul>
+ * Where prefetches overlap the work, {@code prefetchWorkRead} takes about the time of {@code work}
+ * (the lines arrive while it runs); where a prefetch holds the core until its line's address is
+ * translated and fetched, it takes about {@code work} plus the time of the 64 misses, as
+ * {@code workRead} does. Average time per round.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {JmhMaps.NATIVE_ACCESS})
+public class OverlapBench {
+    static final int LINES = 64;
+
+    /** Region size in MiB. */
+    @Param({"64", "2048"})
+    public long mib;
+
+    /** Steps of computation per round (a step is a multiply, a shift and two xors, dependent). */
+    @Param({"1000"})
+    public int work;
+
+    private Region region;
+    private MemorySegment segment;
+    private PrefetchStrategy prefetch;
+    private long lines;
+    private long state = 42;
+    private final long[] offsets = new long[LINES];
+    private final MemorySegment offsetsView = MemorySegment.ofArray(offsets);
+
+    /** Maps and writes the region (so every page is backed). */
+    @Setup(Level.Trial)
+    public void setUp() {
+        region = Memory.allocate(mib << 20, Memory.HUGE_PAGE_SIZE);
+        segment = region.segment();
+        MemoryLimitProbe.prepare(segment);
+        lines = segment.byteSize() >>> 6;
+        prefetch = Prefetchers.selected();
+    }
+
+    /** Frees the region. */
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        region.close();
+    }
+
+    private void draw() {
+        long s = state;
+        for (int i = 0; i < LINES; i++) {
+            s = Keys.next(s);
+            offsets[i] = Keys.below(s, lines) << 6;
+        }
+        state = s;
+    }
+
+    private static long compute(long x, int steps) {
+        for (int i = 0; i < steps; i++) {
+            x = x * 0x9E3779B97F4A7C15L + 1;
+            x ^= x >>> 29;
+        }
+        return x;
+    }
+
+    private long read() {
+        long sum = 0;
+        for (int i = 0; i < LINES; i++) {
+            sum += segment.get(ValueLayout.JAVA_LONG, offsets[i]);
+        }
+        return sum;
+    }
+
+    /** The work alone. */
+    @Benchmark
+    public long work() {
+        draw();
+        return compute(state, work);
+    }
+
+    /** Prefetch the round's lines, then the work. */
+    @Benchmark
+    public long prefetchWork() {
+        draw();
+        prefetch.prefetch(segment, offsets, offsetsView, LINES);
+        return compute(state, work);
+    }
+
+    /** Prefetch, work, then read the lines. */
+    @Benchmark
+    public long prefetchWorkRead() {
+        draw();
+        prefetch.prefetch(segment, offsets, offsetsView, LINES);
+        return compute(state, work) + read();
+    }
+
+    /** Work, then read the lines without having prefetched them. */
+    @Benchmark
+    public long workRead() {
+        draw();
+        return compute(state, work) + read();
+    }
+}
