@@ -1,8 +1,5 @@
 package io.hashkernel.bench;
 
-import io.hashkernel.numa.Memory;
-import io.hashkernel.numa.Region;
-import io.hashkernel.prefetch.MemoryLimitProbe;
 import io.hashkernel.prefetch.PrefetchStrategy;
 import io.hashkernel.prefetch.Prefetchers;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -19,8 +16,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -44,7 +39,7 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {JmhMaps.NATIVE_ACCESS})
 public class OverlapBench {
-    static final int LINES = 64;
+    static final int LINES = RandomLines.LINES;
 
     /** Region size in MiB. */
     @Param({"64", "2048"})
@@ -54,37 +49,20 @@ public class OverlapBench {
     @Param({"1000"})
     public int work;
 
-    private Region region;
-    private MemorySegment segment;
+    private RandomLines random;
     private PrefetchStrategy prefetch;
-    private long lines;
-    private long state = 42;
-    private final long[] offsets = new long[LINES];
-    private final MemorySegment offsetsView = MemorySegment.ofArray(offsets);
 
     /** Maps and writes the region (so every page is backed). */
     @Setup(Level.Trial)
     public void setUp() {
-        region = Memory.allocate(mib << 20, Memory.HUGE_PAGE_SIZE);
-        segment = region.segment();
-        MemoryLimitProbe.prepare(segment);
-        lines = segment.byteSize() >>> 6;
+        random = new RandomLines(mib);
         prefetch = Prefetchers.selected();
     }
 
     /** Frees the region. */
     @TearDown(Level.Trial)
     public void tearDown() {
-        region.close();
-    }
-
-    private void draw() {
-        long s = state;
-        for (int i = 0; i < LINES; i++) {
-            s = Keys.next(s);
-            offsets[i] = Keys.below(s, lines) << 6;
-        }
-        state = s;
+        random.close();
     }
 
     private static long compute(long x, int steps) {
@@ -95,41 +73,37 @@ public class OverlapBench {
         return x;
     }
 
-    private long read() {
-        long sum = 0;
-        for (int i = 0; i < LINES; i++) {
-            sum += segment.get(ValueLayout.JAVA_LONG, offsets[i]);
-        }
-        return sum;
+    private void prefetch() {
+        prefetch.prefetch(random.segment, random.offsets, random.offsetsView, LINES);
     }
 
     /** The work alone. */
     @Benchmark
     public long work() {
-        draw();
-        return compute(state, work);
+        random.draw();
+        return compute(random.state(), work);
     }
 
     /** Prefetch the round's lines, then the work. */
     @Benchmark
     public long prefetchWork() {
-        draw();
-        prefetch.prefetch(segment, offsets, offsetsView, LINES);
-        return compute(state, work);
+        random.draw();
+        prefetch();
+        return compute(random.state(), work);
     }
 
     /** Prefetch, work, then read the lines. */
     @Benchmark
     public long prefetchWorkRead() {
-        draw();
-        prefetch.prefetch(segment, offsets, offsetsView, LINES);
-        return compute(state, work) + read();
+        random.draw();
+        prefetch();
+        return compute(random.state(), work) + random.read();
     }
 
     /** Work, then read the lines without having prefetched them. */
     @Benchmark
     public long workRead() {
-        draw();
-        return compute(state, work) + read();
+        random.draw();
+        return compute(random.state(), work) + random.read();
     }
 }
