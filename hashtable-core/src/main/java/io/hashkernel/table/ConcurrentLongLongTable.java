@@ -322,16 +322,13 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     static final int FREE_SHIFT = 8;
 
     /**
-     * The line at {@code base} of {@code m} from one look, for the batched lookup's branch-free
-     * loop (which passes its local copy of the memory field: the fence after each lookup would
+     * The line at {@code base} of {@code m} from one look, for the batched lookup's scalar
+     * branch-free loop (which passes its local copy of the memory field: the fence after each lookup would
      * make the JIT read the field, and check its class and arena, again): bit 2i
      * set where key word i equals {@code key} ({@link TableLayout#KEY_LANES}), bit
      * {@link #FREE_SHIFT} + 2i where key word i is free. Plain loads, as {@link #lineFind}.
      */
     static long lineMasks(MemorySegment m, long base, long key) {
-        if (LineCompare.VECTOR) {
-            return VectorLines.lineMasks(m, base, key);
-        }
         long w0 = m.get(KEY_WORD, base);
         long w1 = m.get(KEY_WORD, base + SLOT_BYTES);
         long w2 = m.get(KEY_WORD, base + 2 * SLOT_BYTES);
@@ -633,32 +630,10 @@ public final class ConcurrentLongLongTable implements LongLongMap {
             // the loop. A re-queue inside it (it writes the pipeline's arrays) made the JIT's code
             // for every lookup slower: 82 against 134 M/s on an 8 MiB table.
             for (int j0 = 0; j0 < count; j0 += 64) {
-                long missed = 0;
-                for (int j = j0, stop = Math.min(count, j0 + 64); j < stop; j++) {
-                    int i = tags[j];
-                    long base = lines[j];
-                    long key = keys[keysOffset + i];
-                    long masks = lineMasks(m, base, key);
-                    long hit = masks & TableLayout.KEY_LANES;
-                    // Without a branch on the outcome: every lookup loads a value word of its
-                    // line (the key's lane, or lane 0 when no key matched: 8 & 7) and writes to
-                    // the key's place the value (a hit), the missing value (no hit and a free
-                    // slot: absent), or the key itself (no hit, the line full: the key can only
-                    // be further on; a call in place keeps it for the next round).
-                    long lane = Long.numberOfTrailingZeros(hit | 1L << 8) & 7;
-                    long value = m.get(KEY_WORD, base + VALUE_OFFSET + (lane << 3)) ^ missing;
-                    long noHit = (hit - 1) >> 63;                   // all ones without a hit
-                    long full = ((masks >>> FREE_SHIFT) - 1) >> 63; // all ones without a free slot
-                    values[valuesOffset + i] = value & ~noHit | (key & full | missing & ~full) & noHit;
-                    missed |= (noHit & full & 1) << (j - j0);
-                    // Each look is decided by its own loads, in array order: two lookups of one
-                    // key in one round answer in that order (a put racing them is seen by the
-                    // second if by the first). No instruction on x86; it keeps the JIT from
-                    // moving a later lookup's loads before these (plain loads may be reordered,
-                    // even of one address). The fence after the round orders them before what
-                    // follows the call.
-                    VarHandle.loadLoadFence();
-                }
+                int stop = Math.min(count, j0 + 64);
+                long missed = LineCompare.VECTOR
+                        ? VectorLines.probeRound(m, tags, lines, keys, keysOffset, values, valuesOffset, missing, j0, stop)
+                        : probeRound(m, tags, lines, keys, keysOffset, values, valuesOffset, missing, j0, stop);
                 for (; missed != 0; missed &= missed - 1) { // increasing j, as requeue() wants
                     int j = j0 + Long.numberOfTrailingZeros(missed);
                     getMiss(p, j, tags[j], keys[keysOffset + tags[j]], values, valuesOffset);
@@ -668,6 +643,41 @@ public final class ConcurrentLongLongTable implements LongLongMap {
             p.endProbe();
         } while (next < length || !p.isEmpty());
         release(p);
+    }
+
+    /**
+     * One round of {@link #getAll}'s probe for requests {@code [j0, stop)} ({@code stop - j0 <=
+     * 64}), scalar ({@link VectorLines#probeRound} is the vector twin): to each key's place in
+     * {@code values} the value (a hit), the missing value (no hit and a free slot: absent), or the
+     * key itself (no hit, the line full: the key can only be further on; a call in place keeps it
+     * for the next round). Without a branch on the outcome: every lookup loads a value word of
+     * its line, the key's lane or lane 0 when no key matched ({@code 8 & 7}).
+     *
+     * @return bit {@code j - j0} set for each request whose line was full without its key
+     */
+    private static long probeRound(MemorySegment m, int[] tags, long[] lines, long[] keys, int keysOffset,
+                                   long[] values, int valuesOffset, long missing, int j0, int stop) {
+        long missed = 0;
+        for (int j = j0; j < stop; j++) {
+            int i = tags[j];
+            long base = lines[j];
+            long key = keys[keysOffset + i];
+            long masks = lineMasks(m, base, key);
+            long hit = masks & TableLayout.KEY_LANES;
+            long lane = Long.numberOfTrailingZeros(hit | 1L << 8) & 7;
+            long value = m.get(KEY_WORD, base + VALUE_OFFSET + (lane << 3)) ^ missing;
+            long noHit = (hit - 1) >> 63;                   // all ones without a hit
+            long full = ((masks >>> FREE_SHIFT) - 1) >> 63; // all ones without a free slot
+            values[valuesOffset + i] = value & ~noHit | (key & full | missing & ~full) & noHit;
+            missed |= (noHit & full & 1) << (j - j0);
+            // Each look is decided by its own loads, in array order: two lookups of one key in
+            // one round answer in that order (a put racing them is seen by the second if by the
+            // first). No instruction on x86; it keeps the JIT from moving a later lookup's loads
+            // before these (plain loads may be reordered, even of one address). The fence after
+            // the round orders them before what follows the call.
+            VarHandle.loadLoadFence();
+        }
+        return missed;
     }
 
     /**
