@@ -5,7 +5,10 @@ package io.hashkernel.bench;
  * (rank r is entry r, whose key {@link Keys#key} scrambles over the table). A few cycles a draw.
  */
 abstract sealed class IndexStream permits IndexStream.Uniform, IndexStream.Skewed {
-    /** The xorshift state, in an array so that the Zipf draw can take several words. */
+    /**
+     * The xorshift state of {@link #word()} and the Zipf draw, in an array so that the Zipf draw
+     * can take several words.
+     */
     final long[] state;
 
     IndexStream(long seed) {
@@ -35,33 +38,67 @@ abstract sealed class IndexStream permits IndexStream.Uniform, IndexStream.Skewe
         return zipfExponent == 0 ? new Uniform(n, seed) : new Skewed(zipf, seed);
     }
 
-    /** Every index equally likely. */
+    /**
+     * Every index equally likely. Four xorshift streams drawn in turn: one xorshift step is a
+     * chain of six dependent operations, so a single stream held a chunk's drawing to six cycles
+     * a key; four independent chains let the CPU overlap them (1.9 against 1.1 ns a key with the
+     * key's mixing, stand-alone, one thread).
+     */
     static final class Uniform extends IndexStream {
+        private static final int LANES = 4;
         private final long n;
+        private final long[] lanes = new long[LANES];
+        private int turn;
 
         Uniform(long n, long seed) {
             super(seed);
             this.n = n;
+            lanes[0] = seed;
+            for (int i = 1; i < LANES; i++) {
+                lanes[i] = Keys.key(seed + i) | 1L; // non-zero, unrelated to the other lanes
+            }
         }
 
         @Override
         long next() {
-            return Keys.below(word(), n);
+            int t = turn;
+            long s = lanes[t] = Keys.next(lanes[t]);
+            turn = (t + 1) & (LANES - 1);
+            return Keys.below(s, n);
         }
 
         /**
-         * The state stays in a register: {@link #next()} keeps it in the array, and stores of
-         * other {@code long[]} elements between draws (which the JIT cannot tell apart from it)
-         * made every draw wait for the store to be forwarded to the next load.
+         * The lanes' states stay in registers: {@link #next()} keeps them in the array, and stores
+         * of other {@code long[]} elements between draws (which the JIT cannot tell apart from
+         * it) made every draw wait for the store to be forwarded to the next load.
          */
         @Override
         void fill(long[] into, int count) {
-            long s = state[0];
-            for (int i = 0; i < count; i++) {
-                s = Keys.next(s);
-                into[i] = Keys.below(s, n);
+            int i = 0;
+            for (; i < count && turn != 0; i++) {
+                into[i] = next();
             }
-            state[0] = s;
+            long a = lanes[0];
+            long b = lanes[1];
+            long c = lanes[2];
+            long d = lanes[3];
+            for (; i + LANES <= count; i += LANES) {
+                a = Keys.next(a);
+                b = Keys.next(b);
+                c = Keys.next(c);
+                d = Keys.next(d);
+                into[i] = Keys.below(a, n);
+                into[i + 1] = Keys.below(b, n);
+                into[i + 2] = Keys.below(c, n);
+                into[i + 3] = Keys.below(d, n);
+            }
+            lanes[0] = a;
+            lanes[1] = b;
+            lanes[2] = c;
+            lanes[3] = d;
+            for (; i < count; i++) {
+                into[i] = next();
+            }
         }
     }
 

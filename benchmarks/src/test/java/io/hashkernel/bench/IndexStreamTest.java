@@ -2,7 +2,11 @@ package io.hashkernel.bench;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.HashSet;
+import java.util.Set;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The benchmark's index streams draw the same indexes however they are asked. */
@@ -33,6 +37,33 @@ class IndexStreamTest {
                     assertTrue(index >= 0 && index < 1_000_000, "index " + index + " out of range");
                 }
             }
+        }
+    }
+
+    /** The uniform stream's lanes are distinct streams, and its indexes fall evenly. */
+    @Test
+    void uniformLanesAreIndependentAndEven() {
+        IndexStream wide = IndexStream.of(0, null, 1L << 40, 7);
+        Set<Long> seen = new HashSet<>();
+        long[] chunk = new long[4000];
+        wide.fill(chunk, chunk.length);
+        for (long index : chunk) {
+            seen.add(index);
+        }
+        // Lanes that repeated one another would repeat indexes; 4000 draws over 2^40 do not.
+        assertEquals(chunk.length, seen.size(), "repeated indexes among the first draws");
+
+        int buckets = 16;
+        long[] counts = new long[buckets];
+        IndexStream uniform = IndexStream.of(0, null, buckets * 1000L, 11);
+        long[] draws = new long[1 << 20];
+        uniform.fill(draws, draws.length);
+        for (long index : draws) {
+            counts[(int) (index / 1000)]++;
+        }
+        double expected = draws.length / (double) buckets;
+        for (int b = 0; b < buckets; b++) {
+            assertTrue(Math.abs(counts[b] - expected) < 0.02 * expected, "bucket " + b + ": " + counts[b]);
         }
     }
 }
