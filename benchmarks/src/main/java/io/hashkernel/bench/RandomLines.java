@@ -45,9 +45,24 @@ final class RandomLines implements AutoCloseable {
 
     /** Reads a word of each of the round's lines (plain loads, independent). */
     long read() {
+        return readAt(0);
+    }
+
+    /**
+     * As {@link #read()}, but not before {@code result} is known: the offsets get a term that
+     * depends on it and is always zero ({@code result} is never the arbitrary constant tested),
+     * which the JIT cannot fold, so the loads cannot be moved before the computation of it.
+     *
+     * @return {@code result} plus the words read
+     */
+    long readAfter(long result) {
+        return result + readAt(result == 0x6A09E667F3BCC908L ? Long.BYTES : 0); // another word of the same line
+    }
+
+    private long readAt(long extra) {
         long sum = 0;
         for (int i = 0; i < LINES; i++) {
-            sum += segment.get(ValueLayout.JAVA_LONG, offsets[i]);
+            sum += segment.get(ValueLayout.JAVA_LONG, offsets[i] + extra);
         }
         return sum;
     }
