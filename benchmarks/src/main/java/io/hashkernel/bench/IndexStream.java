@@ -53,9 +53,11 @@ abstract sealed class IndexStream permits IndexStream.Uniform, IndexStream.Skewe
         Uniform(long n, long seed) {
             super(seed);
             this.n = n;
-            lanes[0] = seed;
-            for (int i = 1; i < LANES; i++) {
-                lanes[i] = Keys.key(seed + i) | 1L; // non-zero, unrelated to the other lanes
+            for (int i = 0; i < LANES; i++) {
+                // Non-zero, and unrelated to one another and to word()'s stream, which starts at
+                // the seed itself (a lane starting there too would tie the mixed workloads'
+                // decisions to the indexes drawn a few operations before).
+                lanes[i] = Keys.key(seed + i + 1) | 1L;
             }
         }
 

@@ -56,7 +56,8 @@ final class RandomLines implements AutoCloseable {
      * @return {@code result} plus the words read
      */
     long readAfter(long result) {
-        return result + readAt(result == 0x6A09E667F3BCC908L ? Long.BYTES : 0); // another word of the same line
+        // Were the constant ever met, the term would be one word further into the same line.
+        return result + readAt(result == 0x6A09E667F3BCC908L ? Long.BYTES : 0);
     }
 
     private long readAt(long extra) {

@@ -323,10 +323,10 @@ public final class ConcurrentLongLongTable implements LongLongMap {
 
     /**
      * The line at {@code base} of {@code m} from one look, for the batched lookup's scalar
-     * branch-free loop (which passes its local copy of the memory field: the fence after each lookup would
-     * make the JIT read the field, and check its class and arena, again): bit 2i
-     * set where key word i equals {@code key} ({@link TableLayout#KEY_LANES}), bit
-     * {@link #FREE_SHIFT} + 2i where key word i is free. Plain loads, as {@link #lineFind}.
+     * branch-free loop (which passes its local copy of the memory field: the fence after each
+     * lookup would make the JIT read the field, and check its class and arena, again): bit 2i set
+     * where key word i equals {@code key} ({@link TableLayout#KEY_LANES}), bit {@link
+     * #FREE_SHIFT} + 2i where key word i is free. Plain loads, as {@link #lineFind}.
      */
     static long lineMasks(MemorySegment m, long base, long key) {
         long w0 = m.get(KEY_WORD, base);
@@ -632,7 +632,8 @@ public final class ConcurrentLongLongTable implements LongLongMap {
             for (int j0 = 0; j0 < count; j0 += 64) {
                 int stop = Math.min(count, j0 + 64);
                 long missed = LineCompare.VECTOR
-                        ? VectorLines.probeRound(m, tags, lines, keys, keysOffset, values, valuesOffset, missing, j0, stop)
+                        ? VectorLines.probeRound(m, tags, lines, keys, keysOffset, values, valuesOffset,
+                                missing, j0, stop)
                         : probeRound(m, tags, lines, keys, keysOffset, values, valuesOffset, missing, j0, stop);
                 for (; missed != 0; missed &= missed - 1) { // increasing j, as requeue() wants
                     int j = j0 + Long.numberOfTrailingZeros(missed);
