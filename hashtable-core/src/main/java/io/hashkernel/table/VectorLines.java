@@ -84,11 +84,11 @@ final class VectorLines {
      * value (a hit), the missing value (no hit and a free slot), or the key itself (the line full
      * without it). The hit's value word comes out of the same 512-bit load as the keys (one
      * {@code vpcompressq} of the lane after the matching key), not from a second checked read
-     * of the line: 1.22-1.25x the batched lookups in the cache, 1.07-1.14x over DRAM (2 GiB, 2 threads,
-     * alternating in one JVM on one region). Each key and value word is read
-     * atomically; the value may be read before the key, which is the same as reading it just
-     * before the key was written (a slot's key never changes once claimed; a value word of zero
-     * reads as absent, as in {@code get}).
+     * of the line: 1.22-1.25x the batched lookups in the cache, 1.07-1.14x over DRAM (2 GiB, 2
+     * threads, alternating in one JVM on one region). Each key and value word is read atomically;
+     * the value may be read before the key, which is the same as reading it just before the key
+     * was read (a slot's key never changes once claimed; a value word of zero reads as absent, as
+     * in {@code get}).
      *
      * @return bit {@code j - j0} set for each request whose line was full without its key
      */
