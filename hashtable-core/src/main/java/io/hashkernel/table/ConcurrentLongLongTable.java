@@ -29,8 +29,11 @@ import static io.hashkernel.table.TableLayout.VALUE_OFFSET;
  * threads that each put one key and then get the other's may both miss (never on x86); every
  * {@code long} is a valid key; values may be anything but the {@linkplain Builder#missingValue missing value}.
  * {@link #size()}, {@link #forEach} and {@link #clear()} are weakly consistent under concurrent
- * updates. The table never grows: once every slot holds a key, inserting a new key throws
- * {@link TableFullException} (a removed key keeps its slot and can be re-put without a new one).
+ * updates, never corrupting: {@code size()} is never negative, and {@code clear()} removes each
+ * mapping as {@link #remove(long)} would. The table never grows: once every slot holds a key,
+ * inserting a new key throws {@link TableFullException}. A removed key keeps its slot (and can be
+ * re-put without a new one); so do the keys that {@code clear()} removes: to reclaim slots, use
+ * {@link GrowingLongLongTable}, whose migrations leave removed keys behind.
  * After {@link #close()} the memory is released and any use throws {@link IllegalStateException},
  * also from a thread racing with the close: never a crash.
  *
@@ -53,7 +56,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      *
      * Invariants.
      *  (I1) A key word goes from EMPTY_KEY to a key exactly once, by CAS, and never changes again
-     *       (until clear()). Hence no key occupies two slots: every inserter of k walks the same
+     *       (clear() only removes values). Hence no key occupies two slots: every inserter of k walks the same
      *       probe sequence and CASes each free slot it meets, so the first to claim a slot wins it
      *       and the others re-read the key word and see k there, or another key and walk on.
      *  (I2) Within the probe sequence of k, every slot before k's slot held a key before k's slot
@@ -134,7 +137,10 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     /** Batches in flight unless {@link Builder#depth} says otherwise. */
     public static final int DEFAULT_DEPTH = 1;
 
-    /** A builder with capacity 1024 slots, missing value 0 and huge-page-advised memory. */
+    /**
+     * A builder with capacity 1024 slots, missing value 0 (so a value of 0 cannot be stored:
+     * choose another missing value where 0 is a value) and huge-page-advised memory.
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -356,6 +362,12 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         return probe(key, base, true);
     }
 
+    /**
+     * Set in an offset returned by a claiming probe ({@link #lineStep}, {@link #probe},
+     * {@link #claimStep}) when this call claimed a free slot for the key: value-word offsets are
+     * multiples of 8, so bit 0 is free to carry it. Users of the offset mask it off.
+     */
+    static final long CLAIMED = 1;
     /** Result of {@link #lineFind} and {@link #lineStep}: a free slot ends the probe, the key is absent. */
     static final long ABSENT = -1;
     /** Result of {@link #lineFind} and {@link #lineStep}: the line is full without the key, the probe goes on. */
@@ -367,7 +379,8 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      * One line of a probe, from acquire loads: the line's four key words compared branch-free
      * against the key and against the free marker. Returns the offset of the key's value word,
      * {@link #ABSENT} (a free slot and no key; with {@code claim}, never: the free slot is claimed
-     * by CAS, and a lost claim re-reads the line) or {@link #GO_ON}.
+     * by CAS, and a lost claim re-reads the line; the offset of a slot this call claimed carries
+     * {@link #CLAIMED}) or {@link #GO_ON}.
      */
     long lineStep(long base, long key, boolean claim) {
         final MemorySegment m = memory;
@@ -389,7 +402,10 @@ public final class ConcurrentLongLongTable implements LongLongMap {
             }
             long keyOffset = base + ((long) Integer.numberOfTrailingZeros(free) << SLOT_SHIFT);
             long witness = (long) WORD.compareAndExchange(m, keyOffset, EMPTY_KEY, key);
-            if (witness == EMPTY_KEY || witness == key) {
+            if (witness == EMPTY_KEY) {
+                return keyOffset + VALUE_OFFSET | CLAIMED;
+            }
+            if (witness == key) {
                 return keyOffset + VALUE_OFFSET;
             }
             // another key took the slot: look at this line again
@@ -498,25 +514,51 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         return offset >= 0 && (long) WORD.getAcquire(memory, offset) != NO_VALUE;
     }
 
+    /** Whether {@code key} holds a slot (mapped, or removed and keeping its slot): a put of it claims none. */
+    boolean hasSlot(long key) {
+        ensureOpen();
+        return findValueOffset(key) >= 0;
+    }
+
     @Override
     public long put(long key, long value) {
+        return put(key, value, null);
+    }
+
+    /**
+     * {@link #put(long, long)}, adding 1 to {@code claims[0]} (where {@code claims} is not null)
+     * if this call claimed a new slot for the key: a re-put of a removed key claims none.
+     */
+    long put(long key, long value, long[] claims) {
         long word = encode(value);
         ensureOpen();
-        long previous = (long) WORD.getAndSet(memory, claimValueOffset(key), word);
+        long offset = claimValueOffset(key);
+        long previous = (long) WORD.getAndSet(memory, offset & ~CLAIMED, word);
         if (previous == NO_VALUE) {
             size.increment();
+        }
+        if (claims != null) {
+            claims[0] += offset & CLAIMED;
         }
         return decode(previous);
     }
 
     @Override
     public long putIfAbsent(long key, long value) {
+        return putIfAbsent(key, value, null);
+    }
+
+    /** {@link #putIfAbsent(long, long)}, counting a claimed slot as {@link #put(long, long, long[])} does. */
+    long putIfAbsent(long key, long value, long[] claims) {
         long word = encode(value);
         ensureOpen();
         long offset = claimValueOffset(key);
-        long witness = (long) WORD.compareAndExchange(memory, offset, NO_VALUE, word);
+        long witness = (long) WORD.compareAndExchange(memory, offset & ~CLAIMED, NO_VALUE, word);
         if (witness == NO_VALUE) {
             size.increment();
+        }
+        if (claims != null) {
+            claims[0] += offset & CLAIMED;
         }
         return decode(witness);
     }
@@ -707,7 +749,15 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     public long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
         BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
         BulkRanges.checkValues(values, valuesOffset, length, missingValue);
-        return batched(PUT, keys, keysOffset, values, valuesOffset, null, length);
+        return batched(PUT, keys, keysOffset, values, valuesOffset, null, length, null);
+    }
+
+    /**
+     * {@link #putAll(long[], int, long[], int, int)} with the ranges checked by the caller,
+     * adding to {@code claims[0]} the slots it claimed (as {@link #put(long, long, long[])}).
+     */
+    long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length, long[] claims) {
+        return batched(PUT, keys, keysOffset, values, valuesOffset, null, length, claims);
     }
 
     /**
@@ -716,9 +766,11 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      * release store instead of an atomic exchange, which on x86 is a full fence per put. Readers
      * stay safe: a claim is still a CAS of the key word before the value's release store, and a
      * value word is one 64-bit store. Values are not checked (the partitioned table checked them).
+     * Adds the slots it claimed to {@code claims[0]} where {@code claims} is not null.
      */
-    long putAllExclusive(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
-        return batched(PUT_EXCLUSIVE, keys, keysOffset, values, valuesOffset, null, length);
+    long putAllExclusive(long[] keys, int keysOffset, long[] values, int valuesOffset, int length,
+                         long[] claims) {
+        return batched(PUT_EXCLUSIVE, keys, keysOffset, values, valuesOffset, null, length, claims);
     }
 
     /**
@@ -730,7 +782,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     @Override
     public long removeAll(long[] keys, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, keys.length);
-        return batched(REMOVE, keys, offset, null, 0, null, length);
+        return batched(REMOVE, keys, offset, null, 0, null, length, null);
     }
 
     /**
@@ -742,7 +794,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     public int containsAll(long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
         Objects.checkFromIndexSize(keysOffset, length, keys.length);
         Objects.checkFromIndexSize(presentOffset, length, present.length);
-        return (int) batched(CONTAINS, keys, keysOffset, null, presentOffset, present, length);
+        return (int) batched(CONTAINS, keys, keysOffset, null, presentOffset, present, length, null);
     }
 
     private static final int CONTAINS = 0;
@@ -755,12 +807,15 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      * own, leaner loop: it is the hot one): for each key a batched probe ({@link #claimStep} for
      * PUT, else {@link #findStep}), then {@link #apply}. Argument {@code at} indexes
      * {@code values} (PUT) or {@code present} (CONTAINS). Returns how many keys were new (PUT) or
-     * present (CONTAINS, REMOVE), and updates the size by that count.
+     * present (CONTAINS, REMOVE), and updates the size by that count; adds the slots the puts
+     * claimed to {@code claims[0]} where {@code claims} is not null.
      */
-    private long batched(int op, long[] keys, int keysOffset, long[] values, int at, boolean[] present, int length) {
+    private long batched(int op, long[] keys, int keysOffset, long[] values, int at, boolean[] present, int length,
+                         long[] claims) {
         ensureOpen();
         BatchPipeline p = pipeline();
         long count = 0;
+        long claimed = 0;
         int failed = 0;
         TableFullException full = null;
         int next = 0;
@@ -791,7 +846,8 @@ public final class ConcurrentLongLongTable implements LongLongMap {
                     if (offset == GO_ON) {
                         p.requeue(j, nextLine(base));
                     } else {
-                        count += apply(op, offset, values, present, at + i);
+                        claimed += offset & CLAIMED;
+                        count += apply(op, offset & ~CLAIMED, values, present, at + i);
                     }
                 }
                 p.endProbe();
@@ -800,6 +856,9 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         } finally {
             if (op != CONTAINS) {
                 size.add(op >= PUT ? count : -count);
+            }
+            if (claims != null) {
+                claims[0] += claimed;
             }
         }
         if (full != null) {
@@ -920,10 +979,14 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         size.add(delta);
     }
 
+    /**
+     * {@inheritDoc} Never negative: a put and a remove of one key racing each other count their
+     * changes one after the other, so the sum can be one below the truth for a moment.
+     */
     @Override
     public long size() {
         ensureOpen();
-        return size.sum();
+        return Math.max(0, size.sum());
     }
 
     @Override
@@ -947,12 +1010,28 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         }
     }
 
+    /**
+     * Removes every mapping, each as {@link #remove(long)} would (an atomic exchange of its value
+     * word), so it is safe while other threads use the table: a mapping made during the call may
+     * stay, none is corrupted. Like {@code remove}, it leaves each key in its slot: the keys can be
+     * re-put without new slots, but a full table stays full of them (a {@link GrowingLongLongTable}
+     * reclaims them).
+     */
     @Override
     public void clear() {
         ensureOpen();
-        memory.fill((byte) 0);
-        VarHandle.fullFence();
-        size.reset();
+        final MemorySegment m = memory;
+        long removed = 0;
+        long end = capacity << SLOT_SHIFT;
+        for (long offset = VALUE_OFFSET; offset < end; offset += SLOT_BYTES) {
+            if ((long) WORD.getAcquire(m, offset) != NO_VALUE && (long) WORD.getAndSet(m, offset, NO_VALUE) != NO_VALUE) {
+                removed++;
+            }
+        }
+        if ((long) WORD.getAndSet(m, sideValueOffset, NO_VALUE) != NO_VALUE) {
+            removed++;
+        }
+        size.add(-removed);
     }
 
     /** Lines of four slots ({@code capacity / 4}). */
@@ -971,7 +1050,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
                         boolean exclusive) {
         int n = mappedEntries(firstLine, lineCount, keys, values);
         if (exclusive) {
-            to.putAllExclusive(keys, 0, values, 0, n);
+            to.putAllExclusive(keys, 0, values, 0, n, null);
         } else {
             to.putAll(keys, 0, values, 0, n);
         }
@@ -1041,6 +1120,6 @@ public final class ConcurrentLongLongTable implements LongLongMap {
 
     @Override
     public String toString() {
-        return "ConcurrentLongLongTable[capacity=" + capacity + (closed ? ", closed]" : ", size=" + size.sum() + "]");
+        return "ConcurrentLongLongTable[capacity=" + capacity + (closed ? ", closed]" : ", size=" + Math.max(0, size.sum()) + "]");
     }
 }

@@ -68,7 +68,13 @@ public final class GrowingLongLongTable implements LongLongMap {
 
     private GrowingLongLongTable(Builder b) {
         this.initialCapacity = TableLayout.roundCapacity(b.initialCapacity);
-        this.maxCapacity = TableLayout.roundCapacity(Math.max(b.maxCapacity, initialCapacity));
+        this.maxCapacity = TableLayout.roundCapacity(b.maxCapacitySet ? b.maxCapacity
+                : Math.max(b.maxCapacity, b.initialCapacity));
+        if (maxCapacity < initialCapacity) {
+            throw new IllegalArgumentException("maxCapacity " + b.maxCapacity + " is below initialCapacity "
+                    + b.initialCapacity + " (both rounded up to powers of two: " + maxCapacity + " < "
+                    + initialCapacity + "); the maximum must be at least the initial capacity");
+        }
         this.missingValue = b.missingValue;
         this.memory = b.memory;
         this.batch = b.batch;
@@ -76,7 +82,11 @@ public final class GrowingLongLongTable implements LongLongMap {
         this.current = new Segment(segment(initialCapacity));
     }
 
-    /** A builder: initial capacity 1024 slots, maximum 2^40, missing value 0. */
+    /**
+     * A builder: initial capacity 1024 slots, maximum 2^40 (or the initial capacity where that is
+     * larger), missing value 0 (so a value of 0 cannot be stored: choose another missing value
+     * where 0 is a value).
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -85,6 +95,7 @@ public final class GrowingLongLongTable implements LongLongMap {
     public static final class Builder {
         private long initialCapacity = 1024;
         private long maxCapacity = 1L << 40;
+        private boolean maxCapacitySet;
         private long missingValue;
         private MemoryProvider memory = MemoryProvider.hugePageAdvised();
         private int batch = ConcurrentLongLongTable.DEFAULT_BATCH;
@@ -102,11 +113,13 @@ public final class GrowingLongLongTable implements LongLongMap {
 
         /**
          * Slots the table may grow to (rounded up to a power of two; at least the initial
-         * capacity); a write that needs more throws {@link TableFullException}.
+         * capacity, else {@link #build()} throws); a write that needs more throws
+         * {@link TableFullException}.
          */
         public Builder maxCapacity(long slots) {
             TableLayout.roundCapacity(slots);
             this.maxCapacity = slots;
+            this.maxCapacitySet = true;
             return this;
         }
 
@@ -134,7 +147,12 @@ public final class GrowingLongLongTable implements LongLongMap {
             return this;
         }
 
-        /** Allocates the first segment. */
+        /**
+         * Allocates the first segment.
+         *
+         * @throws IllegalArgumentException if the maximum capacity is below the initial one, or
+         *                                  the memory cannot be had
+         */
         public GrowingLongLongTable build() {
             return new GrowingLongLongTable(this);
         }
@@ -170,6 +188,20 @@ public final class GrowingLongLongTable implements LongLongMap {
         return claimed - live < capacity / 16;
     }
 
+    /**
+     * Copies the mapped entries of {@code from} into {@code to}, {@value #CHUNK_LINES} lines at a
+     * time, by one thread ({@code exclusive}: {@code to} has no other writer), while no one
+     * writes to {@code from}: a partition's growth.
+     */
+    static void copyAll(ConcurrentLongLongTable from, ConcurrentLongLongTable to, boolean exclusive) {
+        int chunk = (int) Math.min(CHUNK_LINES, from.lines());
+        long[] keys = new long[chunk * TableLayout.SLOTS_PER_LINE];
+        long[] values = new long[keys.length];
+        for (long line = 0; line < from.lines(); line += chunk) {
+            from.copyMappedInto(to, line, chunk, keys, values, exclusive);
+        }
+    }
+
     /** One segment: its table and the slots reserved in it. */
     private static final class Segment {
         final ConcurrentLongLongTable table;
@@ -199,6 +231,8 @@ public final class GrowingLongLongTable implements LongLongMap {
      */
     private static final class Lease {
         final int stripe = (int) (THREAD_STRIPES.getAndIncrement() % STRIPES) * PAD;
+        /** Slots the current write claimed (a re-put of a removed key claims none). */
+        final long[] claims = new long[1];
         Segment segment;
         long left;
         int registered;
@@ -328,6 +362,7 @@ public final class GrowingLongLongTable implements LongLongMap {
         private void awaitNoWriters() {
             for (int i = 0; i < STRIPES; i++) {
                 for (int spins = 0; active.get(i * PAD) != 0; spins++) {
+                    ensureOpen();
                     pause(spins);
                 }
             }
@@ -341,6 +376,7 @@ public final class GrowingLongLongTable implements LongLongMap {
                 if (f != null) {
                     throw failed(f);
                 }
+                ensureOpen();
                 pause(spins);
             }
             long[] keys = null;
@@ -396,27 +432,35 @@ public final class GrowingLongLongTable implements LongLongMap {
 
     /**
      * Migrates {@code s} (starting the migration, or joining the one running) and returns once
-     * it has been switched; a thread registered as a writer cannot wait for writers to leave.
+     * it has been switched; throws the failure of a migration that failed.
      */
     private void migrate(Segment s, Kind kind, long demand) {
+        join(s, kind, demand).help();
+    }
+
+    /**
+     * The migration of {@code s}: the one already set on it, else a new one of {@code kind} that
+     * this thread installs and prepares (which may fail: {@link Migration#help} then reports it).
+     * A thread registered as a writer cannot wait for writers to leave.
+     */
+    private Migration join(Segment s, Kind kind, long demand) {
         notInsideForEach();
         Migration m = s.migration.get();
         if (m == null) {
             Migration mine = new Migration(s, kind, demand);
-            if (s.migration.compareAndSet(null, mine)) {
+            m = s.migration.compareAndExchange(null, mine);
+            if (m == null) {                             // installed: ours to prepare
                 mine.prepare();
-            }
-            m = s.migration.get();
-            if (m == null) {
-                m = mine;                                // it failed and unfroze: report why
+                m = mine;
             }
         }
-        m.help();
+        return m;
     }
 
     /**
-     * Joins a migration of {@code s}, if one runs; one that failed to start (the maximum
-     * capacity) has unfrozen {@code s} and concerns only the writes that need room.
+     * Joins a migration of {@code s}, if one runs. One that failed (the maximum capacity, memory
+     * that could not be had) has unfrozen {@code s}, and concerns only the writes that needed it:
+     * the caller retries.
      */
     private void helpIfMigrating(Segment s) {
         Migration m = s.migration.get();
@@ -424,8 +468,10 @@ public final class GrowingLongLongTable implements LongLongMap {
             notInsideForEach();
             try {
                 m.help();
-            } catch (TableFullException ignored) {
-                // s is current again: retry
+            } catch (RuntimeException e) {
+                if (closed || m.failure == null) {
+                    throw e;
+                }
             }
         }
     }
@@ -483,14 +529,37 @@ public final class GrowingLongLongTable implements LongLongMap {
         return read(t -> t.containsKey(key) ? 1 : 0) != 0;
     }
 
-    /** {@inheritDoc} Batched and prefetched on the current segment; redone on the new one if it was retired meanwhile. */
+    /**
+     * {@inheritDoc} Batched and prefetched on the current segment; redone on the new one if it
+     * was retired meanwhile. In place ({@code values == keys}, same offset), each piece of
+     * {@value #PIECE} keys is looked up from a copy of its keys, so that a redone piece still has
+     * them.
+     */
     @Override
     public void getAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
-        read(t -> {
-            t.getAll(keys, keysOffset, values, valuesOffset, length);
-            return 0;
-        });
+        BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
+        if (keys != values || keysOffset != valuesOffset) {
+            read(t -> {
+                t.getAll(keys, keysOffset, values, valuesOffset, length);
+                return 0;
+            });
+            return;
+        }
+        long[] copy = KEY_COPY.get();
+        for (int done = 0; done < length; ) {
+            int n = Math.min(PIECE, length - done);
+            int at = valuesOffset + done;
+            System.arraycopy(keys, keysOffset + done, copy, 0, n);
+            read(t -> {
+                t.getAll(copy, 0, values, at, n);
+                return 0;
+            });
+            done += n;
+        }
     }
+
+    /** Each thread's copy of an in-place {@link #getAll} piece's keys, shared by all growing tables. */
+    private static final ThreadLocal<long[]> KEY_COPY = ThreadLocal.withInitial(() -> new long[PIECE]);
 
     @Override
     public int containsAll(long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
@@ -536,12 +605,23 @@ public final class GrowingLongLongTable implements LongLongMap {
     // ---------------------------------------------------------------- writes
 
 
+    /** A write that may claim a slot of the segment, counting it in {@code claims[0]}. */
+    @FunctionalInterface
+    private interface ClaimingOp {
+        long apply(ConcurrentLongLongTable table, long[] claims);
+    }
+
+    /** Applies {@code write}, which claims no slot, to the current segment while registered as its writer. */
+    private long write(SegmentOp write) {
+        return write(false, (t, claims) -> write.apply(t));
+    }
+
     /**
      * Applies {@code write} to the current segment while registered as its writer; with
-     * {@code claims}, only within a lease of reserved slots (one slot is consumed when the
-     * write reports a new mapping, {@code write} returning the missing value).
+     * {@code claims}, only within a lease of reserved slots, of which the slot the write
+     * claimed, if any, is consumed (a re-put of a removed key reuses its slot and consumes none).
      */
-    private long write(boolean claims, SegmentOp write) {
+    private long write(boolean claims, ClaimingOp write) {
         Lease l = LEASES.get();
         while (true) {
             ensureOpen();
@@ -555,10 +635,9 @@ public final class GrowingLongLongTable implements LongLongMap {
                 continue;
             }
             try {
-                long result = write.apply(s.table);
-                if (claims && result == missingValue) {
-                    l.left--;
-                }
+                l.claims[0] = 0;
+                long result = write.apply(s.table, l.claims);
+                l.left -= l.claims[0];
                 return result;
             } finally {
                 exit(l);
@@ -568,17 +647,17 @@ public final class GrowingLongLongTable implements LongLongMap {
 
     /**
      * As {@link #write} for a claiming write at the maximum capacity: only if it claims nothing
-     * (the key is present), else the {@link TableFullException} of the failed growth.
+     * (the key has a slot), else the {@link TableFullException} of the failed growth.
      */
-    private long writeOrFull(long key, SegmentOp write) {
+    private long writeOrFull(long key, ClaimingOp write) {
         try {
             return write(true, write);
         } catch (TableFullException full) {
-            return write(false, t -> {
-                if (!t.containsKey(key)) {
+            return write(t -> {
+                if (!t.hasSlot(key)) {
                     throw full;                          // a new key: no room for it
                 }
-                return write.apply(t);                   // present: the write claims no slot
+                return write.apply(t, null);             // it has a slot: the write claims none
             });
         }
     }
@@ -586,35 +665,35 @@ public final class GrowingLongLongTable implements LongLongMap {
     @Override
     public long put(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
-        return writeOrFull(key, t -> t.put(key, value));
+        return writeOrFull(key, (t, claims) -> t.put(key, value, claims));
     }
 
     @Override
     public long putIfAbsent(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
-        return writeOrFull(key, t -> t.putIfAbsent(key, value));
+        return writeOrFull(key, (t, claims) -> t.putIfAbsent(key, value, claims));
     }
 
     @Override
     public long replace(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
-        return write(false, t -> t.replace(key, value));
+        return write(t -> t.replace(key, value));
     }
 
     @Override
     public boolean replace(long key, long expectedValue, long newValue) {
         ConcurrentLongLongTable.requireStorable(newValue, missingValue);
-        return write(false, t -> t.replace(key, expectedValue, newValue) ? 1 : 0) != 0;
+        return write(t -> t.replace(key, expectedValue, newValue) ? 1 : 0) != 0;
     }
 
     @Override
     public long remove(long key) {
-        return write(false, t -> t.remove(key));
+        return write(t -> t.remove(key));
     }
 
     @Override
     public boolean remove(long key, long expectedValue) {
-        return write(false, t -> t.remove(key, expectedValue) ? 1 : 0) != 0;
+        return write(t -> t.remove(key, expectedValue) ? 1 : 0) != 0;
     }
 
     /**
@@ -622,18 +701,30 @@ public final class GrowingLongLongTable implements LongLongMap {
      *
      * <p>Batched and prefetched, in pieces of at most 4096 keys, each reserving its slots in the
      * current segment first (growing it when they do not fit) and applied to that one segment.
-     * At the maximum capacity, a piece that does not fit is put key by key: a new key without
-     * room throws {@link TableFullException}, after the keys before it were put.
+     * At the maximum capacity, a piece that does not fit is put key by key. Every key that has
+     * or finds room is put; if some new keys found none, {@link TableFullException} says how
+     * many ({@link TableFullException#notPut()}) once all the others are put.
      */
     @Override
     public long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
         BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
         BulkRanges.checkValues(values, valuesOffset, length, missingValue);
         long added = 0;
+        long notPut = 0;
+        TableFullException full = null;
         for (int done = 0; done < length; ) {
             int n = Math.min(PIECE, length - done);
-            added += putPiece(keys, keysOffset + done, values, valuesOffset + done, n);
+            try {
+                added += putPiece(keys, keysOffset + done, values, valuesOffset + done, n);
+            } catch (TableFullException e) {
+                notPut += e.notPut();
+                full = e;
+            }
             done += n;
+        }
+        if (full != null) {
+            throw new TableFullException(notPut + " of " + length + " keys found no room and were not put;"
+                    + " the others were. " + full.getMessage(), notPut);
         }
         return added;
     }
@@ -647,11 +738,7 @@ public final class GrowingLongLongTable implements LongLongMap {
                 try {
                     migrate(s, Kind.GROW, n);
                 } catch (TableFullException full) {
-                    long added = 0;
-                    for (int i = 0; i < n; i++) {
-                        added += put(keys[keysOffset + i], values[valuesOffset + i]) == missingValue ? 1 : 0;
-                    }
-                    return added;
+                    return putOneByOne(keys, keysOffset, values, valuesOffset, n);
                 }
                 continue;
             }
@@ -661,8 +748,9 @@ public final class GrowingLongLongTable implements LongLongMap {
                 continue;
             }
             try {
-                long added = s.table.putAll(keys, keysOffset, values, valuesOffset, n);
-                s.reserved.addAndGet(added - n);         // the updates claimed nothing
+                l.claims[0] = 0;
+                long added = s.table.putAll(keys, keysOffset, values, valuesOffset, n, l.claims);
+                s.reserved.addAndGet(l.claims[0] - n);   // updates and re-puts claimed nothing
                 return added;
             } finally {
                 exit(l);
@@ -670,11 +758,30 @@ public final class GrowingLongLongTable implements LongLongMap {
         }
     }
 
+    /** At the maximum capacity: each key put on its own; those without room are counted and reported at the end. */
+    private long putOneByOne(long[] keys, int keysOffset, long[] values, int valuesOffset, int n) {
+        long added = 0;
+        int notPut = 0;
+        TableFullException full = null;
+        for (int i = 0; i < n; i++) {
+            try {
+                added += put(keys[keysOffset + i], values[valuesOffset + i]) == missingValue ? 1 : 0;
+            } catch (TableFullException e) {
+                notPut++;
+                full = e;
+            }
+        }
+        if (full != null) {
+            throw new TableFullException(full.getMessage(), notPut);
+        }
+        return added;
+    }
+
     /** {@inheritDoc} Batched and prefetched, on the current segment. */
     @Override
     public long removeAll(long[] keys, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, keys.length);
-        return write(false, t -> t.removeAll(keys, offset, length));
+        return write(t -> t.removeAll(keys, offset, length));
     }
 
     /**
@@ -785,8 +892,7 @@ public final class GrowingLongLongTable implements LongLongMap {
                     continue;
                 }
                 try {
-                    long added = runOn(s.table);
-                    s.reserved.addAndGet(added - puts);  // the updates claimed nothing
+                    s.reserved.addAndGet(runOn(s.table) - puts);   // updates and re-puts claimed nothing
                 } finally {
                     exit(l);
                 }
@@ -796,7 +902,7 @@ public final class GrowingLongLongTable implements LongLongMap {
             }
         }
 
-        /** Runs the piece through a session of {@code table}; returns the puts that added a key. */
+        /** Runs the piece through a session of {@code table}; returns the slots its puts claimed. */
         private long runOn(ConcurrentLongLongTable table) {
             if (innerTable != table) {
                 inner = table.session();
@@ -811,15 +917,12 @@ public final class GrowingLongLongTable implements LongLongMap {
                 }
             }
             t.flush();
-            long added = 0;
             for (int n; (n = t.poll(polledIds, polledValues)) > 0; ) {
                 for (int k = 0; k < n; k++) {
-                    int i = (int) polledIds[k];
-                    added += ops[i] == PUT && polledValues[k] == missingValue ? 1 : 0;
-                    done.add(ids[i], polledValues[k]);
+                    done.add(ids[(int) polledIds[k]], polledValues[k]);
                 }
             }
-            return added;
+            return t.takeClaims();
         }
 
         /** At the maximum capacity: each request as the single call, in order; a put without room is reported. */
@@ -867,7 +970,7 @@ public final class GrowingLongLongTable implements LongLongMap {
     @Override
     public void forEach(LongLongConsumer action) {
         Objects.requireNonNull(action, "action");
-        write(false, t -> {
+        write(t -> {
             t.forEach(action);
             return 0;
         });
@@ -908,7 +1011,7 @@ public final class GrowingLongLongTable implements LongLongMap {
 
     @Override
     public String toString() {
-        return "GrowingLongLongTable[size=" + size() + ", capacity=" + capacity() + ", migrations=" + migrations()
-                + "]";
+        return "GrowingLongLongTable[" + (closed ? "closed" : "size=" + size()) + ", capacity=" + capacity()
+                + ", migrations=" + migrations() + "]";
     }
 }

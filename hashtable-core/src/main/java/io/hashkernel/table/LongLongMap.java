@@ -7,11 +7,18 @@ package io.hashkernel.table;
  * built, is reserved: it is what lookups return for an absent key, and storing it is refused with
  * {@link IllegalArgumentException}.
  *
- * <p>Unless an implementation says otherwise, single-key operations are linearizable and
- * lock-free; {@link #size()}, {@link #forEach} and {@link #clear()} are weakly consistent with
- * concurrent updates (exact when no update runs). After {@link #close()} every method except
- * {@code close()}, {@link #isClosed()}, {@link #capacity()} and {@link #missingValue()} throws
- * {@link IllegalStateException}.
+ * <p>Single-key operations are linearizable. Whether they are lock-free depends on the
+ * implementation, which says so: every operation of {@link ConcurrentLongLongTable} is; the
+ * reads of {@link GrowingLongLongTable} and {@link PartitionedLongLongTable} are, while a growing
+ * table's writes wait during a migration and a partitioned table's synchronous writes take their
+ * partition's lock. {@link #size()}, {@link #forEach} and {@link #clear()} are weakly consistent
+ * with concurrent updates (exact when no update runs), and never corrupt: the size is never
+ * negative, and no key is ever seen with another key's value. After {@link #close()} every
+ * method except {@code close()}, {@link #isClosed()}, {@link #capacity()} and
+ * {@link #missingValue()} throws {@link IllegalStateException}.
+ *
+ * <p>Where 0 is a value you store, build the map with another {@code missingValue}: the default
+ * of every builder is 0, and {@code put(k, 0)} then throws {@link IllegalArgumentException}.
  */
 public interface LongLongMap extends AutoCloseable {
 
@@ -74,10 +81,12 @@ public interface LongLongMap extends AutoCloseable {
 
     // ------------------------------------------------------------ bulk calls
     //
-    // Each bulk call is equal in effect to the loop of single calls over the range, in order; the
-    // defaults are that loop. An implementation may overlap the keys' memory accesses (see
-    // ConcurrentLongLongTable), keeping this: two operations on the same key take effect in the
-    // order of the array. Ranges are checked before anything happens.
+    // Each element of a bulk call is linearizable on its own, as the single call; two elements on
+    // the same key take effect in the order of the array. Elements on different keys may take
+    // effect in any order (the batched implementations answer a key found on its home line before
+    // one that probes further), so the whole is equal in effect to the loop of single calls in
+    // some order that keeps each key's order, not necessarily the array's. The defaults are the
+    // loop. Ranges are checked before anything happens.
 
     /** {@code getAll(keys, 0, values, 0, keys.length)}. */
     default void getAll(long[] keys, long[] values) {
@@ -109,7 +118,8 @@ public interface LongLongMap extends AutoCloseable {
      * @return how many of the puts found their key absent (new mappings)
      * @throws IndexOutOfBoundsException if a range is outside its array
      * @throws IllegalArgumentException  if a value is the missing value; checked before any put
-     * @throws TableFullException        if new keys found no free slot; every other key was put
+     * @throws TableFullException        if new keys found no free slot; every other key was put,
+     *                                   and {@link TableFullException#notPut()} says how many were not
      */
     default long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
         BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
@@ -168,7 +178,7 @@ public interface LongLongMap extends AutoCloseable {
         return count;
     }
 
-    /** The number of mappings; exact when no update runs concurrently. */
+    /** The number of mappings; exact when no update runs concurrently, and never negative. */
     long size();
 
     /** Whether {@link #size()} is zero. */
@@ -182,7 +192,10 @@ public interface LongLongMap extends AutoCloseable {
      */
     void forEach(LongLongConsumer action);
 
-    /** Removes every mapping; not atomic with respect to concurrent updates. */
+    /**
+     * Removes every mapping. Safe while other threads use the map, but not atomic with respect to
+     * them unless the implementation says so: a mapping made during the call may stay.
+     */
     void clear();
 
     /** The number of slots, i.e. how many distinct keys the map can hold. */

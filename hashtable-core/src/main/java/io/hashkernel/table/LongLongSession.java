@@ -9,7 +9,8 @@ package io.hashkernel.table;
  * exactly once, with the result the single call would have returned ({@code get}: the value or
  * the missing value; {@code put} and {@code remove}: the previous value or the missing value),
  * except a put that finds no room, for which the call that processed it throws
- * {@link TableFullException} naming the id after completing the other requests it processed.
+ * {@link TableFullException} naming the first such id and counting them, after finishing its own
+ * work (the request it submits is taken; a {@code flush} completes everything else).
  * Each request is linearizable on its own, somewhere between its submission and its
  * completion; requests on the same key take effect in submission order. After {@link #flush()}
  * nothing is pending. Completed results wait, in memory that grows as needed, until polled.

@@ -13,8 +13,9 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 
@@ -62,8 +63,17 @@ import java.util.function.Supplier;
  *   <li>{@link #shutdown()} stops taking writes, stops and joins the owner threads, and drains
  *       every queue: every write enqueued before it is applied. Reads keep working until
  *       {@link #close()}, which shuts down and releases the memory.</li>
- *   <li>A write the owner cannot apply (its partition is full) is counted; the next
- *       {@code sync()} of any thread throws {@link TableFullException} saying how many.</li>
+ *   <li>A write that cannot be applied (its partition is full at its maximum, or its growth
+ *       could not get memory) is not lost silently: the next {@code sync()} of the thread that
+ *       sent it throws, once, {@link TableFullException} (every such write found no room) or
+ *       {@link IllegalStateException} with the cause, saying how many; the partition keeps
+ *       working, and later writes that fit are applied.</li>
+ *   <li>A writer thread holds one of {@link Builder#maxProducers} queue slots from its first
+ *       asynchronous write; a thread that has ended gives its slot to the next thread that
+ *       needs one (after its queued writes are applied), so thread churn (virtual threads,
+ *       replaced pool threads) never runs out of slots.</li>
+ *   <li>{@link #forEach} is weakly consistent and never blocks writers: a partition that grows
+ *       while it is iterated keeps its old memory until the iteration leaves it.</li>
  * </ul>
  *
  * <p>Owner threads can be pinned to CPUs (round-robin over the online CPUs); each partition's
@@ -76,37 +86,46 @@ public final class PartitionedLongLongTable implements LongLongMap {
     static final int DRAIN_EVERY = 256;
 
     private final Owner[] owners;
+    /** Producer slots handed out so far (at most {@link #maxProducers}); a slot is reused once its thread ends. */
     private final AtomicInteger producers = new AtomicInteger();
+    /** slots.get(id): the producer of that slot, whose queue {@code out[o]} partition o drains. */
+    private final AtomicReferenceArray<Producer> slots;
     private final int maxProducers;
     private final int queueCapacity;
     private final long missingValue;
+    private final KeyHasher router;
     private final Supplier<IdleStrategy> idle;
-    private final ThreadLocal<Producer> producer;
-    /** This thread's producer, or null if it has not written asynchronously (no registration). */
-    private final ThreadLocal<Producer> registered = new ThreadLocal<>();
+    /** This thread's producer, or null if it has not written asynchronously (no slot). */
+    private final ThreadLocal<Producer> producer = new ThreadLocal<>();
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
     private final boolean ownerThreads;
-    private final AtomicLong unapplied = new AtomicLong();
     private volatile boolean stopping;
     private volatile boolean closed;
 
     private PartitionedLongLongTable(Builder b) {
         int n = b.owners;
         this.maxProducers = b.maxProducers;
+        this.slots = new AtomicReferenceArray<>(maxProducers);
         this.queueCapacity = b.queueCapacity;
         this.missingValue = b.missingValue;
+        this.router = b.seeded ? KeyHasher.seeded(~b.seed) : KeyHasher.random();
         this.idle = b.idle;
         this.ownerThreads = b.ownerThreads;
         this.owners = new Owner[n];
+        if (b.maxCapacitySet && b.maxCapacity < b.capacity) {
+            throw new IllegalArgumentException("maxCapacity " + b.maxCapacity + " is below capacity " + b.capacity
+                    + "; the maximum must be at least the capacity");
+        }
+        long maxCapacity = Math.max(b.maxCapacity, b.capacity);
         Topology topology = b.pinOwners && b.ownerThreads ? Topology.read() : null;
         int[] cpus = topology != null ? topology.onlineCpus().toArray() : new int[0];
-        long perPartition = TableLayout.roundCapacity(Math.max(64, (b.capacity + n - 1) / n));
-        long maxPerPartition = Math.max(perPartition, TableLayout.roundCapacity(Math.max(64, b.maxCapacity / n)));
+        long perPartition = TableLayout.roundCapacity(Math.max(64, Math.ceilDiv(b.capacity, n)));
+        long maxPerPartition = TableLayout.roundCapacity(Math.max(64, Math.ceilDiv(maxCapacity, n)));
         try {
             for (int i = 0; i < n; i++) {
                 int cpu = cpus.length == 0 ? -1 : cpus[i % cpus.length];
-                MemoryProvider memory = MemoryProvider.hugePageAdvised();
-                if (cpu >= 0 && topology.nodes().size() > 1) {
+                MemoryProvider memory = b.memory;
+                if (b.memory == null && cpu >= 0 && topology.nodes().size() > 1) {
                     int node = topology.cpus().stream().filter(c -> c.id() == cpu).findFirst().orElseThrow().node();
                     if (topology.node(node).hasMemory()) {
                         NodePolicy bind = NodePolicy.bind(node);
@@ -114,7 +133,10 @@ public final class PartitionedLongLongTable implements LongLongMap {
                                 Memory.allocate(bytes, alignment, bind));
                     }
                 }
-                owners[i] = new Owner(i, cpu, maxProducers, memory, perPartition, maxPerPartition);
+                if (memory == null) {
+                    memory = MemoryProvider.hugePageAdvised();
+                }
+                owners[i] = new Owner(i, cpu, memory, perPartition, maxPerPartition, b);
             }
         } catch (RuntimeException e) {
             for (Owner o : owners) {
@@ -124,7 +146,6 @@ public final class PartitionedLongLongTable implements LongLongMap {
             }
             throw e;
         }
-        this.producer = ThreadLocal.withInitial(this::register);
         if (ownerThreads) {
             for (Owner o : owners) {
                 o.thread = Thread.ofPlatform().daemon().name("hashkernel-owner-" + o.index).start(o);
@@ -134,7 +155,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
 
     /**
      * A builder with 2 partitions and their owner threads, 1 M slots, queues of 1024 messages, 64
-     * writer threads, Agrona's backoff idling.
+     * writer threads, missing value 0 (so a value of 0 cannot be stored: choose another missing
+     * value where 0 is a value), Agrona's backoff idling up to a 1 ms park.
      */
     public static Builder builder() {
         return new Builder();
@@ -150,32 +172,76 @@ public final class PartitionedLongLongTable implements LongLongMap {
         private boolean pinOwners;
         private boolean ownerThreads = true;
         private long maxCapacity = 1L << 40;
+        private boolean maxCapacitySet;
+        private MemoryProvider memory;
+        private boolean seeded;
+        private long seed;
+        private int batch = ConcurrentLongLongTable.DEFAULT_BATCH;
+        private int depth = ConcurrentLongLongTable.DEFAULT_DEPTH;
+        // Parks of up to 1 ms once idle: an idle owner thread wakes a thousand times a second at most.
         private Supplier<IdleStrategy> idle = () -> new BackoffIdleStrategy(64, 64,
-                TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100));
+                TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
 
         private Builder() {
         }
 
         /**
          * Slots in all partitions together to start with (each partition gets an equal share,
-         * rounded up to a power of two); a partition grows when its writes need more.
+         * rounded up to a power of two of at least 64); a partition grows when its writes need more.
+         *
+         * @throws IllegalArgumentException if {@code slots} is not between 1 and 2^58
          */
         public Builder capacity(long slots) {
-            if (slots < 1) {
-                throw new IllegalArgumentException("capacity must be at least 1 slot, was " + slots);
-            }
+            TableLayout.roundCapacity(slots);
             this.capacity = slots;
             return this;
         }
 
         /**
-         * Slots all partitions may grow to together (default 2^40); a partition at its share
-         * fills up, and the writes it cannot take are reported by {@link #sync()} (or thrown by
-         * the synchronous writes) as {@link TableFullException}.
+         * A fixed hash seed for the partition of each key and the partitions' layouts, for
+         * reproducible runs. By default each table draws secret random seeds, so that no one who
+         * does not know them can choose keys that all go to one partition.
+         */
+        public Builder seed(long seed) {
+            this.seeded = true;
+            this.seed = seed;
+            return this;
+        }
+
+        /**
+         * Where each partition's memory comes from (each growth and clear allocates anew).
+         * Default: {@link MemoryProvider#hugePageAdvised()}, or memory bound to the owner's NUMA
+         * node where owners are pinned on a machine of several nodes.
+         */
+        public Builder memory(MemoryProvider provider) {
+            this.memory = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** As {@link ConcurrentLongLongTable.Builder#batch}, for each partition's bulk calls. */
+        public Builder batch(int requests) {
+            this.batch = io.hashkernel.prefetch.BatchPipeline.checkBatch(requests);
+            return this;
+        }
+
+        /** As {@link ConcurrentLongLongTable.Builder#depth}, for each partition's bulk calls. */
+        public Builder depth(int batches) {
+            this.depth = io.hashkernel.prefetch.BatchPipeline.checkDepth(batches);
+            return this;
+        }
+
+        /**
+         * Slots all partitions may grow to together (default 2^40, or the capacity where that is
+         * larger); a partition at its share fills up, and the writes it cannot take are reported
+         * by {@link #sync()} (or thrown by the synchronous writes) as {@link TableFullException}.
+         *
+         * @throws IllegalArgumentException if {@code slots} is not between 1 and 2^58; {@link
+         *                                  #build()} throws it if it is below the capacity
          */
         public Builder maxCapacity(long slots) {
             TableLayout.roundCapacity(slots);
             this.maxCapacity = slots;
+            this.maxCapacitySet = true;
             return this;
         }
 
@@ -256,11 +322,9 @@ public final class PartitionedLongLongTable implements LongLongMap {
         return ownerThreads;
     }
 
-    /** The partition (owner) a key belongs to. */
-    public int ownerOf(long key) {
-        long z = key * 0x9E3779B97F4A7C15L;
-        z ^= z >>> 29;
-        return (int) Math.unsignedMultiplyHigh(z * 0xBF58476D1CE4E5B9L, owners.length);
+    /** The partition (owner) a key belongs to: a seeded hash of it (see {@link Builder#seed}). */
+    int ownerOf(long key) {
+        return (int) Math.unsignedMultiplyHigh(router.hash(key), owners.length);
     }
 
     /** The value of {@code key}, read directly from its partition, or {@link #missingValue()}. */
@@ -270,7 +334,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
     }
 
     /** A read of partition {@code o}'s table; redone on its new table if it grew meanwhile. */
-    private long read(int o, PartitionWrite read) {
+    private long read(int o, PartitionRead read) {
         Owner owner = owners[o];
         while (true) {
             ConcurrentLongLongTable t = owner.partition;
@@ -291,12 +355,14 @@ public final class PartitionedLongLongTable implements LongLongMap {
      * single {@code get}.
      *
      * @throws IndexOutOfBoundsException if a range lies outside its array
+     * @throws IllegalArgumentException  if the two ranges overlap other than exactly (in place)
      */
     @Override
     public void getAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
-        Objects.checkFromIndexSize(keysOffset, length, keys.length);
-        Objects.checkFromIndexSize(valuesOffset, length, values.length);
-        if (owners.length == 1) {
+        BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
+        // One partition: straight to it, unless in place (a read redone after a growth needs the
+        // keys, which the grouping copies).
+        if (owners.length == 1 && keys != values) {
             read(0, t -> {
                 t.getAll(keys, keysOffset, values, valuesOffset, length);
                 return 0;
@@ -385,7 +451,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
     public void putAsync(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
         ensureRunning();
-        send(producer.get(), key, value);
+        send(producer(), key, value);
     }
 
     /**
@@ -405,7 +471,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
         Objects.checkFromIndexSize(valuesOffset, length, values.length);
         BulkRanges.checkValues(values, valuesOffset, length, missingValue);
         ensureRunning();
-        Producer p = producer.get();
+        Producer p = producer();
         if (ownerThreads) {
             for (int i = 0; i < length; i++) {
                 send(p, keys[keysOffset + i], values[valuesOffset + i]);
@@ -413,9 +479,6 @@ public final class PartitionedLongLongTable implements LongLongMap {
             return;
         }
         Scratch s = scratch.get().groupByPartition(this, keys, keysOffset, values, valuesOffset, length);
-        // In partition order. Starting each writer at another partition (so that two rarely want
-        // one lock at once) and trying a busy lock again after the others measured no better
-        // with 2 threads (zipf inserts, 1 GiB: 0.61-0.99x the plain table against 0.84-1.17x).
         for (int o = 0; o < owners.length; o++) {
             putGroup(p, s, o);
         }
@@ -437,11 +500,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
         if (owner.tryLock()) {
             try {
                 owner.drainLocked();                 // what others sent first: fresher reads, same cost
-                SpscPairQueue mine = p.out[o];
-                while (mine.pending() != 0) {        // and all of ours, so that ours apply in order
-                    mine.drain(owner, DRAIN_LIMIT);
-                }
-                owner.applyLocked(s.keys, from, s.values, count);
+                owner.drainAll(p);                   // and all of ours, so that ours apply in order
+                owner.applyLocked(p, s.keys, from, s.values, count);
             } finally {
                 owner.unlock();
             }
@@ -455,7 +515,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
     /** Sends the removal of {@code key} to its partition; returns once enqueued. */
     public void removeAsync(long key) {
         ensureRunning();
-        send(producer.get(), key, missingValue);   // the missing value cannot be stored: it marks a removal
+        send(producer(), key, missingValue);   // the missing value cannot be stored: it marks a removal
     }
 
     private void send(Producer p, long key, long value) {
@@ -481,13 +541,22 @@ public final class PartitionedLongLongTable implements LongLongMap {
 
     /**
      * Returns once every write this thread sent before the call has been applied to its
-     * partition, draining the partitions itself when their drain locks are free.
+     * partition, draining the partitions itself when their drain locks are free. A thread that
+     * never wrote asynchronously returns at once (it takes no producer slot).
      *
-     * @throws TableFullException    if some write (of any thread) found its partition full
-     * @throws IllegalStateException if the table was closed before they were applied
+     * @throws TableFullException    if some of this thread's writes since its last {@code sync()}
+     *                               found their partition full (reported once)
+     * @throws IllegalStateException if the table is closed, or some of this thread's writes could
+     *                               not be applied for another reason (reported once, with it)
      */
     public void sync() {
+        if (closed) {
+            throw new IllegalStateException("the partitioned table is closed");
+        }
         Producer p = producer.get();
+        if (p == null) {
+            return;
+        }
         for (int o = 0; o < owners.length; o++) {
             if (!p.sent[o]) {
                 continue;
@@ -507,11 +576,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
             }
             p.sent[o] = false;
         }
-        long lost = unapplied.get();
-        if (lost > 0) {
-            throw new TableFullException(lost + " writes found their partition full and were not applied;"
-                    + " build the table with a larger capacity");
-        }
+        p.reportFailures();
     }
 
     // ------------------------------------------------------------ synchronous (LongLongMap) writes
@@ -532,13 +597,10 @@ public final class PartitionedLongLongTable implements LongLongMap {
                 wait.idle();
             }
         }
-        Producer p = registered.get();
+        Producer p = producer.get();
         if (p != null) {
-            SpscPairQueue mine = p.out[o];
             try {
-                while (mine.pending() != 0) {
-                    mine.drain(owner, DRAIN_LIMIT);
-                }
+                owner.drainAll(p);
             } catch (RuntimeException | Error e) {
                 owner.unlock();
                 throw e;
@@ -547,16 +609,21 @@ public final class PartitionedLongLongTable implements LongLongMap {
         return owner;
     }
 
-    /** One synchronous write to a partition, made under its lock. */
+    /** One read of a partition. */
+    @FunctionalInterface
+    private interface PartitionRead {
+        long apply(ConcurrentLongLongTable partition);
+    }
+
+    /** One synchronous write to a partition, made under its lock, counting the slot it claims in {@code claims[0]}. */
     @FunctionalInterface
     private interface PartitionWrite {
-        long apply(ConcurrentLongLongTable partition);
+        long apply(ConcurrentLongLongTable partition, long[] claims);
     }
 
     /**
      * {@code write} applied to {@code key}'s partition under its lock ({@link #lockForWrite});
-     * where it {@code claims} (a result of the missing value is a new mapping), with room made
-     * first and the slot counted.
+     * where it {@code claims} a slot, with room made first and the slot counted.
      */
     private long locked(long key, boolean claims, PartitionWrite write) {
         Owner owner = lockForWrite(ownerOf(key));
@@ -564,10 +631,9 @@ public final class PartitionedLongLongTable implements LongLongMap {
             if (claims) {
                 owner.room(1);
             }
-            long result = write.apply(owner.partition);
-            if (claims && result == missingValue) {
-                owner.claimed(1);
-            }
+            owner.claims[0] = 0;
+            long result = write.apply(owner.partition, owner.claims);
+            owner.used += owner.claims[0];
             return result;
         } finally {
             owner.unlock();
@@ -578,55 +644,58 @@ public final class PartitionedLongLongTable implements LongLongMap {
     @Override
     public long put(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
-        return locked(key, true, t -> t.put(key, value));
+        return locked(key, true, (t, c) -> t.put(key, value, c));
     }
 
     /** As {@link ConcurrentLongLongTable#putIfAbsent}; applied now, under the partition's lock. */
     @Override
     public long putIfAbsent(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
-        return locked(key, true, t -> t.putIfAbsent(key, value));
+        return locked(key, true, (t, c) -> t.putIfAbsent(key, value, c));
     }
 
     /** As {@link ConcurrentLongLongTable#replace(long, long)}; applied now, under the partition's lock. */
     @Override
     public long replace(long key, long value) {
         ConcurrentLongLongTable.requireStorable(value, missingValue);
-        return locked(key, false, t -> t.replace(key, value));
+        return locked(key, false, (t, c) -> t.replace(key, value));
     }
 
     /** As {@link ConcurrentLongLongTable#replace(long, long, long)}; applied now, under the partition's lock. */
     @Override
     public boolean replace(long key, long expectedValue, long newValue) {
         ConcurrentLongLongTable.requireStorable(newValue, missingValue);
-        return locked(key, false, t -> t.replace(key, expectedValue, newValue) ? 1 : 0) != 0;
+        return locked(key, false, (t, c) -> t.replace(key, expectedValue, newValue) ? 1 : 0) != 0;
     }
 
     /** The removed value or {@link #missingValue()}; applied now, under the partition's lock. */
     @Override
     public long remove(long key) {
-        return locked(key, false, t -> t.remove(key));
+        return locked(key, false, (t, c) -> t.remove(key));
     }
 
     /** As {@link ConcurrentLongLongTable#remove(long, long)}; applied now, under the partition's lock. */
     @Override
     public boolean remove(long key, long expectedValue) {
-        return locked(key, false, t -> t.remove(key, expectedValue) ? 1 : 0) != 0;
+        return locked(key, false, (t, c) -> t.remove(key, expectedValue) ? 1 : 0) != 0;
     }
 
-    /** One group of a synchronous bulk call: {@code count} keys from {@code from} of the scratch arrays. */
+    /** One group of a synchronous bulk call, under the partition's lock: {@code count} keys from {@code from} of the scratch arrays. */
     @FunctionalInterface
     private interface GroupWrite {
-        long apply(ConcurrentLongLongTable partition, Scratch grouped, int from, int count);
+        long apply(Owner owner, Scratch grouped, int from, int count);
     }
 
     /**
      * Each partition's group of {@code s}, written under that partition's lock; the sum of the
-     * results. Where it {@code claims}, the result is the count of new mappings, room is made
-     * for the group first and they are counted.
+     * results. Where it {@code claims}, room is made for the group first. A group that does
+     * not fit does not stop the others: every key with room is put, and then {@link
+     * TableFullException} counts those without.
      */
     private long lockedGroups(Scratch s, boolean claims, GroupWrite write) {
         long sum = 0;
+        long notPut = 0;
+        TableFullException full = null;
         for (int o = 0; o < owners.length; o++) {
             int from = s.start[o];
             int n = s.start[o + 1] - from;
@@ -636,15 +705,18 @@ public final class PartitionedLongLongTable implements LongLongMap {
                     if (claims) {
                         owner.room(n);
                     }
-                    long result = write.apply(owner.partition, s, from, n);
-                    if (claims) {
-                        owner.claimed(result);
-                    }
-                    sum += result;
+                    sum += write.apply(owner, s, from, n);
+                } catch (TableFullException e) {
+                    notPut += e.notPut();
+                    full = e;
                 } finally {
                     owner.unlock();
                 }
             }
+        }
+        if (full != null) {
+            throw new TableFullException(notPut + " keys found no room in their partition and were not put;"
+                    + " the others were. " + full.getMessage(), notPut);
         }
         return sum;
     }
@@ -653,9 +725,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
      * {@inheritDoc}
      *
      * <p>Grouped by partition; each group applied under its partition's lock with the batched,
-     * prefetched put. A group that finds its partition full throws {@link TableFullException}
-     * after the groups before it were applied (the keys of its own group that found a slot were
-     * put; later groups were not).
+     * prefetched put. Every key that has or finds room is put; if some new keys found their
+     * partition full, {@link TableFullException} then says how many.
      */
     @Override
     public long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
@@ -663,7 +734,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
         BulkRanges.checkValues(values, valuesOffset, length, missingValue);
         ensureRunning();
         return lockedGroups(scratch.get().groupByPartition(this, keys, keysOffset, values, valuesOffset, length), true,
-                (t, g, from, n) -> t.putAllExclusive(g.keys, from, g.values, from, n));
+                (owner, g, from, n) -> owner.putLocked(g.keys, from, g.values, n));
     }
 
     /** {@inheritDoc} Grouped by partition; each group applied under its partition's lock. */
@@ -672,12 +743,14 @@ public final class PartitionedLongLongTable implements LongLongMap {
         Objects.checkFromIndexSize(offset, length, keys.length);
         ensureRunning();
         return lockedGroups(scratch.get().groupByPartition(this, keys, offset, null, 0, length), false,
-                (t, g, from, n) -> t.removeAll(g.keys, from, n));
+                (owner, g, from, n) -> owner.partition.removeAll(g.keys, from, n));
     }
 
     /**
      * Removes every entry: each partition in turn, under its lock, after applying the writes its
-     * queues hold. Weakly consistent with concurrent writes, as the plain table's.
+     * queues hold, switches to fresh memory of its initial capacity (the old memory is released
+     * once no reader or iteration is in it). Each partition's clear is atomic; the whole is
+     * weakly consistent with concurrent writes to other partitions.
      */
     @Override
     public void clear() {
@@ -685,8 +758,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
             Owner owner = lockForWrite(o);
             try {
                 owner.drainLocked();
-                owner.partition.clear();
-                owner.claimed(-owner.used);
+                owner.reset();
             } finally {
                 owner.unlock();
             }
@@ -699,7 +771,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
         return closed;
     }
 
-    /** Entries in all partitions (exact when no write is in flight). */
+    /** Entries in all partitions (exact when no write is in flight; never negative). */
     @Override
     public long size() {
         long n = 0;
@@ -719,24 +791,24 @@ public final class PartitionedLongLongTable implements LongLongMap {
         return n;
     }
 
-    /** Calls {@code action} for each entry of each partition (weakly consistent, as the plain table's). */
+    /**
+     * Calls {@code action} for each entry of each partition, weakly consistent as the plain
+     * table's. It holds no lock (the action may write) and blocks no growth: a partition that is
+     * replaced meanwhile (grown or cleared) is read to the end in its old memory, which stays
+     * until the iteration leaves it; an entry present for the whole traversal is seen once.
+     */
     @Override
     public void forEach(LongLongConsumer action) {
         Objects.requireNonNull(action, "action");
+        if (closed) {
+            throw new IllegalStateException("the partitioned table is closed");
+        }
         for (Owner owner : owners) {
-            owner.iterating.incrementAndGet();           // no growth starts now (checked under the lock)
+            ConcurrentLongLongTable t = owner.enterIteration();
             try {
-                IdleStrategy wait = null;
-                while (!owner.tryLock()) {               // and none is running once we got the lock
-                    if (wait == null) {
-                        wait = idle.get();
-                    }
-                    wait.idle();
-                }
-                owner.unlock();
-                owner.partition.forEach(action);         // not under the lock: the action may write
+                t.forEach(action);
             } finally {
-                owner.iterating.decrementAndGet();
+                owner.exitIteration();
             }
         }
     }
@@ -812,7 +884,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
         if (!closed) {
             closed = true;
             for (Owner o : owners) {
-                o.partition.close();
+                o.closeAll();
             }
         }
     }
@@ -824,42 +896,153 @@ public final class PartitionedLongLongTable implements LongLongMap {
         }
     }
 
-    /** One writer thread's queues, one per partition, and its drain turn. */
+    /**
+     * This thread's producer: its own from an earlier write, else a free slot (a new one, or the
+     * slot of a thread that has ended).
+     */
+    private Producer producer() {
+        Producer p = producer.get();
+        if (p == null) {
+            p = register();
+            producer.set(p);
+        }
+        return p;
+    }
+
+    /**
+     * One writer thread's queues, one per partition, its drain turn, and the writes of its that
+     * could not be applied since its last {@link #sync()}.
+     */
     private static final class Producer {
+        private static final VarHandle THREAD;
+
+        static {
+            try {
+                THREAD = MethodHandles.lookup().findVarHandle(Producer.class, "thread", Thread.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        final int id;
         final SpscPairQueue[] out;
         final boolean[] sent;
         final IdleStrategy idle;
         int untilDrain = DRAIN_EVERY;
         int nextDrain;
+        /** The thread that writes through these queues; replaced (by CAS) only once it has ended. */
+        @SuppressWarnings("unused") // through THREAD
+        private volatile Thread thread;
+        // Guarded by this: writes not applied since the last report, whether all found no room, the first cause.
+        private long failed;
+        private boolean onlyFull = true;
+        private RuntimeException cause;
 
-        Producer(SpscPairQueue[] out, IdleStrategy idle) {
+        Producer(int id, SpscPairQueue[] out, IdleStrategy idle, Thread thread) {
+            this.id = id;
             this.out = out;
             this.sent = new boolean[out.length];
             this.idle = idle;
+            this.thread = thread;
+        }
+
+        /**
+         * Takes this slot for {@code me} if its thread has ended. A thread seen ended by {@code
+         * isAlive()} happens-before the caller (JLS 17.4.4), so its plain producer-side state is
+         * visible to {@code me}.
+         */
+        boolean takeOver(Thread me) {
+            Thread t = (Thread) THREAD.getVolatile(this);
+            return !t.isAlive() && THREAD.compareAndSet(this, t, me);
+        }
+
+        /** Records {@code writes} of this producer's that could not be applied, because of {@code e}. */
+        synchronized void fail(long writes, RuntimeException e) {
+            failed += writes;
+            onlyFull &= e instanceof TableFullException;
+            if (cause == null) {
+                cause = e;
+            }
+        }
+
+        /** Forgets failures (a new thread takes the slot: the ended one's writes were its own). */
+        synchronized void forgetFailures() {
+            failed = 0;
+            onlyFull = true;
+            cause = null;
+        }
+
+        /** Throws, once, for the writes recorded by {@link #fail} since the last report. */
+        void reportFailures() {
+            long n;
+            boolean full;
+            RuntimeException e;
+            synchronized (this) {
+                n = failed;
+                full = onlyFull;
+                e = cause;
+                forgetFailures();
+            }
+            if (n == 0) {
+                return;
+            }
+            String writes = n + " of this thread's writes since its last sync() ";
+            if (full) {
+                throw new TableFullException(writes + "found their partition full and were not applied;"
+                        + " build the table with a larger capacity or maxCapacity (" + e.getMessage() + ")", n);
+            }
+            throw new IllegalStateException(writes + "could not be applied: " + e.getMessage(), e);
         }
     }
 
     private Producer register() {
+        Thread me = Thread.currentThread();
         int id = producers.getAndIncrement();
         if (id >= maxProducers) {
             producers.decrementAndGet();
-            throw new IllegalStateException("more than " + maxProducers + " threads write to this partitioned table;"
-                    + " build it with a larger maxProducers");
+            return reclaim(me);
         }
         SpscPairQueue[] out = new SpscPairQueue[owners.length];
         for (int o = 0; o < owners.length; o++) {
             out[o] = new SpscPairQueue(queueCapacity);
-            owners[o].inbox.set(id, out[o]);
         }
-        Producer p = new Producer(out, idle.get());
-        registered.set(p);
+        Producer p = new Producer(id, out, idle.get(), me);
         p.nextDrain = id % owners.length;       // writers start their turns on different partitions
+        slots.set(id, p);
         return p;
     }
 
     /**
-     * A partition's drain state: its queues (one per writer), the drain lock, and the owner
-     * thread's loop where there is one. Whoever holds the lock is the partition's one writer.
+     * The slot of a writer thread that has ended, for {@code me}: its queues are applied first
+     * (draining them here where their partitions' locks are free), so its writes are not lost
+     * and the failures found meanwhile are its own.
+     */
+    private Producer reclaim(Thread me) {
+        for (int id = 0; id < maxProducers; id++) {
+            Producer p = slots.get(id);
+            if (p != null && p.takeOver(me)) {
+                IdleStrategy wait = p.idle;
+                wait.reset();
+                for (int o = 0; o < owners.length; o++) {
+                    while (p.out[o].pending() != 0) {
+                        ensureRunning();
+                        if (owners[o].drain() <= 0) {
+                            wait.idle();
+                        }
+                    }
+                    p.sent[o] = false;
+                }
+                p.forgetFailures();
+                return p;
+            }
+        }
+        throw new IllegalStateException("more than " + maxProducers + " live threads write to this partitioned table"
+                + " (a slot is reused once its thread ends); build it with a larger maxProducers");
+    }
+
+    /**
+     * A partition's drain state: the drain lock, the partition's table, and the owner thread's
+     * loop where there is one. Whoever holds the lock is the partition's one writer.
      */
     private final class Owner implements Runnable, SpscPairQueue.Handler {
         private static final VarHandle LOCK;
@@ -874,50 +1057,67 @@ public final class PartitionedLongLongTable implements LongLongMap {
 
         final int index;
         final int cpu;
-        /** inbox.get(producer): that producer's queue to this partition, set when the producer registers. */
-        final AtomicReferenceArray<SpscPairQueue> inbox;
         volatile Thread thread;
+        /** Why the owner thread runs unpinned, or the last error its loop survived; null if none. */
         volatile String failure;
         @SuppressWarnings("unused") // through LOCK
         private volatile int lock;
-        /** The partition's table: replaced (under the lock) when it grows; read by anyone. */
+        /** The partition's table: replaced (under the lock, and under this monitor) when it grows or is cleared; read by anyone. */
         volatile ConcurrentLongLongTable partition;
-        /** forEach calls in this partition: no growth starts while there is one. */
-        final AtomicInteger iterating = new AtomicInteger();
         private final MemoryProvider memory;
+        private final long initialSlots;
         private final long maxSlots;
+        private final boolean seeded;
+        private final long seed;
+        private final int batch;
+        private final int depth;
+        // Guarded by this monitor: iterations in progress, and the replaced tables they may still read.
+        private int iterators;
+        private final List<ConcurrentLongLongTable> retired = new ArrayList<>();
         // Touched only under the lock:
-        /** Slots claimed in {@link #partition} (at least; a removed key's slot counts until a growth). */
+        /** Slots claimed in {@link #partition} (a removed key's slot counts until the next growth). */
         private long used;
+        private final long[] claims = new long[1];
         private final long[] keys = new long[DRAIN_LIMIT];
         private final long[] values = new long[DRAIN_LIMIT];
         private int pending;
+        /** The producer whose writes are being applied: their failures are reported to it. */
+        private Producer applying;
 
-        Owner(int index, int cpu, int maxProducers, MemoryProvider memory, long slots, long maxSlots) {
+        Owner(int index, int cpu, MemoryProvider memory, long slots, long maxSlots, Builder b) {
             this.index = index;
             this.cpu = cpu;
-            this.inbox = new AtomicReferenceArray<>(maxProducers);
             this.memory = memory;
+            this.initialSlots = slots;
             this.maxSlots = maxSlots;
+            this.seeded = b.seeded;
+            this.seed = b.seed + index;
+            this.batch = b.batch;
+            this.depth = b.depth;
             this.partition = table(slots);
         }
 
         private ConcurrentLongLongTable table(long slots) {
-            return ConcurrentLongLongTable.builder().capacity(slots).missingValue(missingValue).memory(memory).build();
+            ConcurrentLongLongTable.Builder b = ConcurrentLongLongTable.builder().capacity(slots)
+                    .missingValue(missingValue).memory(memory).batch(batch).depth(depth);
+            if (seeded) {
+                b.seed(seed);
+            }
+            return b.build();
         }
 
         /**
          * Under the lock, before writes that may claim {@code slots} more: grows the partition when
-         * they would pass 0.75 of its capacity, below its maximum and with no forEach in it. The
-         * holder is the partition's one writer, so it copies alone: the mapped entries, line
-         * chunk by chunk, into a table large enough for twice them (removed keys are left
-         * behind), batched and prefetched; then it switches {@link #partition} and closes the old
-         * table (a reader still in it gets an {@link IllegalStateException} and reads the new one).
+         * they would pass 0.75 of its capacity, below its maximum. The holder is the partition's
+         * one writer, so it copies alone: the mapped entries, line chunk by chunk, into a table
+         * large enough for twice them (removed keys are left behind), batched and prefetched;
+         * then it switches {@link #partition} ({@link #replace}). A reader still in the old
+         * table gets an {@link IllegalStateException} once it is released and reads the new one.
          */
         void room(long slots) {
             ConcurrentLongLongTable old = partition;
             long capacity = old.capacity();
-            if (used + slots <= GrowingLongLongTable.limitOf(capacity) || iterating.get() != 0) {
+            if (used + slots <= GrowingLongLongTable.limitOf(capacity)) {
                 return;
             }
             long live = old.size();
@@ -927,24 +1127,57 @@ public final class PartitionedLongLongTable implements LongLongMap {
             }
             ConcurrentLongLongTable next = table(target);
             try {
-                int chunk = (int) Math.min(1024, old.lines());
-                long[] k = new long[chunk * TableLayout.SLOTS_PER_LINE];
-                long[] v = new long[k.length];
-                for (long line = 0; line < old.lines(); line += chunk) {
-                    old.copyMappedInto(next, line, chunk, k, v, true);
-                }
+                GrowingLongLongTable.copyAll(old, next, true);
             } catch (RuntimeException e) {
                 next.close();
                 throw e;
             }
-            partition = next;
-            used = live;
-            old.close();
+            replace(next, live);
         }
 
-        /** Under the lock: counts the slots a write of {@code claimed} new mappings took. */
-        void claimed(long claimed) {
-            used += claimed;
+        /**
+         * Under the lock: makes {@code next} the partition, with {@code used} slots claimed, and
+         * releases the old table now, or when the last iteration in it leaves.
+         */
+        private void replace(ConcurrentLongLongTable next, long used) {
+            ConcurrentLongLongTable old;
+            synchronized (this) {
+                old = partition;
+                partition = next;
+                if (iterators > 0) {
+                    retired.add(old);
+                    old = null;
+                }
+            }
+            this.used = used;
+            if (old != null) {
+                old.close();
+            }
+        }
+
+        /** Under the lock: an empty partition of the initial capacity in place of the current one. */
+        void reset() {
+            replace(table(initialSlots), 0);
+        }
+
+        /** The partition for an iteration, which keeps its memory until {@link #exitIteration()}. */
+        synchronized ConcurrentLongLongTable enterIteration() {
+            iterators++;
+            return partition;
+        }
+
+        synchronized void exitIteration() {
+            if (--iterators == 0) {
+                retired.forEach(ConcurrentLongLongTable::close);
+                retired.clear();
+            }
+        }
+
+        /** Closes the partition and any replaced table still kept for an iteration. */
+        synchronized void closeAll() {
+            partition.close();
+            retired.forEach(ConcurrentLongLongTable::close);
+            retired.clear();
         }
 
         /**
@@ -969,31 +1202,76 @@ public final class PartitionedLongLongTable implements LongLongMap {
         }
 
         void unlock() {
-            pending = 0;                                       // a failed apply leaves nothing behind
             LOCK.setRelease(this, 0);
         }
 
-        /** Under the lock: every queue once, up to 256 messages each; how many. */
+        /** Under the lock: every producer's queue once, up to 256 messages each; how many. */
         int drainLocked() {
             int work = 0;
             int n = Math.min(producers.get(), maxProducers);
             for (int i = 0; i < n; i++) {
-                SpscPairQueue q = inbox.get(i);
-                if (q != null) {
-                    work += q.drain(this, DRAIN_LIMIT);       // endOfBatch applies before it publishes
+                Producer p = slots.get(i);
+                if (p != null) {
+                    applying = p;
+                    work += p.out[index].drain(this, DRAIN_LIMIT);  // endOfBatch applies before it publishes
                 }
             }
             return work;
         }
 
-        /** Under the lock: puts straight into the partition, as a drained batch would. */
-        void applyLocked(long[] keys, int offset, long[] values, int length) {
+        /** Under the lock: everything producer {@code p} has queued for this partition. */
+        void drainAll(Producer p) {
+            applying = p;
+            SpscPairQueue q = p.out[index];
+            while (q.pending() != 0) {
+                q.drain(this, DRAIN_LIMIT);
+            }
+        }
+
+        /** Under the lock: producer {@code p}'s puts straight into the partition, as a drained batch would be. */
+        void applyLocked(Producer p, long[] keys, int offset, long[] values, int length) {
+            applying = p;
+            apply(keys, offset, values, length);
+        }
+
+        /**
+         * Under the lock: puts {@code length} entries with the partition's batched, prefetched
+         * put (release stores: one writer), room made first; counts the slots they claim.
+         * Returns the new mappings.
+         *
+         * @throws TableFullException if some found no room; the others were put
+         */
+        long putLocked(long[] keys, int offset, long[] values, int length) {
+            room(length);
+            claims[0] = 0;
+            try {
+                return partition.putAllExclusive(keys, offset, values, offset, length, claims);
+            } finally {
+                used += claims[0];
+            }
+        }
+
+        /**
+         * Applies a batch of asynchronous puts: a failure (a full partition, a growth that
+         * could not get memory) is recorded for the producer they came from, never thrown, so
+         * the drain goes on. If the growth fails, the puts still go into the partition as it is.
+         */
+        private void apply(long[] keys, int offset, long[] values, int length) {
+            RuntimeException growth = null;
             try {
                 room(length);
-                used += partition.putAllExclusive(keys, offset, values, offset, length);
+            } catch (RuntimeException e) {
+                growth = e;
+            }
+            claims[0] = 0;
+            try {
+                partition.putAllExclusive(keys, offset, values, offset, length, claims);
             } catch (TableFullException e) {
-                used += length - e.notPut();
-                unapplied.addAndGet(e.notPut());
+                applying.fail(e.notPut(), growth != null ? growth : e);
+            } catch (RuntimeException e) {
+                applying.fail(length, e);
+            } finally {
+                used += claims[0];
             }
         }
 
@@ -1009,7 +1287,14 @@ public final class PartitionedLongLongTable implements LongLongMap {
             IdleStrategy wait = idle.get();
             while (true) {
                 boolean last = stopping;     // read before draining: a write enqueued before shutdown() is seen
-                int work = drain();          // -1: a writer is helping; look again
+                int work;
+                try {
+                    work = drain();          // -1: a writer is helping; look again
+                } catch (RuntimeException | Error e) {
+                    // The messages handed over were recorded as failed for their senders; keep draining.
+                    failure = "the owner thread's drain failed: " + e;
+                    work = 0;
+                }
                 if (work == 0 && last) {
                     return;
                 }
@@ -1021,7 +1306,11 @@ public final class PartitionedLongLongTable implements LongLongMap {
         public void onMessage(long key, long value) {
             if (value == missingValue) {
                 flush();                     // puts before a removal are applied before it
-                partition.remove(key);
+                try {
+                    partition.remove(key);
+                } catch (RuntimeException e) {
+                    applying.fail(1, e);
+                }
             } else {
                 keys[pending] = key;
                 values[pending++] = value;
@@ -1033,17 +1322,13 @@ public final class PartitionedLongLongTable implements LongLongMap {
             flush();
         }
 
-        /** Applies the collected puts, in order, with the partition's batched, prefetched putAll (release stores, no atomic exchange: one writer). */
+        /** Applies the collected puts, in order, with the partition's batched, prefetched putAll. */
         private void flush() {
             if (pending == 0) {
                 return;
             }
             try {
-                room(pending);
-                used += partition.putAllExclusive(keys, 0, values, 0, pending);   // the drain lock: its one writer
-            } catch (TableFullException e) {
-                used += pending - e.notPut();
-                unapplied.addAndGet(e.notPut());
+                apply(keys, 0, values, pending);
             } finally {
                 pending = 0;
             }

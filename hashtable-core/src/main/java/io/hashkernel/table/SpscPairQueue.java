@@ -17,8 +17,8 @@ import java.lang.invoke.VarHandle;
  *
  * <p>Guarantees: messages come out in the order they went in; a message's two words are read
  * whole (they are written before the release of the slot's sequence); the consumer's position is
- * published only after the handler returned for every message before it and for
- * {@link Handler#endOfBatch()}, so {@link #consumedPosition()} counts messages <em>applied</em>.
+ * published only after the handler returned (or threw) for every message before it and for
+ * {@link Handler#endOfBatch()}, so {@link #consumedPosition()} counts messages <em>handled</em>.
  *
  * <p>Written by hand rather than taken from Agrona or JCTools: on JDK 25 Agrona 2.x needs
  * {@code --add-opens java.base/jdk.internal.misc} and JCTools uses {@code sun.misc.Unsafe}
@@ -100,26 +100,37 @@ public final class SpscPairQueue {
     }
 
     /**
-     * Consumer: hands up to {@code limit} messages to {@code handler}, oldest first, then
-     * publishes them as consumed; returns how many.
+     * Consumer: hands up to {@code limit} messages to {@code handler}, oldest first, then calls
+     * {@link Handler#endOfBatch()} and publishes them as consumed; returns how many. A message
+     * is consumed once it is handed over: if the handler throws, the messages handed over so far
+     * still get their {@code endOfBatch()} and are published, the queue stays usable, and the
+     * exception propagates (a handler that must not lose messages records its failures itself).
      */
     public int drain(Handler handler, int limit) {
         long[] c = counters;
         long h = c[CONSUMER_POSITION];
         int n = 0;
-        while (n < limit) {
-            int at = slot(h + n);
-            if ((long) LONGS.getAcquire(ring, at) != h + n + 1) {
-                break;
+        try {
+            while (n < limit) {
+                int at = slot(h + n);
+                if ((long) LONGS.getAcquire(ring, at) != h + n + 1) {
+                    break;
+                }
+                long first = ring[at + 1];
+                long second = ring[at + 2];
+                LONGS.setRelease(ring, at, 0L);
+                n++;
+                handler.onMessage(first, second);
             }
-            handler.onMessage(ring[at + 1], ring[at + 2]);
-            LONGS.setRelease(ring, at, 0L);
-            n++;
-        }
-        if (n > 0) {
-            handler.endOfBatch();
-            c[CONSUMER_POSITION] = h + n;
-            LONGS.setRelease(c, HEAD, h + n);
+        } finally {
+            if (n > 0) {
+                try {
+                    handler.endOfBatch();
+                } finally {
+                    c[CONSUMER_POSITION] = h + n;
+                    LONGS.setRelease(c, HEAD, h + n);
+                }
+            }
         }
         return n;
     }

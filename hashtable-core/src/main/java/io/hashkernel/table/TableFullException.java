@@ -1,10 +1,12 @@
 package io.hashkernel.table;
 
 /**
- * Thrown by an insert of a new key into a table whose every slot is claimed. The table is
- * unchanged by the failed call and remains fully usable for existing keys.
+ * Thrown by an insert of a new key into a table whose every slot is claimed (or, for a growing
+ * table, that is at its maximum capacity). The failed insert changed nothing, and the table
+ * remains fully usable for the keys it holds. It is not an {@link IllegalStateException}, so
+ * code that handles a closed table does not swallow a full one.
  */
-public final class TableFullException extends IllegalStateException {
+public final class TableFullException extends RuntimeException {
     private static final long serialVersionUID = 1L;
     private final long notPut;
 

@@ -5,6 +5,7 @@ import io.hashkernel.prefetch.BatchPipeline;
 import java.lang.foreign.MemorySegment;
 
 import static io.hashkernel.table.ConcurrentLongLongTable.ABSENT;
+import static io.hashkernel.table.ConcurrentLongLongTable.CLAIMED;
 import static io.hashkernel.table.ConcurrentLongLongTable.GO_ON;
 import static io.hashkernel.table.ConcurrentLongLongTable.WORD;
 import static io.hashkernel.table.TableLayout.EMPTY_KEY;
@@ -30,8 +31,10 @@ import static io.hashkernel.table.TableLayout.NO_VALUE;
  * <p>Guarantees: every submitted id comes back from {@link #poll} exactly once, with the result
  * the single call would have returned: {@link #get} the value or the missing value; {@link #put}
  * and {@link #remove} the previous value or the missing value. The one exception is a put that
- * finds no free slot: the call that processed it throws {@link TableFullException} naming the
- * id, after completing the rest of its batch. Each request is linearizable on its own, somewhere
+ * finds no free slot: the call that processed it ({@code get}, {@code put}, {@code remove} or
+ * {@code flush}) throws {@link TableFullException} naming the first such id and counting them,
+ * after finishing its own work: the request it submits is in the pipeline, and a {@code flush}
+ * has completed everything else. Each request is linearizable on its own, somewhere
  * between its submission and its completion; requests on the same key take effect in submission
  * order; requests on different keys may take effect in any order. After {@link #flush()} nothing
  * is pending. Completed results wait, in memory that grows as needed, until polled.
@@ -59,6 +62,13 @@ public final class TableSession implements LongLongSession {
     private int freeCount;
 
     private final CompletionRing done = new CompletionRing();
+
+    // Puts that found no free slot during the current call: reported when it returns.
+    private int failed;
+    private long failedId;
+    private TableFullException failure;
+    /** Slots claimed by puts since {@link #takeClaims()} (a growing table's reservation). */
+    private long claims;
 
     TableSession(ConcurrentLongLongTable table, BatchPipeline pipe, int depth) {
         this.table = table;
@@ -103,6 +113,7 @@ public final class TableSession implements LongLongSession {
         while (!pipe.isEmpty()) {
             round();
         }
+        reportFailures();
     }
 
     @Override
@@ -132,14 +143,38 @@ public final class TableSession implements LongLongSession {
         ids[slot] = id;
         ops[slot] = op;
         pipe.add(slot, table.homeLine(key));
+        reportFailures();
     }
 
-    /** One round: issue the built batch, probe the one in flight. */
+    /** Throws, once, for the puts without room that this call's rounds met. */
+    private void reportFailures() {
+        if (failed == 0) {
+            return;
+        }
+        TableFullException cause = failure;
+        int n = failed;
+        long first = failedId;
+        failed = 0;
+        failure = null;
+        throw new TableFullException("put with id " + first + (n > 1 ? " and " + (n - 1)
+                + " other puts of new keys found no free slot and were" : " found no free slot and was")
+                + " not done; every other request was processed. " + cause.getMessage(), n);
+    }
+
+    /** The slots claimed by puts since the last call, and starts counting again. */
+    long takeClaims() {
+        long c = claims;
+        claims = 0;
+        return c;
+    }
+
+    /**
+     * One round: issue the built batch, probe the one in flight. A put without room is recorded
+     * for {@link #reportFailures}, so that no caller loses the request it was submitting.
+     */
     private void round() {
         BatchPipeline p = pipe;
         p.issue();
-        TableFullException full = null;
-        long fullId = 0;
         for (int j = 0, n = p.probeCount(); j < n; j++) {
             int slot = p.tag(j);
             long base = p.offset(j);
@@ -149,8 +184,10 @@ public final class TableSession implements LongLongSession {
                 offset = op == PUT ? table.claimStep(base, keys[slot], p.hops(j))
                         : table.findStep(base, keys[slot], p.hops(j));
             } catch (TableFullException e) {
-                full = e;
-                fullId = ids[slot];
+                if (failed++ == 0) {
+                    failure = e;
+                    failedId = ids[slot];
+                }
                 freeSlots[freeCount++] = slot;
                 continue;
             }
@@ -158,15 +195,12 @@ public final class TableSession implements LongLongSession {
                 p.requeue(j, table.nextLine(base));
                 continue;
             }
-            long result = offset == ABSENT ? missing : apply(op, offset, words[slot]);
+            claims += offset & CLAIMED;
+            long result = offset == ABSENT ? missing : apply(op, offset & ~CLAIMED, words[slot]);
             complete(ids[slot], result);
             freeSlots[freeCount++] = slot;
         }
         p.endProbe();
-        if (full != null) {
-            throw new TableFullException("put with id " + fullId + " found no free slot and was not done; "
-                    + "every other request of its batch completed. " + full.getMessage());
-        }
     }
 
     /** Applies a request to the value word at {@code offset}; returns the result the caller sees. */

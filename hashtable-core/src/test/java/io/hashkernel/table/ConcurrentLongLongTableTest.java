@@ -148,20 +148,28 @@ class ConcurrentLongLongTableTest {
     }
 
     @Test
-    void clearEmptiesTheTable() {
+    void clearRemovesEveryMappingAndKeepsTheKeysSlots() {
         try (ConcurrentLongLongTable t = table(64, -1)) {
-            for (long k = 0; k < 40; k++) {
-                t.put(k, k);
+            for (long k = 0; k <= 64; k++) {
+                t.put(k, k + 1);                 // all 64 slots, and the side cell (key 0)
             }
             t.clear();
             assertEquals(0, t.size());
-            for (long k = 0; k < 40; k++) {
+            assertTrue(t.isEmpty());
+            for (long k = 0; k <= 64; k++) {
                 assertFalse(t.containsKey(k));
+                assertEquals(-1, t.get(k));
             }
-            for (long k = 100; k < 164; k++) {
-                t.put(k, k); // all 64 slots are free again
+            int[] seen = {0};
+            t.forEach((k, v) -> seen[0]++);
+            assertEquals(0, seen[0]);
+            for (long k = 0; k <= 64; k++) {
+                assertEquals(-1, t.put(k, k + 1), "a cleared key is re-put in its slot");
             }
-            assertEquals(64, t.size());
+            assertEquals(65, t.size());
+            t.clear();
+            assertThrows(TableFullException.class, () -> t.put(1000, 1), "the cleared keys keep their slots");
+            assertEquals(0, t.size());
         }
     }
 
@@ -197,7 +205,7 @@ class ConcurrentLongLongTableTest {
         // 2^50 slots = 16 PiB: valid as a capacity, impossible as memory.
         var e = assertThrows(IllegalArgumentException.class,
                 () -> ConcurrentLongLongTable.builder().capacity(1L << 50).build());
-        assertTrue(e instanceof Memory.InsufficientMemoryException, e.toString());
+        assertEquals(IllegalArgumentException.class, e.getClass(), "no other module's exception type reaches users");
         assertTrue(e.getMessage().contains("available") && e.getMessage().contains("cannot allocate"), e.getMessage());
     }
 

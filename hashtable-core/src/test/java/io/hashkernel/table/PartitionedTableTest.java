@@ -235,7 +235,9 @@ class PartitionedTableTest {
                 t.putAsync(k, k);
             }
             TableFullException e = assertThrows(TableFullException.class, t::sync);
-            assertTrue(e.getMessage().startsWith("36 writes found their partition full"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("36 of this thread's writes since its last sync() found their partition"
+                    + " full"), e.getMessage());
+            assertEquals(36, e.notPut());
         }
     }
 
@@ -253,7 +255,8 @@ class PartitionedTableTest {
                 }
             });
             other.join();
-            assertEquals("more than 1 threads write to this partitioned table; build it with a larger maxProducers",
+            assertEquals("more than 1 live threads write to this partitioned table (a slot is reused once its thread"
+                    + " ends); build it with a larger maxProducers",
                     second.get().getMessage());
             assertEquals("value " + MISSING + " is this table's missingValue and cannot be stored; any other long can",
                     assertThrows(IllegalArgumentException.class, () -> t.putAsync(3, MISSING)).getMessage());

@@ -31,7 +31,14 @@ public interface MemoryProvider {
      * {@code Arena} fallback.
      */
     static MemoryProvider hugePageAdvised() {
-        return (bytes, alignment) -> new RegionMemory(Memory.allocate(bytes, alignment, NodePolicy.interleaveAll()));
+        return (bytes, alignment) -> {
+            try {
+                return new RegionMemory(Memory.allocate(bytes, alignment, NodePolicy.interleaveAll()));
+            } catch (IllegalArgumentException e) {
+                // The same message, without the numa module's own exception type.
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
+        };
     }
 
     /**
