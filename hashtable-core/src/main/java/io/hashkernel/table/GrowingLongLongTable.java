@@ -646,16 +646,17 @@ public final class GrowingLongLongTable implements LongLongMap {
     }
 
     /**
-     * As {@link #write} for a claiming write at the maximum capacity: only if it claims nothing
-     * (the key has a slot), else the {@link TableFullException} of the failed growth.
+     * As {@link #write} for a claiming write; where no room could be made (the maximum capacity,
+     * or a growth that failed), it is still done if it claims nothing (the key has a slot), else
+     * the growth's exception is thrown.
      */
     private long writeOrFull(long key, ClaimingOp write) {
         try {
             return write(true, write);
-        } catch (TableFullException full) {
+        } catch (RuntimeException noRoom) {
             return write(t -> {
                 if (!t.hasSlot(key)) {
-                    throw full;                          // a new key: no room for it
+                    throw noRoom;                        // a new key: no room for it
                 }
                 return write.apply(t, null);             // it has a slot: the write claims none
             });
@@ -978,12 +979,26 @@ public final class GrowingLongLongTable implements LongLongMap {
 
     /**
      * Removes every entry by switching to an empty segment of the initial capacity (the memory of
-     * a grown table is released). Linearizable: at the switch.
+     * a grown table is released). Linearizable: at the switch. A growth or compaction already
+     * running is let finish first (it copies every entry), then the clear switches.
      */
     @Override
     public void clear() {
-        ensureOpen();
-        migrate(current, Kind.CLEAR, 0);
+        while (true) {
+            ensureOpen();
+            Migration m = join(current, Kind.CLEAR, 0);
+            if (m.kind == Kind.CLEAR) {
+                m.help();                                // ours, or another clear switching during this call
+                return;
+            }
+            try {
+                m.help();
+            } catch (RuntimeException e) {
+                if (closed) {
+                    throw e;
+                }                                        // it failed and unfroze the segment: clear it now
+            }
+        }
     }
 
     /**

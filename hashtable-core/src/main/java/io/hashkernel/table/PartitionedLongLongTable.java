@@ -889,6 +889,12 @@ public final class PartitionedLongLongTable implements LongLongMap {
         }
     }
 
+    @Override
+    public String toString() {
+        return "PartitionedLongLongTable[partitions=" + owners.length + (closed ? ", closed"
+                : ", size=" + size() + ", capacity=" + capacity()) + (ownerThreads ? ", owner threads]" : "]");
+    }
+
     private void ensureRunning() {
         if (stopping) {
             throw new IllegalStateException(closed ? "the partitioned table is closed"

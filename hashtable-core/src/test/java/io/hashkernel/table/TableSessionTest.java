@@ -152,6 +152,46 @@ class TableSessionTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"native", "touch"})
+    void everyIdComesBackOrIsCountedAsNotPutEvenWhenASubmitThrows(String strategy) {
+        try (ConcurrentLongLongTable t = table(strategy, 8, 4, 1, 11)) {
+            for (long k = 1; k <= 8; k++) {
+                t.put(k, k);                          // full: every slot holds a key
+            }
+            TableSession s = t.session();
+            long notPut = 0;
+            int submitted = 0;
+            for (long i = 0; i < 200; i++) {
+                try {
+                    if (i % 2 == 0) {
+                        s.get(i, 1 + i % 8);          // present
+                    } else {
+                        s.put(i, 1000 + i, 5);        // new: no room
+                    }
+                } catch (TableFullException e) {
+                    notPut += e.notPut();
+                }
+                submitted++;
+            }
+            try {
+                s.flush();
+            } catch (TableFullException e) {
+                notPut += e.notPut();
+            }
+            assertEquals(0, s.pending(), "flush completed everything, the failed puts reported");
+            long[] ids = new long[256];
+            long[] results = new long[256];
+            int polled = s.poll(ids, results);
+            assertEquals(100, notPut, "each put without room reported once");
+            assertEquals(submitted - notPut, polled, "the other requests, the submitting ones included, came back");
+            for (int j = 0; j < polled; j++) {
+                assertEquals(0, ids[j] % 2, "only the gets complete");
+                assertEquals(1 + ids[j] % 8, results[j]);
+            }
+        }
+    }
+
     @Test
     void badInputAndAClosedTable() {
         ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(64).missingValue(MISSING).build();

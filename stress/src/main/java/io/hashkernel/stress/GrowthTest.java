@@ -21,8 +21,9 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 /**
  * The growing table's migration protocol: writers register and a migration freezes the segment
  * and waits for them; readers read the frozen segment and retry on the new one when the old one
- * is released under them. Each instance has its own small table (16 slots, garbage-collected
- * memory) and migrates it with {@code compact()}.
+ * is released under them. Each instance has its own small table (16 slots) and migrates it with
+ * {@code compact()}; most use garbage-collected memory (cheap), the {@code Released} cases memory
+ * that the switch really releases, so that a reader still in the old segment meets closed memory.
  *
  * <p>Run just these: {@code java -jar stress/target/jcstress.jar -t GrowthTest}
  */
@@ -34,8 +35,12 @@ public final class GrowthTest {
     }
 
     static GrowingLongLongTable small() {
+        return small(MemoryProvider.gcManaged());
+    }
+
+    static GrowingLongLongTable small(MemoryProvider memory) {
         GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(16).missingValue(MISSING)
-                .memory(MemoryProvider.gcManaged()).build();
+                .memory(memory).build();
         for (long k = 1; k <= 8; k++) {
             t.put(k * 1000, k);                      // neighbours in the lines being moved
         }
@@ -155,6 +160,97 @@ public final class GrowthTest {
         @Arbiter
         public void after(JJJ_Result r) {
             r.r3 = t.get(KEY);
+        }
+    }
+
+    /** As {@link GetRacesSwitch}, on memory the switch really releases: the reader retries on the new segment. */
+    @JCStressTest
+    @Description("get races compact() on released memory: always the value, never an exception.")
+    @Outcome(id = "1229782938533634594", expect = ACCEPTABLE, desc = "read from the old or the new segment")
+    @Outcome(expect = FORBIDDEN, desc = "absent, another value, or the closed memory's exception")
+    @State
+    public static class GetRacesReleasedSwitch {
+        final GrowingLongLongTable t = small(Tables.RELEASED);
+
+        {
+            t.put(KEY, V1);
+        }
+
+        @Actor
+        public void migrator() {
+            t.compact();
+        }
+
+        @Actor
+        public void reader(J_Result r) {
+            r.r1 = t.get(KEY);
+        }
+
+        @Arbiter
+        public void after(J_Result r) {
+            t.close();                                   // release the shared arena now
+        }
+    }
+
+    /**
+     * A bulk lookup in place ({@code values == keys}) racing a migration on released memory: an
+     * attempt cut short by the release is redone, and still has its keys.
+     */
+    @JCStressTest
+    @Description("getAll(kv, kv) of two present keys races compact() on released memory: their values.")
+    @Outcome(id = "1229782938533634594, 8", expect = ACCEPTABLE, desc = "from the old or the new segment")
+    @Outcome(expect = FORBIDDEN, desc = "a value looked up as a key, or an exception")
+    @State
+    public static class InPlaceGetAllRacesReleasedSwitch {
+        final GrowingLongLongTable t = small(Tables.RELEASED);
+
+        {
+            t.put(KEY, V1);
+        }
+
+        @Actor
+        public void migrator() {
+            t.compact();
+        }
+
+        @Actor
+        public void reader(JJ_Result r) {
+            long[] kv = {KEY, 8000};
+            t.getAll(kv, kv);
+            r.r1 = kv[0];
+            r.r2 = kv[1];
+        }
+
+        @Arbiter
+        public void after(JJ_Result r) {
+            t.close();
+        }
+    }
+
+    /** {@code clear()} racing a migration (a compaction copies every entry): the clear is not lost. */
+    @JCStressTest
+    @Description("put(KEY, V1); clear() races compact(): KEY is absent afterwards.")
+    @Outcome(id = "-1, 0", expect = ACCEPTABLE, desc = "the clear switched after the compaction, or instead of it")
+    @Outcome(expect = FORBIDDEN, desc = "the clear joined the compaction and cleared nothing")
+    @State
+    public static class ClearRacesMigration {
+        final GrowingLongLongTable t = small();
+
+        @Actor
+        public void user() {
+            t.put(KEY, V1);
+            t.clear();
+        }
+
+        @Actor
+        public void migrator() {
+            t.compact();
+        }
+
+        @Arbiter
+        public void after(JJ_Result r) {
+            r.r1 = t.get(KEY);
+            r.r2 = t.size();
         }
     }
 }

@@ -2,6 +2,10 @@ package io.hashkernel.stress;
 
 import io.hashkernel.table.ConcurrentLongLongTable;
 import io.hashkernel.table.spi.MemoryProvider;
+import io.hashkernel.table.spi.TableMemory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 
 /** Small tables for stress states: one line of four slots, so every key collides with every other. */
 final class Tables {
@@ -10,6 +14,34 @@ final class Tables {
 
     private Tables() {
     }
+
+    /**
+     * Memory that {@code close()} really releases (a shared arena's): a read of it after a
+     * migration released it throws, as a table on mmap'ed memory would, where GC-managed memory
+     * would still answer.
+     */
+    static final MemoryProvider RELEASED = (bytes, alignment) -> {
+        Arena arena = Arena.ofShared();
+        MemorySegment segment = arena.allocate(bytes, alignment);
+        return new TableMemory() {
+            @Override
+            public MemorySegment segment() {
+                return segment;
+            }
+
+            @Override
+            public String description() {
+                return "Arena.ofShared (released on close)";
+            }
+
+            @Override
+            public void close() {
+                if (arena.scope().isAlive()) {
+                    arena.close();
+                }
+            }
+        };
+    };
 
     /** A 4-slot table (a single cache line) on GC-managed memory; jcstress creates millions. */
     static ConcurrentLongLongTable oneLine() {

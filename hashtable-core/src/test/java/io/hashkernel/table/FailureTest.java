@@ -1,0 +1,263 @@
+package io.hashkernel.table;
+
+import io.hashkernel.table.spi.MemoryProvider;
+import io.hashkernel.table.spi.TableMemory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Failures users must see as exceptions, never as a hang or a silent loss: memory refused
+ * during growth (injected through the {@link MemoryProvider} SPI), full partitions, writer
+ * threads that come and go, and use after close. The timeouts only turn a hang into a failure.
+ */
+class FailureTest {
+    private static final long MISSING = -1;
+    private static final Duration HANG = Duration.ofMinutes(2);
+
+    /** GC-managed memory that refuses every request while {@link #refuse} is set. */
+    static final class Refusing implements MemoryProvider {
+        final AtomicBoolean refuse = new AtomicBoolean();
+
+        @Override
+        public TableMemory allocate(long bytes, long alignment) {
+            if (refuse.get()) {
+                throw new IllegalArgumentException("cannot allocate " + bytes + " bytes: refused by the test");
+            }
+            return MemoryProvider.gcManaged().allocate(bytes, alignment);
+        }
+    }
+
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void aPartitionWhoseGrowthIsRefusedReportsTheWritesAndKeepsWorking(boolean ownerThreads) {
+        assertTimeoutPreemptively(HANG, () -> {
+            Refusing memory = new Refusing();
+            try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).capacity(64)
+                    .ownerThreads(ownerThreads).queueCapacity(64).missingValue(MISSING).memory(memory).build()) {
+                memory.refuse.set(true);
+                for (long k = 1; k <= 1000; k++) {
+                    t.putAsync(k, k);
+                }
+                IllegalStateException e = assertThrows(IllegalStateException.class, t::sync);
+                assertTrue(e.getMessage().contains("could not be applied") && e.getMessage().contains("refused by the test"),
+                        e.getMessage());
+                long in = 0;
+                for (long k = 1; k <= 1000; k++) {
+                    in += t.containsKey(k) ? 1 : 0;
+                }
+                assertEquals(64, in, "the partition took what fitted without growing");
+                t.sync();                                     // reported once
+                memory.refuse.set(false);
+                for (long k = 1; k <= 1000; k++) {
+                    t.putAsync(k, k + 1);
+                }
+                t.sync();
+                for (long k = 1; k <= 1000; k++) {
+                    assertEquals(k + 1, t.get(k), "it grows again once memory can be had");
+                }
+            }
+        });
+    }
+
+    @Test
+    void aGrowthRefusedMemoryFailsTheWriteThatNeededItAndTheTableKeepsWorking() {
+        Refusing memory = new Refusing();
+        try (GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(64).missingValue(MISSING)
+                .memory(memory).build()) {
+            for (long k = 1; k <= 48; k++) {
+                t.put(k, k);
+            }
+            memory.refuse.set(true);
+            long k = 49;
+            RuntimeException e = assertThrows(RuntimeException.class, () -> {
+                for (long key = 49; key < 1000; key++) {
+                    t.put(key, key);
+                }
+            });
+            assertTrue(e.getMessage().contains("refused by the test"), e.getMessage());
+            assertEquals(5, t.get(5));
+            assertEquals(5, t.remove(5), "writes that need no room go on");
+            t.put(5, 50);
+            assertEquals(50, t.get(5));
+            memory.refuse.set(false);
+            for (; k < 1000; k++) {
+                t.put(k, k);
+            }
+            assertEquals(999, t.size());
+            assertTrue(t.capacity() > 64);
+        }
+    }
+
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void aRunningForEachDoesNotStopGrowth(boolean ownerThreads) throws Exception {
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).capacity(64)
+                .ownerThreads(ownerThreads).missingValue(MISSING).build()) {
+            t.put(1, 1);
+            CountDownLatch inForEach = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            AtomicReference<Throwable> iterationGot = new AtomicReference<>();
+            long[] seen = {0};
+            Thread iterating = Thread.ofPlatform().start(() -> {
+                try {
+                    t.forEach((k, v) -> {
+                        seen[0]++;
+                        inForEach.countDown();
+                        try {
+                            release.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    });
+                } catch (Throwable e) {
+                    iterationGot.set(e);
+                }
+            });
+            inForEach.await();
+            for (long k = 2; k <= 200; k++) {
+                t.putAsync(k, k);
+            }
+            t.sync();                                        // no "partition full": it grew
+            t.put(201, 201);
+            assertEquals(201, t.size());
+            assertTrue(t.capacity() > 64);
+            release.countDown();
+            iterating.join();
+            assertEquals(null, iterationGot.get(), "the iteration finished in the old memory");
+            assertTrue(seen[0] >= 1);
+        }
+    }
+
+    @Test
+    void writerSlotsComeBackWhenTheirThreadsEnd() throws Exception {
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(2).maxProducers(8)
+                .missingValue(MISSING).build()) {
+            for (int i = 0; i < 40; i++) {
+                long key = i;
+                AtomicReference<Throwable> got = new AtomicReference<>();
+                Thread v = Thread.ofVirtual().start(() -> {
+                    try {
+                        t.putAsync(key, key + 100);
+                        t.sync();
+                    } catch (Throwable e) {
+                        got.set(e);
+                    }
+                });
+                v.join();
+                assertEquals(null, got.get(), "writer " + i);
+            }
+            for (long k = 0; k < 40; k++) {
+                assertEquals(k + 100, t.get(k));
+            }
+        }
+    }
+
+    @Test
+    void aSlotTakenOverStillAppliesTheEndedThreadsWrites() throws Exception {
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(2).maxProducers(1)
+                .ownerThreads(false).queueCapacity(1024).missingValue(MISSING).build()) {
+            Thread first = Thread.ofPlatform().start(() -> {
+                for (long k = 0; k < 500; k++) {
+                    t.putAsync(k, k);                        // left queued: no sync
+                }
+            });
+            first.join();
+            t.putAsync(1000, 1000);                          // takes the ended thread's slot
+            t.sync();
+            for (long k = 0; k < 500; k++) {
+                assertEquals(k, t.get(k));
+            }
+            assertEquals(1000, t.get(1000));
+        }
+    }
+
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void aReportedOverflowIsReportedOnce(boolean ownerThreads) {
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).capacity(64).maxCapacity(64)
+                .queueCapacity(64).ownerThreads(ownerThreads).missingValue(MISSING).build()) {
+            for (long k = 1; k <= 100; k++) {
+                t.putAsync(k, k);
+            }
+            TableFullException e = assertThrows(TableFullException.class, t::sync);
+            assertEquals(36, e.notPut());
+            t.sync();
+            t.clear();
+            t.putAsync(1, 1);
+            t.sync();
+            assertEquals(1, t.get(1));
+            assertEquals(1, t.size());
+        }
+    }
+
+    @Test
+    void aHandlerThatThrowsDoesNotWedgeTheQueue() {
+        SpscPairQueue q = new SpscPairQueue(8);
+        for (long i = 1; i <= 6; i++) {
+            assertTrue(q.offer(i, i * 10));
+        }
+        long[] got = new long[16];
+        int[] n = {0};
+        int[] batches = {0};
+        SpscPairQueue.Handler failing = new SpscPairQueue.Handler() {
+            @Override
+            public void onMessage(long first, long second) {
+                got[n[0]++] = first;
+                if (first == 3) {
+                    throw new IllegalStateException("cannot apply " + first);
+                }
+            }
+
+            @Override
+            public void endOfBatch() {
+                batches[0]++;
+            }
+        };
+        assertThrows(IllegalStateException.class, () -> q.drain(failing, 16));
+        assertEquals(3, q.consumedPosition(), "the messages handed over count as consumed");
+        assertEquals(1, batches[0], "the batch was still ended");
+        assertEquals(3, q.drain(failing, 16), "the rest is delivered");
+        assertEquals(6, q.consumedPosition());
+        for (long i = 7; i <= 14; i++) {
+            assertTrue(q.offer(i, i), "the freed slots take new messages");
+        }
+        assertEquals(8, q.drain(failing, 16));
+        assertEquals(java.util.stream.LongStream.rangeClosed(1, 14).boxed().toList(),
+                java.util.Arrays.stream(got, 0, 14).boxed().toList());
+    }
+
+    @Test
+    void syncNeedsNoSlotAndRefusesAClosedTable() throws Exception {
+        PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).maxProducers(1)
+                .missingValue(MISSING).build();
+        t.putAsync(1, 1);
+        AtomicReference<Throwable> got = new AtomicReference<>();
+        Thread reader = Thread.ofPlatform().start(() -> {
+            try {
+                t.sync();                                    // wrote nothing: nothing to wait for
+                t.put(2, 2);                                 // synchronous writes take no slot either
+            } catch (Throwable e) {
+                got.set(e);
+            }
+        });
+        reader.join();
+        assertEquals(null, got.get());
+        t.sync();
+        assertEquals(2, t.get(2));
+        t.close();
+        var e = assertThrows(IllegalStateException.class, t::sync);
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> t.forEach((k, v) -> { }));
+    }
+}
