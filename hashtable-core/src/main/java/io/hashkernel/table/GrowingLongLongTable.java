@@ -637,7 +637,9 @@ public final class GrowingLongLongTable implements LongLongMap {
             try {
                 l.claims[0] = 0;
                 long result = write.apply(s.table, l.claims);
-                l.left -= l.claims[0];
+                if (claims) {
+                    l.left -= l.claims[0];
+                }
                 return result;
             } finally {
                 exit(l);

@@ -628,13 +628,15 @@ public final class PartitionedLongLongTable implements LongLongMap {
     private long locked(long key, boolean claims, PartitionWrite write) {
         Owner owner = lockForWrite(ownerOf(key));
         try {
-            if (claims) {
-                owner.room(1);
-            }
+            RuntimeException noGrowth = claims ? owner.tryRoom(1) : null;
             owner.claims[0] = 0;
-            long result = write.apply(owner.partition, owner.claims);
-            owner.used += owner.claims[0];
-            return result;
+            try {
+                return write.apply(owner.partition, owner.claims);
+            } catch (TableFullException full) {
+                throw noGrowth != null ? noGrowth : full;
+            } finally {
+                owner.used += owner.claims[0];
+            }
         } finally {
             owner.unlock();
         }
@@ -688,31 +690,35 @@ public final class PartitionedLongLongTable implements LongLongMap {
 
     /**
      * Each partition's group of {@code s}, written under that partition's lock; the sum of the
-     * results. Where it {@code claims}, room is made for the group first. A group that does
-     * not fit does not stop the others: every key with room is put, and then {@link
-     * TableFullException} counts those without.
+     * results. A group that does not fit does not stop the others: every key with room is put,
+     * and then {@link TableFullException} counts those without.
      */
-    private long lockedGroups(Scratch s, boolean claims, GroupWrite write) {
+    private long lockedGroups(Scratch s, GroupWrite write) {
         long sum = 0;
         long notPut = 0;
         TableFullException full = null;
+        RuntimeException failure = null;
         for (int o = 0; o < owners.length; o++) {
             int from = s.start[o];
             int n = s.start[o + 1] - from;
             if (n > 0) {
                 Owner owner = lockForWrite(o);
                 try {
-                    if (claims) {
-                        owner.room(n);
-                    }
                     sum += write.apply(owner, s, from, n);
                 } catch (TableFullException e) {
                     notPut += e.notPut();
                     full = e;
+                } catch (RuntimeException e) {
+                    if (failure == null) {
+                        failure = e;                     // a growth without memory: the other groups still go
+                    }
                 } finally {
                     owner.unlock();
                 }
             }
+        }
+        if (failure != null) {
+            throw failure;
         }
         if (full != null) {
             throw new TableFullException(notPut + " keys found no room in their partition and were not put;"
@@ -733,7 +739,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
         BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
         BulkRanges.checkValues(values, valuesOffset, length, missingValue);
         ensureRunning();
-        return lockedGroups(scratch.get().groupByPartition(this, keys, keysOffset, values, valuesOffset, length), true,
+        return lockedGroups(scratch.get().groupByPartition(this, keys, keysOffset, values, valuesOffset, length),
                 (owner, g, from, n) -> owner.putLocked(g.keys, from, g.values, n));
     }
 
@@ -742,7 +748,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
     public long removeAll(long[] keys, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, keys.length);
         ensureRunning();
-        return lockedGroups(scratch.get().groupByPartition(this, keys, offset, null, 0, length), false,
+        return lockedGroups(scratch.get().groupByPartition(this, keys, offset, null, 0, length),
                 (owner, g, from, n) -> owner.partition.removeAll(g.keys, from, n));
     }
 
@@ -1161,6 +1167,20 @@ public final class PartitionedLongLongTable implements LongLongMap {
             }
         }
 
+        /**
+         * Under the lock: {@link #room}, returning instead of throwing the failure of a growth
+         * (memory refused): the writes then go into the partition as it is, and a write that
+         * finds no slot there reports that failure.
+         */
+        RuntimeException tryRoom(long slots) {
+            try {
+                room(slots);
+                return null;
+            } catch (RuntimeException e) {
+                return e;
+            }
+        }
+
         /** Under the lock: an empty partition of the initial capacity in place of the current one. */
         void reset() {
             replace(table(initialSlots), 0);
@@ -1245,13 +1265,16 @@ public final class PartitionedLongLongTable implements LongLongMap {
          * put (release stores: one writer), room made first; counts the slots they claim.
          * Returns the new mappings.
          *
-         * @throws TableFullException if some found no room; the others were put
+         * @throws TableFullException if some found no room; the others were put (or the failure
+         *                            of the growth that would have made room)
          */
         long putLocked(long[] keys, int offset, long[] values, int length) {
-            room(length);
+            RuntimeException noGrowth = tryRoom(length);
             claims[0] = 0;
             try {
                 return partition.putAllExclusive(keys, offset, values, offset, length, claims);
+            } catch (TableFullException full) {
+                throw noGrowth != null ? noGrowth : full;
             } finally {
                 used += claims[0];
             }
@@ -1263,12 +1286,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
          * the drain goes on. If the growth fails, the puts still go into the partition as it is.
          */
         private void apply(long[] keys, int offset, long[] values, int length) {
-            RuntimeException growth = null;
-            try {
-                room(length);
-            } catch (RuntimeException e) {
-                growth = e;
-            }
+            RuntimeException growth = tryRoom(length);
             claims[0] = 0;
             try {
                 partition.putAllExclusive(keys, offset, values, offset, length, claims);
