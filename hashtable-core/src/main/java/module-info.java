@@ -1,12 +1,17 @@
 /**
- * The HashKernel table: an off-heap, lock-free, DRAMHiT-style hash map from {@code long} keys to
- * {@code long} values, and the SPI through which it receives its memory.
+ * The HashKernel tables: off-heap, DRAMHiT-style concurrent hash maps from {@code long} keys to
+ * {@code long} values ({@code io.hashkernel.table}), and the SPI through which a table receives
+ * its memory ({@code io.hashkernel.table.spi}).
+ *
+ * <p>The API names one type of another HashKernel module, {@code PrefetchStrategy} (a table's
+ * prefetch option), so that module is read transitively; the memory, NUMA and idling machinery
+ * underneath is not part of the API.
  */
-@SuppressWarnings({"requires-automatic", "requires-transitive-automatic"}) // Agrona has no module-info; its IdleStrategy is in the partitioned table API
+@SuppressWarnings("requires-automatic") // Agrona has no module-info; used inside only
 module io.hashkernel.table {
-    requires transitive io.hashkernel.numa;
+    requires io.hashkernel.numa;
     requires transitive io.hashkernel.prefetch;
-    requires transitive org.agrona;
+    requires org.agrona;
     // Optional at run time: the vector line compare runs only where the module is loaded.
     requires static jdk.incubator.vector;
 

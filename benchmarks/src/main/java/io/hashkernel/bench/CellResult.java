@@ -25,7 +25,7 @@ package io.hashkernel.bench;
  *                      its measurement (the same threads, a region as large as the table), so that
  *                      the two share the machine's state; null where not measured
  * @param lineCompare   how HashKernel's table compared a line's keys in the measuring JVM
- *                      ({@code ConcurrentLongLongTable.lineCompare()}); null for the peers
+ *                      ({@code io.hashkernel.table.BenchmarkAccess.lineCompare()}); null for the peers
  */
 record CellResult(String impl, String op, String dist, int threads, int threadsAsked, String contract,
                   long tableMiB, long entries, double mops, Double bytesPerEntry, long ops, double seconds,

@@ -2,7 +2,6 @@ package io.hashkernel.bench;
 
 import io.hashkernel.numa.Memory;
 import io.hashkernel.numa.Region;
-import io.hashkernel.prefetch.MemoryLimitProbe;
 import io.hashkernel.prefetch.Prefetchers;
 import io.hashkernel.table.ConcurrentLongLongTable;
 
@@ -288,7 +287,7 @@ final class CellRunner {
         CellResult r = new CellResult(impl.id, w.op(), w.dist(), threads, spec.threads(), impl.contract.label,
                 spec.tableMiB(), held, m.ops / m.seconds / 1e6, held == 0 || bytes < 0 ? null : bytes / (double) held,
                 m.ops, m.seconds, m.wrong, memory, hugePageBytes < 0 ? null : hugePageBytes, limitMops,
-                impl.id.startsWith("hashkernel") ? ConcurrentLongLongTable.lineCompare() : null);
+                impl.id.startsWith("hashkernel") ? io.hashkernel.table.BenchmarkAccess.lineCompare() : null);
         results.add(r);
         sink.accept(r);
     }

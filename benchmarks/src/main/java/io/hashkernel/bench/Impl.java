@@ -246,7 +246,7 @@ enum Impl {
             // Its maximum is its capacity: pre-sized like the plain table (a fill of 0.75 would
             // otherwise start its growth), so the two are compared on the same memory.
             super(PartitionedLongLongTable.builder().capacity(capacity).maxCapacity(capacity)
-                    .owners(owners > 0 ? owners : threads).ownerThreads(owners > 0).missingValue(Keys.MISSING)
+                    .partitions(owners > 0 ? owners : threads).ownerThreads(owners > 0).missingValue(Keys.MISSING)
                     .maxProducers(1024).build(), true);
         }
 
@@ -277,8 +277,8 @@ enum Impl {
 
         @Override
         public String memory() {
-            return "off-heap, " + map.owners() + (map.hasOwnerThreads() ? " owner threads, "
-                    : " partitions drained by the workers, ") + map.memoryDescription(0);
+            return "off-heap, " + (map.hasOwnerThreads() ? "with owner threads, " : "drained by the workers, ")
+                    + map.memoryDescription();
         }
     }
 
@@ -388,7 +388,7 @@ enum Impl {
 
         @Override
         public java.lang.foreign.MemorySegment limitRegion() {
-            return map.readOnlyMemory();
+            return io.hashkernel.table.BenchmarkAccess.readOnlyMemory(map);
         }
 
         @Override
@@ -402,7 +402,7 @@ enum Impl {
     /** HashKernel's growing table, through its batched calls. */
     private static final class GrowingSubject extends MapSubject<GrowingLongLongTable> {
         GrowingSubject(long initialCapacity, int batch, int depth) {
-            super(GrowingLongLongTable.builder().initialCapacity(initialCapacity).missingValue(Keys.MISSING)
+            super(GrowingLongLongTable.builder().capacity(initialCapacity).missingValue(Keys.MISSING)
                     .batch(batch).depth(depth).build(), true);
         }
 

@@ -2,7 +2,6 @@ package io.hashkernel.bench;
 
 import io.hashkernel.numa.Memory;
 import io.hashkernel.numa.Region;
-import io.hashkernel.prefetch.MemoryLimitProbe;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,7 +1,7 @@
 package io.hashkernel.bench;
 
 import io.hashkernel.table.ConcurrentLongLongTable;
-import io.hashkernel.table.TableSession;
+import io.hashkernel.table.LongLongSession;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * HashKernel's asynchronous pipeline (DRAMHiT §3.1): 1024 requests submitted with ids through a
- * {@link TableSession}, results polled as they complete. Throughput in requests per microsecond.
+ * {@link LongLongSession}, results polled as they complete. Throughput in requests per microsecond.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -41,7 +41,7 @@ public class SessionBench {
     public int batch;
 
     private ConcurrentLongLongTable table;
-    private TableSession session;
+    private LongLongSession session;
     private final long[] ids = new long[REQUESTS];
     private final long[] results = new long[REQUESTS];
     private long state = 42;

@@ -1,6 +1,6 @@
 package io.hashkernel.table;
 
-import io.hashkernel.prefetch.BatchPipeline;
+import io.hashkernel.prefetch.batch.BatchPipeline;
 import io.hashkernel.prefetch.PrefetchStrategy;
 import io.hashkernel.prefetch.Prefetchers;
 import io.hashkernel.table.spi.MemoryProvider;
@@ -113,7 +113,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     private final int depth;
     private volatile boolean closed;
 
-    private ConcurrentLongLongTable(Builder builder, long capacity) {
+    private ConcurrentLongLongTable(Builder builder, long capacity, long seedOffset) {
         this.capacity = capacity;
         this.lineMask = (capacity >>> 2) - 1;
         this.sideValueOffset = TableLayout.sideValueOffset(capacity);
@@ -121,7 +121,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         this.prefetcher = builder.prefetcher != null ? builder.prefetcher : Prefetchers.selected();
         this.batch = builder.batch;
         this.depth = builder.depth;
-        this.hasher = builder.seeded ? KeyHasher.seeded(builder.seed) : KeyHasher.random();
+        this.hasher = builder.seeded ? KeyHasher.seeded(builder.seed + seedOffset) : KeyHasher.random();
         this.allocation = builder.memory.allocate(TableLayout.bytesFor(capacity), TableLayout.LINE_BYTES);
         this.memory = allocation.segment();
         if (memory.byteSize() < TableLayout.bytesFor(capacity) || memory.address() % TableLayout.LINE_BYTES != 0) {
@@ -233,10 +233,41 @@ public final class ConcurrentLongLongTable implements LongLongMap {
          *                                  the vector compare where it cannot run ({@link ConcurrentLongLongTable#lineCompare()})
          */
         public ConcurrentLongLongTable build() {
+            return build(TableLayout.roundCapacity(capacity), 0);
+        }
+
+        /**
+         * A table of {@code slots} (a power of two) with these options; a fixed seed is moved by
+         * {@code seedOffset}. How the growing and partitioned tables make their segments and
+         * partitions.
+         */
+        ConcurrentLongLongTable build(long slots, long seedOffset) {
             if (LineCompare.PROBLEM != null) {
                 throw new IllegalStateException(LineCompare.PROBLEM);
             }
-            return new ConcurrentLongLongTable(this, TableLayout.roundCapacity(capacity));
+            return new ConcurrentLongLongTable(this, slots, seedOffset);
+        }
+
+        /** A copy of these options, which later changes to this builder do not reach. */
+        Builder copy() {
+            Builder c = new Builder();
+            c.capacity = capacity;
+            c.missingValue = missingValue;
+            c.memory = memory;
+            c.seeded = seeded;
+            c.seed = seed;
+            c.prefetcher = prefetcher;
+            c.batch = batch;
+            c.depth = depth;
+            return c;
+        }
+
+        long missingValue() {
+            return missingValue;
+        }
+
+        MemoryProvider memory() {
+            return memory;
         }
     }
 
@@ -893,7 +924,13 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      * A new asynchronous session on this table, with this table's batch size: submit requests
      * tagged with ids, collect their results out of order. For one thread at a time.
      */
-    public TableSession session() {
+    @Override
+    public LongLongSession session() {
+        return newSession();
+    }
+
+    /** {@link #session()} as its own type, for the growing table's sessions. */
+    TableSession newSession() {
         ensureOpen();
         return new TableSession(this, new BatchPipeline(prefetcher, memory, batch, depth), depth);
     }
@@ -915,7 +952,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      * property {@code hashkernel.lines} ({@code auto}, {@code vector} or {@code scalar}) forces
      * one. Both give the same answers.
      */
-    public static String lineCompare() {
+    static String lineCompare() {
         return LineCompare.DESCRIPTION;
     }
 
@@ -969,7 +1006,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      * lines of it as the memory limit beside the table). It becomes inaccessible when the table
      * is closed: a read then throws {@link IllegalStateException}.
      */
-    public MemorySegment readOnlyMemory() {
+    MemorySegment readOnlyMemory() {
         ensureOpen();
         return memory.asReadOnly();
     }
@@ -1088,6 +1125,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     }
 
     /** Bytes of memory the table holds: 16 per slot plus one 64-byte side line. */
+    @Override
     public long memoryBytes() {
         return TableLayout.bytesFor(capacity);
     }
@@ -1096,11 +1134,13 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      * Bytes of the table's memory backed by huge pages now (pages are backed as they are first
      * written), or -1 where its memory cannot tell.
      */
+    @Override
     public long hugePageBytes() {
         return allocation.hugePageBytes();
     }
 
     /** How the table's memory was obtained, e.g. {@code mmap+madvise(MADV_HUGEPAGE)}. */
+    @Override
     public String memoryDescription() {
         return allocation.description();
     }

@@ -1,6 +1,6 @@
 package io.hashkernel.table;
 
-import io.hashkernel.prefetch.BatchPipeline;
+import io.hashkernel.prefetch.PrefetchStrategy;
 import io.hashkernel.table.spi.MemoryProvider;
 
 import java.util.Objects;
@@ -58,63 +58,66 @@ public final class GrowingLongLongTable implements LongLongMap {
     private final long initialCapacity;
     private final long maxCapacity;
     private final long missingValue;
-    private final MemoryProvider memory;
-    private final int batch;
-    private final int depth;
+    /** The options every segment is built with. */
+    private final ConcurrentLongLongTable.Builder segments;
     private final AtomicLongArray active = new AtomicLongArray(STRIPES * PAD);
     private final AtomicLong migrations = new AtomicLong();
     private volatile Segment current;
     private volatile boolean closed;
 
     private GrowingLongLongTable(Builder b) {
-        this.initialCapacity = TableLayout.roundCapacity(b.initialCapacity);
+        this.initialCapacity = TableLayout.roundCapacity(b.capacity);
         this.maxCapacity = TableLayout.roundCapacity(b.maxCapacitySet ? b.maxCapacity
-                : Math.max(b.maxCapacity, b.initialCapacity));
+                : Math.max(b.maxCapacity, b.capacity));
         if (maxCapacity < initialCapacity) {
-            throw new IllegalArgumentException("maxCapacity " + b.maxCapacity + " is below initialCapacity "
-                    + b.initialCapacity + " (both rounded up to powers of two: " + maxCapacity + " < "
-                    + initialCapacity + "); the maximum must be at least the initial capacity");
+            throw new IllegalArgumentException("maxCapacity " + b.maxCapacity + " is below capacity "
+                    + b.capacity + " (both rounded up to powers of two: " + maxCapacity + " < "
+                    + initialCapacity + "); the maximum must be at least the capacity");
         }
-        this.missingValue = b.missingValue;
-        this.memory = b.memory;
-        this.batch = b.batch;
-        this.depth = b.depth;
+        this.segments = b.segments.copy();
+        this.missingValue = segments.missingValue();
         this.current = new Segment(segment(initialCapacity));
     }
 
     /**
-     * A builder: initial capacity 1024 slots, maximum 2^40 (or the initial capacity where that is
+     * A builder: capacity 1024 slots to start with, maximum 2^40 (or the capacity where that is
      * larger), missing value 0 (so a value of 0 cannot be stored: choose another missing value
-     * where 0 is a value).
+     * where 0 is a value), huge-page-advised memory.
      */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Options of a {@link GrowingLongLongTable}; not thread-safe. */
+    /**
+     * Options of a {@link GrowingLongLongTable}: those of {@link ConcurrentLongLongTable.Builder},
+     * which each segment gets, and a maximum capacity. Not thread-safe.
+     */
     public static final class Builder {
-        private long initialCapacity = 1024;
+        private final ConcurrentLongLongTable.Builder segments = ConcurrentLongLongTable.builder();
+        private long capacity = 1024;
         private long maxCapacity = 1L << 40;
         private boolean maxCapacitySet;
-        private long missingValue;
-        private MemoryProvider memory = MemoryProvider.hugePageAdvised();
-        private int batch = ConcurrentLongLongTable.DEFAULT_BATCH;
-        private int depth = ConcurrentLongLongTable.DEFAULT_DEPTH;
 
         private Builder() {
         }
 
-        /** Slots to start with (rounded up to a power of two of at least 4; 1 to 2^58). */
-        public Builder initialCapacity(long slots) {
+        /**
+         * Slots to start with, rounded up to a power of two of at least 4; the table grows past
+         * them as it fills.
+         *
+         * @throws IllegalArgumentException if {@code slots} is not between 1 and 2^58
+         */
+        public Builder capacity(long slots) {
             TableLayout.roundCapacity(slots);
-            this.initialCapacity = slots;
+            this.capacity = slots;
             return this;
         }
 
         /**
-         * Slots the table may grow to (rounded up to a power of two; at least the initial
-         * capacity, else {@link #build()} throws); a write that needs more throws
-         * {@link TableFullException}.
+         * Slots the table may grow to (rounded up to a power of two; at least the capacity, else
+         * {@link #build()} throws); a write that needs more throws {@link TableFullException}.
+         *
+         * @throws IllegalArgumentException if {@code slots} is not between 1 and 2^58
          */
         public Builder maxCapacity(long slots) {
             TableLayout.roundCapacity(slots);
@@ -125,33 +128,45 @@ public final class GrowingLongLongTable implements LongLongMap {
 
         /** The value returned for absent keys, which can therefore not be stored. Default 0. */
         public Builder missingValue(long value) {
-            this.missingValue = value;
+            segments.missingValue(value);
             return this;
         }
 
         /** Where each segment's memory comes from; default {@link MemoryProvider#hugePageAdvised()}. */
         public Builder memory(MemoryProvider provider) {
-            this.memory = Objects.requireNonNull(provider, "provider");
+            segments.memory(provider);
+            return this;
+        }
+
+        /** As {@link ConcurrentLongLongTable.Builder#seed}: every segment's layout then follows from it. */
+        public Builder seed(long seed) {
+            segments.seed(seed);
+            return this;
+        }
+
+        /** As {@link ConcurrentLongLongTable.Builder#prefetch}. */
+        public Builder prefetch(PrefetchStrategy strategy) {
+            segments.prefetch(strategy);
             return this;
         }
 
         /** As {@link ConcurrentLongLongTable.Builder#batch}. */
         public Builder batch(int requests) {
-            this.batch = BatchPipeline.checkBatch(requests);
+            segments.batch(requests);
             return this;
         }
 
         /** As {@link ConcurrentLongLongTable.Builder#depth}. */
         public Builder depth(int batches) {
-            this.depth = BatchPipeline.checkDepth(batches);
+            segments.depth(batches);
             return this;
         }
 
         /**
          * Allocates the first segment.
          *
-         * @throws IllegalArgumentException if the maximum capacity is below the initial one, or
-         *                                  the memory cannot be had
+         * @throws IllegalArgumentException if the maximum capacity is below the capacity, or the
+         *                                  memory cannot be had
          */
         public GrowingLongLongTable build() {
             return new GrowingLongLongTable(this);
@@ -159,8 +174,7 @@ public final class GrowingLongLongTable implements LongLongMap {
     }
 
     private ConcurrentLongLongTable segment(long capacity) {
-        return ConcurrentLongLongTable.builder().capacity(capacity).missingValue(missingValue).memory(memory)
-                .batch(batch).depth(depth).build();
+        return segments.build(capacity, 0);
     }
 
     /** Slots a table of {@code capacity} takes before it grows. */
@@ -578,16 +592,19 @@ public final class GrowingLongLongTable implements LongLongMap {
     }
 
     /** Bytes of memory the current segment holds. */
+    @Override
     public long memoryBytes() {
         return current.table.memoryBytes();
     }
 
     /** Bytes of the current segment backed by huge pages now, or -1 where unknown. */
+    @Override
     public long hugePageBytes() {
         return current.table.hugePageBytes();
     }
 
     /** How the current segment's memory was obtained. */
+    @Override
     public String memoryDescription() {
         return current.table.memoryDescription();
     }
@@ -713,26 +730,17 @@ public final class GrowingLongLongTable implements LongLongMap {
         BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
         BulkRanges.checkValues(values, valuesOffset, length, missingValue);
         long added = 0;
-        long notPut = 0;
-        TableFullException full = null;
+        BulkFailures failures = new BulkFailures();
         for (int done = 0; done < length; ) {
             int n = Math.min(PIECE, length - done);
-            try {
-                added += putPiece(keys, keysOffset + done, values, valuesOffset + done, n);
-            } catch (TableFullException e) {
-                notPut += e.notPut();
-                full = e;
-            }
+            added += putPiece(keys, keysOffset + done, values, valuesOffset + done, n, failures);
             done += n;
         }
-        if (full != null) {
-            throw new TableFullException(notPut + " of " + length + " keys found no room and were not put;"
-                    + " the others were. " + full.getMessage(), notPut);
-        }
+        failures.throwIfAny(length);
         return added;
     }
 
-    private long putPiece(long[] keys, int keysOffset, long[] values, int valuesOffset, int n) {
+    private long putPiece(long[] keys, int keysOffset, long[] values, int valuesOffset, int n, BulkFailures failures) {
         Lease l = LEASES.get();
         while (true) {
             ensureOpen();
@@ -740,8 +748,9 @@ public final class GrowingLongLongTable implements LongLongMap {
             if (!s.tryReserve(n)) {
                 try {
                     migrate(s, Kind.GROW, n);
-                } catch (TableFullException full) {
-                    return putOneByOne(keys, keysOffset, values, valuesOffset, n);
+                } catch (RuntimeException noRoom) {          // the maximum, or a growth that failed
+                    ensureOpen();
+                    return putOneByOne(keys, keysOffset, values, valuesOffset, n, failures);
                 }
                 continue;
             }
@@ -762,20 +771,17 @@ public final class GrowingLongLongTable implements LongLongMap {
     }
 
     /** At the maximum capacity: each key put on its own; those without room are counted and reported at the end. */
-    private long putOneByOne(long[] keys, int keysOffset, long[] values, int valuesOffset, int n) {
+    private long putOneByOne(long[] keys, int keysOffset, long[] values, int valuesOffset, int n, BulkFailures failures) {
         long added = 0;
-        int notPut = 0;
-        TableFullException full = null;
         for (int i = 0; i < n; i++) {
             try {
                 added += put(keys[keysOffset + i], values[valuesOffset + i]) == missingValue ? 1 : 0;
             } catch (TableFullException e) {
-                notPut++;
-                full = e;
+                failures.full(e, 1);
+            } catch (RuntimeException e) {
+                ensureOpen();
+                failures.failed(e, 1, true);
             }
-        }
-        if (full != null) {
-            throw new TableFullException(full.getMessage(), notPut);
         }
         return added;
     }
@@ -790,92 +796,38 @@ public final class GrowingLongLongTable implements LongLongMap {
     /**
      * A new asynchronous session on this table, for one thread at a time (see
      * {@link LongLongSession} for its guarantees). Requests are gathered into pieces of
-     * {@value #SESSION_PIECE}; a full piece (or {@link LongLongSession#flush()}) runs on the
+     * {@value PieceSession#PIECE}; a full piece (or {@link LongLongSession#flush()}) runs on the
      * current segment through a {@link TableSession} of it, batched and prefetched, with the
      * piece's puts reserved first and migrations held off while it runs, exactly as a piece of
      * {@link #putAll}. A piece that needs room starts (or helps) a growth first. At the maximum
      * capacity, a piece that does not fit is applied request by request, and a put of a new key
      * without room is reported by the {@link TableFullException} of the call that ran it.
      */
+    @Override
     public LongLongSession session() {
         ensureOpen();
         return new Session();
     }
 
-    /** Requests of a {@link #session()} run together on one segment. */
-    static final int SESSION_PIECE = 1024;
-
-    private final class Session implements LongLongSession {
-        private static final byte GET = 0;
-        private static final byte PUT = 1;
-        private static final byte REMOVE = 2;
-
-        private final long[] ids = new long[SESSION_PIECE];
-        private final long[] keys = new long[SESSION_PIECE];
-        private final long[] values = new long[SESSION_PIECE];
-        private final byte[] ops = new byte[SESSION_PIECE];
-        private int count;
-        private int puts;
-        private final CompletionRing done = new CompletionRing();
+    private final class Session extends PieceSession {
         // The session of the segment the last piece ran on, kept while that segment is current.
         private ConcurrentLongLongTable innerTable;
         private TableSession inner;
-        private final long[] polledIds = new long[SESSION_PIECE];
-        private final long[] polledValues = new long[SESSION_PIECE];
+        private final long[] polledIds = new long[PIECE];
+        private final long[] polledValues = new long[PIECE];
 
-        @Override
-        public void get(long id, long key) {
-            submit(GET, id, key, missingValue);
+        Session() {
+            super(missingValue);
         }
 
         @Override
-        public void put(long id, long key, long value) {
-            ConcurrentLongLongTable.requireStorable(value, missingValue);
-            submit(PUT, id, key, value);
-        }
-
-        @Override
-        public void remove(long id, long key) {
-            submit(REMOVE, id, key, missingValue);
-        }
-
-        @Override
-        public int poll(long[] outIds, long[] results) {
-            return done.poll(outIds, results);
-        }
-
-        @Override
-        public void flush() {
-            ensureOpen();
-            if (count > 0) {
-                runPiece();
-            }
-        }
-
-        @Override
-        public int pending() {
-            return count;
-        }
-
-        @Override
-        public int completed() {
-            return done.size();
-        }
-
-        private void submit(byte op, long id, long key, long value) {
-            ensureOpen();
-            ids[count] = id;
-            keys[count] = key;
-            values[count] = value;
-            ops[count] = op;
-            puts += op == PUT ? 1 : 0;
-            if (++count == SESSION_PIECE) {
-                runPiece();
-            }
+        void ensureOpen() {
+            GrowingLongLongTable.this.ensureOpen();
         }
 
         /** Runs the gathered requests on one segment, as {@link #putPiece} does a piece of puts. */
-        private void runPiece() {
+        @Override
+        void runPiece() {
             Lease l = LEASES.get();
             while (true) {
                 ensureOpen();
@@ -883,8 +835,9 @@ public final class GrowingLongLongTable implements LongLongMap {
                 if (puts > 0 && !s.tryReserve(puts)) {
                     try {
                         migrate(s, Kind.GROW, puts);
-                    } catch (TableFullException full) {
-                        runOneByOne();
+                    } catch (RuntimeException noRoom) {          // the maximum, or a growth that failed
+                        ensureOpen();
+                        runInOrder(GrowingLongLongTable.this);   // request by request, as the single calls
                         return;
                     }
                     continue;
@@ -899,8 +852,7 @@ public final class GrowingLongLongTable implements LongLongMap {
                 } finally {
                     exit(l);
                 }
-                count = 0;
-                puts = 0;
+                emptied();
                 return;
             }
         }
@@ -908,7 +860,7 @@ public final class GrowingLongLongTable implements LongLongMap {
         /** Runs the piece through a session of {@code table}; returns the slots its puts claimed. */
         private long runOn(ConcurrentLongLongTable table) {
             if (innerTable != table) {
-                inner = table.session();
+                inner = table.newSession();
                 innerTable = table;
             }
             TableSession t = inner;
@@ -926,43 +878,6 @@ public final class GrowingLongLongTable implements LongLongMap {
                 }
             }
             return t.takeClaims();
-        }
-
-        /** At the maximum capacity: each request as the single call, in order; a put without room is reported. */
-        private void runOneByOne() {
-            TableFullException full = null;
-            long fullId = 0;
-            int failed = 0;
-            for (int i = 0; i < count; i++) {
-                long result;
-                try {
-                    result = switch (ops[i]) {
-                        case GET -> GrowingLongLongTable.this.get(keys[i]);
-                        case PUT -> GrowingLongLongTable.this.put(keys[i], values[i]);
-                        default -> GrowingLongLongTable.this.remove(keys[i]);
-                    };
-                } catch (TableFullException e) {
-                    if (full == null) {
-                        full = e;
-                        fullId = ids[i];
-                    }
-                    failed++;
-                    continue;
-                }
-                done.add(ids[i], result);
-            }
-            count = 0;
-            puts = 0;
-            if (full != null) {
-                throw new TableFullException("put with id " + fullId + (failed > 1 ? " and " + (failed - 1)
-                        + " later puts of new keys found no room and were" : " found no room and was") + " not done; every other request"
-                        + " completed. " + full.getMessage(), failed);
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "GrowingLongLongTable.Session[pending=" + count + ", completed=" + done.size() + "]";
         }
     }
 

@@ -198,8 +198,32 @@ public interface LongLongMap extends AutoCloseable {
      */
     void clear();
 
-    /** The number of slots, i.e. how many distinct keys the map can hold. */
+    /**
+     * A new asynchronous session on this map, for one thread at a time: see
+     * {@link LongLongSession} for what every session guarantees, and each implementation for how
+     * it runs the requests.
+     *
+     * @throws IllegalStateException if the map is closed
+     */
+    LongLongSession session();
+
+    /** The number of slots now, i.e. how many distinct keys the map can hold before it grows (if it grows). */
     long capacity();
+
+    /** Bytes of memory the map holds now. */
+    long memoryBytes();
+
+    /**
+     * Bytes of the map's memory backed by huge pages now (pages are backed as they are first
+     * written), or -1 where its memory cannot tell.
+     */
+    long hugePageBytes();
+
+    /**
+     * How the map's memory was obtained and placed, e.g. {@code mmap+madvise(MADV_HUGEPAGE)},
+     * including any placement or huge-page request the kernel refused.
+     */
+    String memoryDescription();
 
     /** Whether {@link #close()} has been called. */
     boolean isClosed();

@@ -2,9 +2,8 @@ package io.hashkernel.table;
 
 import io.hashkernel.numa.Affinity;
 import io.hashkernel.numa.CpuList;
-import io.hashkernel.numa.Memory;
-import io.hashkernel.numa.NodePolicy;
 import io.hashkernel.numa.Topology;
+import io.hashkernel.prefetch.PrefetchStrategy;
 import io.hashkernel.table.spi.MemoryProvider;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
@@ -103,11 +102,11 @@ public final class PartitionedLongLongTable implements LongLongMap {
     private volatile boolean closed;
 
     private PartitionedLongLongTable(Builder b) {
-        int n = b.owners;
+        int n = b.partitions;
         this.maxProducers = b.maxProducers;
         this.slots = new AtomicReferenceArray<>(maxProducers);
         this.queueCapacity = b.queueCapacity;
-        this.missingValue = b.missingValue;
+        this.missingValue = b.partitionOptions.missingValue();
         this.router = b.seeded ? KeyHasher.seeded(~b.seed) : KeyHasher.random();
         this.idle = b.idle;
         this.ownerThreads = b.ownerThreads;
@@ -124,19 +123,14 @@ public final class PartitionedLongLongTable implements LongLongMap {
         try {
             for (int i = 0; i < n; i++) {
                 int cpu = cpus.length == 0 ? -1 : cpus[i % cpus.length];
-                MemoryProvider memory = b.memory;
-                if (b.memory == null && cpu >= 0 && topology.nodes().size() > 1) {
+                ConcurrentLongLongTable.Builder options = b.partitionOptions.copy();
+                if (!b.memorySet && cpu >= 0 && topology.nodes().size() > 1) {
                     int node = topology.cpus().stream().filter(c -> c.id() == cpu).findFirst().orElseThrow().node();
                     if (topology.node(node).hasMemory()) {
-                        NodePolicy bind = NodePolicy.bind(node);
-                        memory = (bytes, alignment) -> new MemoryProvider.RegionMemory(
-                                Memory.allocate(bytes, alignment, bind));
+                        options.memory(MemoryProvider.onNode(node));
                     }
                 }
-                if (memory == null) {
-                    memory = MemoryProvider.hugePageAdvised();
-                }
-                owners[i] = new Owner(i, cpu, memory, perPartition, maxPerPartition, b);
+                owners[i] = new Owner(i, cpu, options, perPartition, maxPerPartition);
             }
         } catch (RuntimeException e) {
             for (Owner o : owners) {
@@ -164,22 +158,20 @@ public final class PartitionedLongLongTable implements LongLongMap {
 
     /** Options of a {@link PartitionedLongLongTable}. */
     public static final class Builder {
+        private final ConcurrentLongLongTable.Builder partitionOptions = ConcurrentLongLongTable.builder();
         private long capacity = 1 << 20;
-        private int owners = 2;
+        private int partitions = 2;
         private int queueCapacity = 1024;
         private int maxProducers = 64;
-        private long missingValue;
         private boolean pinOwners;
         private boolean ownerThreads = true;
         private long maxCapacity = 1L << 40;
         private boolean maxCapacitySet;
-        private MemoryProvider memory;
+        private boolean memorySet;
         private boolean seeded;
         private long seed;
-        private int batch = ConcurrentLongLongTable.DEFAULT_BATCH;
-        private int depth = ConcurrentLongLongTable.DEFAULT_DEPTH;
         // Parks of up to 1 ms once idle: an idle owner thread wakes a thousand times a second at most.
-        private Supplier<IdleStrategy> idle = () -> new BackoffIdleStrategy(64, 64,
+        private final Supplier<IdleStrategy> idle = () -> new BackoffIdleStrategy(64, 64,
                 TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
 
         private Builder() {
@@ -205,6 +197,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
         public Builder seed(long seed) {
             this.seeded = true;
             this.seed = seed;
+            partitionOptions.seed(seed);
             return this;
         }
 
@@ -214,26 +207,36 @@ public final class PartitionedLongLongTable implements LongLongMap {
          * node where owners are pinned on a machine of several nodes.
          */
         public Builder memory(MemoryProvider provider) {
-            this.memory = Objects.requireNonNull(provider, "provider");
+            partitionOptions.memory(provider);
+            this.memorySet = true;
             return this;
         }
 
-        /** As {@link ConcurrentLongLongTable.Builder#batch}, for each partition's bulk calls. */
+        /** As {@link ConcurrentLongLongTable.Builder#prefetch}, for the bulk calls and sessions. */
+        public Builder prefetch(PrefetchStrategy strategy) {
+            partitionOptions.prefetch(strategy);
+            return this;
+        }
+
+        /** As {@link ConcurrentLongLongTable.Builder#batch}, for the bulk calls and sessions. */
         public Builder batch(int requests) {
-            this.batch = io.hashkernel.prefetch.BatchPipeline.checkBatch(requests);
+            partitionOptions.batch(requests);
             return this;
         }
 
-        /** As {@link ConcurrentLongLongTable.Builder#depth}, for each partition's bulk calls. */
+        /** As {@link ConcurrentLongLongTable.Builder#depth}, for the bulk calls and sessions. */
         public Builder depth(int batches) {
-            this.depth = io.hashkernel.prefetch.BatchPipeline.checkDepth(batches);
+            partitionOptions.depth(batches);
             return this;
         }
 
         /**
          * Slots all partitions may grow to together (default 2^40, or the capacity where that is
-         * larger); a partition at its share fills up, and the writes it cannot take are reported
-         * by {@link #sync()} (or thrown by the synchronous writes) as {@link TableFullException}.
+         * larger), shared equally: each partition's share is rounded up to a power of two of at
+         * least 64, so a small maximum over many partitions holds more ({@link PartitionedLongLongTable#capacity()} says
+         * how many). A partition at its share fills up, and the writes it cannot take are
+         * reported by {@link #sync()} (or thrown by the synchronous writes) as
+         * {@link TableFullException}.
          *
          * @throws IllegalArgumentException if {@code slots} is not between 1 and 2^58; {@link
          *                                  #build()} throws it if it is below the capacity
@@ -245,12 +248,15 @@ public final class PartitionedLongLongTable implements LongLongMap {
             return this;
         }
 
-        /** Partitions, each with its owner thread where there are owner threads (1 to 1024). */
-        public Builder owners(int owners) {
-            if (owners < 1 || owners > 1024) {
-                throw new IllegalArgumentException("owners must be between 1 and 1024, was " + owners);
+        /**
+         * Partitions (1 to 1024; default 2), each with one writer at a time: its owner thread, or
+         * without owner threads whichever writer holds its drain lock.
+         */
+        public Builder partitions(int partitions) {
+            if (partitions < 1 || partitions > 1024) {
+                throw new IllegalArgumentException("partitions must be between 1 and 1024, was " + partitions);
             }
-            this.owners = owners;
+            this.partitions = partitions;
             return this;
         }
 
@@ -272,7 +278,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
 
         /** The value reads return for an absent key (and that cannot be stored), as in the plain table. */
         public Builder missingValue(long value) {
-            this.missingValue = value;
+            partitionOptions.missingValue(value);
             return this;
         }
 
@@ -294,11 +300,6 @@ public final class PartitionedLongLongTable implements LongLongMap {
             return this;
         }
 
-        /** How owners and waiting producers idle (Agrona {@link IdleStrategy}); one instance per thread. */
-        public Builder idleStrategy(Supplier<IdleStrategy> strategy) {
-            this.idle = Objects.requireNonNull(strategy, "strategy");
-            return this;
-        }
 
         /** Builds the table and starts its owner threads, if it has them. */
         public PartitionedLongLongTable build() {
@@ -312,8 +313,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
         return missingValue;
     }
 
-    /** Partitions (= owner threads, where there are owner threads). */
-    public int owners() {
+    /** The number of partitions (and of owner threads, where there are owner threads). */
+    public int partitions() {
         return owners.length;
     }
 
@@ -695,9 +696,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
      */
     private long lockedGroups(Scratch s, GroupWrite write) {
         long sum = 0;
-        long notPut = 0;
-        TableFullException full = null;
-        RuntimeException failure = null;
+        BulkFailures failures = new BulkFailures();
         for (int o = 0; o < owners.length; o++) {
             int from = s.start[o];
             int n = s.start[o + 1] - from;
@@ -706,24 +705,16 @@ public final class PartitionedLongLongTable implements LongLongMap {
                 try {
                     sum += write.apply(owner, s, from, n);
                 } catch (TableFullException e) {
-                    notPut += e.notPut();
-                    full = e;
+                    failures.full(e, e.notPut());
                 } catch (RuntimeException e) {
-                    if (failure == null) {
-                        failure = e;                     // a growth without memory: the other groups still go
-                    }
+                    ensureOpen();
+                    failures.failed(e, n, false);        // a growth without memory: the other groups still go
                 } finally {
                     owner.unlock();
                 }
             }
         }
-        if (failure != null) {
-            throw failure;
-        }
-        if (full != null) {
-            throw new TableFullException(notPut + " keys found no room in their partition and were not put;"
-                    + " the others were. " + full.getMessage(), notPut);
-        }
+        failures.throwIfAny(s.start[owners.length]);
         return sum;
     }
 
@@ -820,6 +811,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
     }
 
     /** Bytes of memory all partitions hold. */
+    @Override
     public long memoryBytes() {
         long n = 0;
         for (Owner o : owners) {
@@ -829,6 +821,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
     }
 
     /** Bytes of all partitions' memory backed by huge pages now, or -1 where unknown. */
+    @Override
     public long hugePageBytes() {
         long n = 0;
         for (Owner o : owners) {
@@ -841,9 +834,51 @@ public final class PartitionedLongLongTable implements LongLongMap {
         return n;
     }
 
-    /** How partition {@code owner}'s memory was obtained (placement and node policy). */
-    public String memoryDescription(int owner) {
-        return owners[owner].partition.memoryDescription();
+    /**
+     * How the partitions' memory was obtained: the one description they share, prefixed with
+     * their number, or each partition's where they differ (memory bound to different nodes).
+     */
+    @Override
+    public String memoryDescription() {
+        String first = owners[0].partition.memoryDescription();
+        StringBuilder each = new StringBuilder();
+        boolean same = true;
+        for (int o = 0; o < owners.length; o++) {
+            String d = owners[o].partition.memoryDescription();
+            same &= d.equals(first);
+            each.append(o == 0 ? "" : "; ").append("partition ").append(o).append(": ").append(d);
+        }
+        return same ? owners.length + (owners.length == 1 ? " partition: " : " partitions, each: ") + first
+                : each.toString();
+    }
+
+    /**
+     * A new asynchronous session on this table, for one thread at a time (see
+     * {@link LongLongSession}). Requests are gathered into pieces of {@value PieceSession#PIECE};
+     * a piece runs in submission order, each run of lookups as one batched {@link #getAll} (direct
+     * reads, prefetched) and each put and remove as the synchronous call, under its partition's
+     * drain lock. Use {@link #putAsync} and {@link #sync()} for writes without results.
+     */
+    @Override
+    public LongLongSession session() {
+        ensureOpen();
+        return new PieceSession(missingValue) {
+            @Override
+            void ensureOpen() {
+                PartitionedLongLongTable.this.ensureOpen();
+            }
+
+            @Override
+            void runPiece() {
+                runInOrder(PartitionedLongLongTable.this);
+            }
+        };
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("the partitioned table is closed");
+        }
     }
 
     /**
@@ -1009,16 +1044,21 @@ public final class PartitionedLongLongTable implements LongLongMap {
 
     private Producer register() {
         Thread me = Thread.currentThread();
+        if (producers.get() >= maxProducers) {
+            return reclaim(me);
+        }
+        // Allocated before a slot number is taken: a failure here (memory) leaves no slot behind.
+        SpscPairQueue[] out = new SpscPairQueue[owners.length];
+        for (int o = 0; o < owners.length; o++) {
+            out[o] = new SpscPairQueue(queueCapacity);
+        }
+        IdleStrategy wait = idle.get();
         int id = producers.getAndIncrement();
         if (id >= maxProducers) {
             producers.decrementAndGet();
             return reclaim(me);
         }
-        SpscPairQueue[] out = new SpscPairQueue[owners.length];
-        for (int o = 0; o < owners.length; o++) {
-            out[o] = new SpscPairQueue(queueCapacity);
-        }
-        Producer p = new Producer(id, out, idle.get(), me);
+        Producer p = new Producer(id, out, wait, me);
         p.nextDrain = id % owners.length;       // writers start their turns on different partitions
         slots.set(id, p);
         return p;
@@ -1076,13 +1116,10 @@ public final class PartitionedLongLongTable implements LongLongMap {
         private volatile int lock;
         /** The partition's table: replaced (under the lock, and under this monitor) when it grows or is cleared; read by anyone. */
         volatile ConcurrentLongLongTable partition;
-        private final MemoryProvider memory;
+        /** The options of the partition's tables (each growth and clear builds a new one). */
+        private final ConcurrentLongLongTable.Builder options;
         private final long initialSlots;
         private final long maxSlots;
-        private final boolean seeded;
-        private final long seed;
-        private final int batch;
-        private final int depth;
         // Guarded by this monitor: iterations in progress, and the replaced tables they may still read.
         private int iterators;
         private final List<ConcurrentLongLongTable> retired = new ArrayList<>();
@@ -1096,26 +1133,17 @@ public final class PartitionedLongLongTable implements LongLongMap {
         /** The producer whose writes are being applied: their failures are reported to it. */
         private Producer applying;
 
-        Owner(int index, int cpu, MemoryProvider memory, long slots, long maxSlots, Builder b) {
+        Owner(int index, int cpu, ConcurrentLongLongTable.Builder options, long slots, long maxSlots) {
             this.index = index;
             this.cpu = cpu;
-            this.memory = memory;
+            this.options = options;
             this.initialSlots = slots;
             this.maxSlots = maxSlots;
-            this.seeded = b.seeded;
-            this.seed = b.seed + index;
-            this.batch = b.batch;
-            this.depth = b.depth;
             this.partition = table(slots);
         }
 
         private ConcurrentLongLongTable table(long slots) {
-            ConcurrentLongLongTable.Builder b = ConcurrentLongLongTable.builder().capacity(slots)
-                    .missingValue(missingValue).memory(memory).batch(batch).depth(depth);
-            if (seeded) {
-                b.seed(seed);
-            }
-            return b.build();
+            return options.build(slots, index);   // a fixed seed differs by partition
         }
 
         /**

@@ -25,7 +25,7 @@ import java.lang.invoke.VarHandle;
  * (a warning at start-up unless the user passes a flag), and JCTools' queues carry objects, not
  * pairs of longs; {@code QueueBench} measures the three (see ARCHITECTURE.md).
  */
-public final class SpscPairQueue {
+final class SpscPairQueue {
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final int SLOT = 4;                 // longs a slot: sequence, first, second, padding
     // Counters 128 bytes apart: the producer's private ones, then the consumer's published head

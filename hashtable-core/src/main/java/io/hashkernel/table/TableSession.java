@@ -1,6 +1,6 @@
 package io.hashkernel.table;
 
-import io.hashkernel.prefetch.BatchPipeline;
+import io.hashkernel.prefetch.batch.BatchPipeline;
 
 import java.lang.foreign.MemorySegment;
 
@@ -43,7 +43,7 @@ import static io.hashkernel.table.TableLayout.NO_VALUE;
  * holds no native resources: drop it when done. Use after the table is closed throws
  * {@link IllegalStateException}.
  */
-public final class TableSession implements LongLongSession {
+final class TableSession implements LongLongSession {
     private static final byte GET = 0;
     private static final byte PUT = 1;
     private static final byte REMOVE = 2;

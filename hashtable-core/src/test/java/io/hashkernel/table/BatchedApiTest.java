@@ -3,6 +3,7 @@ package io.hashkernel.table;
 import io.hashkernel.prefetch.Prefetchers;
 import io.hashkernel.table.spi.MemoryProvider;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -27,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * batch too), duplicate and absent keys, and tables full enough that probes cross lines (and go
  * past the re-queue limit).
  */
+@Tag("lines")
 class BatchedApiTest {
     static final long MISSING = -7;
 
@@ -373,6 +375,10 @@ class BatchedApiTest {
                 @Override public void forEach(LongLongConsumer action) { t.forEach(action); }
                 @Override public void clear() { t.clear(); }
                 @Override public long capacity() { return t.capacity(); }
+                @Override public LongLongSession session() { return t.session(); }
+                @Override public long memoryBytes() { return t.memoryBytes(); }
+                @Override public long hugePageBytes() { return t.hugePageBytes(); }
+                @Override public String memoryDescription() { return t.memoryDescription(); }
                 @Override public boolean isClosed() { return t.isClosed(); }
                 @Override public void close() { t.close(); }
             };

@@ -2,6 +2,7 @@ package io.hashkernel.table;
 
 import io.hashkernel.numa.Memory;
 import io.hashkernel.table.spi.MemoryProvider;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -16,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@Tag("lines")
 class ConcurrentLongLongTableTest {
 
     static Stream<MemoryProvider> providers() {

@@ -1,6 +1,7 @@
 package io.hashkernel.table;
 
 import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -15,6 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Several threads at once; the final state is checked against what each thread did. */
+@Tag("lines")
 class ConcurrentTableTest {
     private static final int THREADS = 4;
     private static final long MISSING = Long.MIN_VALUE;
@@ -167,6 +169,7 @@ class ConcurrentTableTest {
         ConcurrentLongLongTable t = table(1 << 16);
         CyclicBarrier running = new CyclicBarrier(THREADS + 1);
         java.util.concurrent.atomic.AtomicInteger sawClosed = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong rounds = new java.util.concurrent.atomic.AtomicLong();
         runThreads(id -> {
             running.await();
             try {
@@ -175,13 +178,18 @@ class ConcurrentTableTest {
                     t.put(key, i);
                     t.get(key ^ 1);
                     t.remove(key ^ 2);
+                    if ((i & 1023) == 1023) {
+                        rounds.incrementAndGet();
+                    }
                 }
             } catch (IllegalStateException e) {
                 sawClosed.incrementAndGet();
             }
         }, () -> {
             running.await();
-            Thread.sleep(50); // let the workers get going; not a synchronisation
+            while (rounds.get() < 4L * THREADS) {       // the workers are under way
+                Thread.onSpinWait();
+            }
             t.close();
         });
         assertEquals(THREADS, sawClosed.get(), "every worker stopped with IllegalStateException");

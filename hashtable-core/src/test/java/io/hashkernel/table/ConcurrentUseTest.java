@@ -45,11 +45,11 @@ class ConcurrentUseTest {
         return Stream.of(
                 new Maker("fixed", () -> ConcurrentLongLongTable.builder().capacity(512).missingValue(MISSING)
                         .build()),
-                new Maker("growing", () -> GrowingLongLongTable.builder().initialCapacity(64).missingValue(MISSING)
+                new Maker("growing", () -> GrowingLongLongTable.builder().capacity(64).missingValue(MISSING)
                         .build()),
-                new Maker("partitioned, owner threads", () -> PartitionedLongLongTable.builder().owners(2)
+                new Maker("partitioned, owner threads", () -> PartitionedLongLongTable.builder().partitions(2)
                         .capacity(64).missingValue(MISSING).build()),
-                new Maker("partitioned, writers drain", () -> PartitionedLongLongTable.builder().owners(2)
+                new Maker("partitioned, writers drain", () -> PartitionedLongLongTable.builder().partitions(2)
                         .ownerThreads(false).capacity(64).missingValue(MISSING).build()));
     }
 
@@ -179,7 +179,7 @@ class ConcurrentUseTest {
 
     @Test
     void inPlaceLookupsWhileTheGrowingTableMigratesAnswerTheirOwnKeys() throws Exception {
-        try (GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(1 << 12).missingValue(MISSING)
+        try (GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(1 << 12).missingValue(MISSING)
                 .build()) {
             int n = 2000;
             for (long k = 1; k <= n; k++) {
@@ -214,7 +214,7 @@ class ConcurrentUseTest {
 
     @Test
     void inPlaceLookupsWhileAPartitionGrowsAnswerTheirOwnKeys() throws Exception {
-        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).ownerThreads(false)
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(1).ownerThreads(false)
                 .capacity(64).missingValue(MISSING).build()) {
             int n = 40;
             for (long k = 1; k <= n; k++) {
@@ -249,7 +249,7 @@ class ConcurrentUseTest {
 
     @Test
     void growingClearIsNotLostToARunningMigration() throws Exception {
-        try (GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(64).missingValue(MISSING)
+        try (GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(64).missingValue(MISSING)
                 .memory(MemoryProvider.gcManaged()).build()) {
             AtomicBoolean done = new AtomicBoolean();
             Runnable migrator = () -> {
@@ -276,7 +276,7 @@ class ConcurrentUseTest {
     void writersAtTheMaximumCapacityAllReturn() {
         assertTimeoutPreemptively(HANG, () -> {
             for (int round = 0; round < 20; round++) {
-                try (GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(64).maxCapacity(64)
+                try (GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(64).maxCapacity(64)
                         .missingValue(MISSING).memory(MemoryProvider.gcManaged()).build()) {
                     Runnable writer = () -> {
                         SplittableRandom r = new SplittableRandom();
@@ -301,7 +301,7 @@ class ConcurrentUseTest {
 
     @Test
     void closeFreesAWriterWaitingForAMigration() throws Exception {
-        GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(64).missingValue(MISSING).build();
+        GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(64).missingValue(MISSING).build();
         t.put(1, 1);
         CountDownLatch inForEach = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
@@ -355,7 +355,7 @@ class ConcurrentUseTest {
 
     @Test
     void removingAndReputtingTheSameKeysReusesTheirSlots() {
-        try (GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(1024).missingValue(MISSING)
+        try (GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(1024).missingValue(MISSING)
                 .build()) {
             for (long k = 1; k <= 100; k++) {
                 t.put(k, valueOf(k, 0));
@@ -373,11 +373,11 @@ class ConcurrentUseTest {
 
     @Test
     void bulkPutsAtTheMaximumPutEveryKeyWithRoomAndCountTheOthers() {
-        try (GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(64).maxCapacity(64)
+        try (GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(64).maxCapacity(64)
                 .missingValue(MISSING).memory(MemoryProvider.gcManaged()).build()) {
             assertBulkPutsPutEveryKeyWithRoom(t);
         }
-        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(4).ownerThreads(false)
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(4).ownerThreads(false)
                 .capacity(256).maxCapacity(256).missingValue(MISSING).memory(MemoryProvider.gcManaged()).build()) {
             assertBulkPutsPutEveryKeyWithRoom(t);
         }
@@ -410,8 +410,8 @@ class ConcurrentUseTest {
     @Test
     void badBuildsAreRefusedWithTheRequestNamed() {
         var maxBelow = assertThrows(IllegalArgumentException.class, () -> GrowingLongLongTable.builder()
-                .initialCapacity(1024).maxCapacity(64).build());
-        assertTrue(maxBelow.getMessage().contains("maxCapacity 64 is below initialCapacity 1024"), maxBelow.getMessage());
+                .capacity(1024).maxCapacity(64).build());
+        assertTrue(maxBelow.getMessage().contains("maxCapacity 64 is below capacity 1024"), maxBelow.getMessage());
         for (long bad : new long[] {Long.MAX_VALUE, 1L << 62, 0}) {
             var e = assertThrows(IllegalArgumentException.class,
                     () -> PartitionedLongLongTable.builder().capacity(bad));

@@ -43,7 +43,7 @@ class FailureTest {
     void aPartitionWhoseGrowthIsRefusedReportsTheWritesAndKeepsWorking(boolean ownerThreads) {
         assertTimeoutPreemptively(HANG, () -> {
             Refusing memory = new Refusing();
-            try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).capacity(64)
+            try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(1).capacity(64)
                     .ownerThreads(ownerThreads).queueCapacity(64).missingValue(MISSING).memory(memory).build()) {
                 memory.refuse.set(true);
                 for (long k = 1; k <= 1000; k++) {
@@ -73,7 +73,7 @@ class FailureTest {
     @Test
     void aGrowthRefusedMemoryFailsTheWriteThatNeededItAndTheTableKeepsWorking() {
         Refusing memory = new Refusing();
-        try (GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(64).missingValue(MISSING)
+        try (GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(64).missingValue(MISSING)
                 .memory(memory).build()) {
             for (long k = 1; k <= 48; k++) {
                 t.put(k, k);
@@ -102,7 +102,7 @@ class FailureTest {
     @ParameterizedTest(name = "owner threads: {0}")
     @ValueSource(booleans = {true, false})
     void aRunningForEachDoesNotStopGrowth(boolean ownerThreads) throws Exception {
-        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).capacity(64)
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(1).capacity(64)
                 .ownerThreads(ownerThreads).missingValue(MISSING).build()) {
             t.put(1, 1);
             CountDownLatch inForEach = new CountDownLatch(1);
@@ -141,7 +141,7 @@ class FailureTest {
 
     @Test
     void writerSlotsComeBackWhenTheirThreadsEnd() throws Exception {
-        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(2).maxProducers(8)
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(2).maxProducers(8)
                 .missingValue(MISSING).build()) {
             for (int i = 0; i < 40; i++) {
                 long key = i;
@@ -165,7 +165,7 @@ class FailureTest {
 
     @Test
     void aSlotTakenOverStillAppliesTheEndedThreadsWrites() throws Exception {
-        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(2).maxProducers(1)
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(2).maxProducers(1)
                 .ownerThreads(false).queueCapacity(1024).missingValue(MISSING).build()) {
             Thread first = Thread.ofPlatform().start(() -> {
                 for (long k = 0; k < 500; k++) {
@@ -185,7 +185,7 @@ class FailureTest {
     @ParameterizedTest(name = "owner threads: {0}")
     @ValueSource(booleans = {true, false})
     void aReportedOverflowIsReportedOnce(boolean ownerThreads) {
-        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).capacity(64).maxCapacity(64)
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(1).capacity(64).maxCapacity(64)
                 .queueCapacity(64).ownerThreads(ownerThreads).missingValue(MISSING).build()) {
             for (long k = 1; k <= 100; k++) {
                 t.putAsync(k, k);
@@ -239,7 +239,7 @@ class FailureTest {
 
     @Test
     void syncNeedsNoSlotAndRefusesAClosedTable() throws Exception {
-        PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).maxProducers(1)
+        PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(1).maxProducers(1)
                 .missingValue(MISSING).build();
         t.putAsync(1, 1);
         AtomicReference<Throwable> got = new AtomicReference<>();
@@ -259,5 +259,117 @@ class FailureTest {
         var e = assertThrows(IllegalStateException.class, t::sync);
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
         assertThrows(IllegalStateException.class, () -> t.forEach((k, v) -> { }));
+    }
+
+    @Test
+    void aSessionPieceThatFailsMidwayIsNeitherLostNorRunTwice() {
+        assertTimeoutPreemptively(HANG, () -> {
+            Refusing memory = new Refusing();
+            try (GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(64).missingValue(MISSING)
+                    .memory(memory).build()) {
+                LongLongSession s = t.session();
+                for (int id = 0; id < 10; id++) {
+                    s.put(id, id + 1, 100 + id);               // keys 1..10, in the first segment
+                }
+                s.flush();
+                memory.refuse.set(true);
+                // A piece of updates of those keys and puts of new ones: the updates are done,
+                // the first new key needs a growth that is refused.
+                int submitted = 0;
+                IllegalStateException failed = null;
+                for (int id = 10; id < 10 + PieceSession.PIECE + 1 && failed == null; id++) {
+                    long key = id < 30 ? 1 + id % 10 : 1000 + id;
+                    try {
+                        s.put(id, key, id);
+                        submitted++;
+                    } catch (IllegalStateException e) {
+                        failed = e;
+                    }
+                }
+                assertTrue(failed != null, "the piece ran and a new key found no memory");
+                var m = java.util.regex.Pattern.compile("with id (\\d+) failed and was not done").matcher(failed.getMessage());
+                assertTrue(m.find() && failed.getMessage().contains("refused by the test"), failed.getMessage());
+                long failedId = Long.parseLong(m.group(1));
+                assertTrue(failedId >= 30, "the updates went through: " + failedId);
+                assertEquals(PieceSession.PIECE, submitted, "the submit that threw did not take its request");
+                assertEquals(10 + PieceSession.PIECE - 1 - failedId, s.pending(), "the requests after the failed one wait");
+                memory.refuse.set(false);
+                s.put(5000, 5000, 1);                          // the session works again
+                s.flush();
+                long[] ids = new long[4096];
+                long[] results = new long[4096];
+                java.util.Set<Long> seen = new java.util.HashSet<>();
+                for (int n; (n = s.poll(ids, results)) > 0; ) {
+                    for (int i = 0; i < n; i++) {
+                        assertTrue(seen.add(ids[i]), "id " + ids[i] + " came back twice");
+                    }
+                }
+                assertEquals(10 + PieceSession.PIECE + 1 - 1, seen.size(), "every id but the failed one");
+                assertTrue(!seen.contains(failedId));
+                assertEquals(MISSING, t.get(1000 + failedId), "the failed put was not done");
+                assertEquals(29, t.get(10), "the updates before it were");
+                assertEquals(failedId + 1, t.get(1000 + failedId + 1), "the requests after it ran later");
+            }
+        });
+    }
+
+    @Test
+    void aGrowingPutAllWhoseGrowthIsRefusedStillUpdatesTheKeysThatHaveSlots() {
+        Refusing memory = new Refusing();
+        try (GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(64).missingValue(MISSING)
+                .memory(memory).build()) {
+            long[] keys = new long[40];
+            long[] values = new long[40];
+            for (int i = 0; i < 40; i++) {
+                keys[i] = i + 1;
+                values[i] = 100 + i;
+                t.put(keys[i], keys[i]);
+            }
+            memory.refuse.set(true);
+            assertEquals(0, t.putAll(keys, values), "40 updates; nothing new");
+            for (int i = 0; i < 40; i++) {
+                assertEquals(100 + i, t.get(keys[i]));
+            }
+            long[] mixed = new long[140];
+            long[] sevens = new long[140];
+            for (int i = 0; i < 140; i++) {
+                mixed[i] = i < 40 ? i + 1 : 5000 + i;
+                sevens[i] = 7;
+            }
+            var e = assertThrows(IllegalStateException.class, () -> t.putAll(mixed, sevens));
+            long notPut = 100 - (t.size() - 40);
+            assertTrue(notPut > 0 && e.getMessage().startsWith(notPut + " of 140 keys were not put")
+                    && e.getMessage().contains("refused by the test"), e.getMessage());
+            for (int i = 0; i < 40; i++) {
+                assertEquals(7, t.get(i + 1), "the keys with slots were put");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void aPartitionedPutAllWhoseGrowthIsRefusedSaysHowManyWereNotPut(boolean ownerThreads) {
+        assertTimeoutPreemptively(HANG, () -> {
+            Refusing memory = new Refusing();
+            try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(2).capacity(128)
+                    .ownerThreads(ownerThreads).missingValue(MISSING).memory(memory).build()) {
+                memory.refuse.set(true);
+                long[] keys = new long[300];
+                long[] values = new long[300];
+                for (int i = 0; i < 300; i++) {
+                    keys[i] = i + 1;
+                    values[i] = i + 1;
+                }
+                RuntimeException e = assertThrows(RuntimeException.class, () -> t.putAll(keys, values));
+                assertTrue(e instanceof IllegalStateException || e instanceof TableFullException, e.toString());
+                assertTrue(e.getMessage().contains("of 300 keys") && e.getMessage().contains("not put"), e.getMessage());
+                long present = 0;
+                for (long k : keys) {
+                    present += t.get(k) == k ? 1 : 0;
+                }
+                assertTrue(present > 0 && present < 300, present + " put");
+                assertEquals(present, t.size());
+            }
+        });
     }
 }

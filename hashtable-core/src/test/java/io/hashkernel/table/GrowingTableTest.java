@@ -22,7 +22,7 @@ class GrowingTableTest {
     private static final long MISSING = Long.MIN_VALUE;
 
     private static GrowingLongLongTable table(long initial) {
-        return GrowingLongLongTable.builder().initialCapacity(initial).missingValue(MISSING).build();
+        return GrowingLongLongTable.builder().capacity(initial).missingValue(MISSING).build();
     }
 
     /**
@@ -186,7 +186,7 @@ class GrowingTableTest {
 
     @Test
     void theMaximumCapacityIsAClearExceptionAndUpdatesStillWork() {
-        try (GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(16).maxCapacity(64)
+        try (GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(16).maxCapacity(64)
                 .missingValue(MISSING).build()) {
             long k = 0;
             TableFullException full = null;
@@ -220,7 +220,7 @@ class GrowingTableTest {
             assertTrue(bulk.getMessage().contains("maximum capacity"), bulk.getMessage());
             assertEquals(0, t.get(10_000), "the keys before the one without room were put");
         }
-        assertThrows(IllegalArgumentException.class, () -> GrowingLongLongTable.builder().initialCapacity(0));
+        assertThrows(IllegalArgumentException.class, () -> GrowingLongLongTable.builder().capacity(0));
     }
 
     @Test
@@ -303,6 +303,7 @@ class GrowingTableTest {
             List<Map<Long, Long>> models = new ArrayList<>();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             AtomicBoolean done = new AtomicBoolean();
+            java.util.concurrent.atomic.AtomicLong drains = new java.util.concurrent.atomic.AtomicLong();
             List<Thread> threads = new ArrayList<>();
             for (int w = 0; w < writers; w++) {
                 Map<Long, Long> model = new HashMap<>();
@@ -327,6 +328,7 @@ class GrowingTableTest {
                             }
                             if (rnd.nextInt(1000) == 0) {
                                 drain(s, results);
+                                drains.incrementAndGet();
                             }
                         }
                         s.flush();
@@ -341,9 +343,14 @@ class GrowingTableTest {
             }
             Thread compactor = Thread.ofPlatform().start(() -> {
                 try {
-                    while (!done.get()) {
-                        Thread.sleep(20);
-                        t.compact();
+                    // A compaction after every few polls of the writers: it races their pieces.
+                    for (long seen = 0; !done.get(); ) {
+                        if (drains.get() >= seen + writers) {
+                            seen = drains.get();
+                            t.compact();
+                        } else {
+                            Thread.onSpinWait();
+                        }
                     }
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
@@ -371,7 +378,7 @@ class GrowingTableTest {
 
     @Test
     void aSessionAtTheMaximumCapacityReportsThePutsWithoutRoom() {
-        try (GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(16).maxCapacity(64)
+        try (GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(16).maxCapacity(64)
                 .missingValue(MISSING).build()) {
             LongLongSession s = t.session();
             for (long k = 1; k <= 40; k++) {

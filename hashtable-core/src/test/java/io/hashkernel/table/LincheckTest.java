@@ -76,7 +76,7 @@ class LincheckTest {
 
     public static class Growing extends MapOps {
         public Growing() {
-            super(GrowingLongLongTable.builder().initialCapacity(4).missingValue(MISSING)
+            super(GrowingLongLongTable.builder().capacity(4).missingValue(MISSING)
                     .memory(MemoryProvider.gcManaged()).build());
         }
 
@@ -94,7 +94,7 @@ class LincheckTest {
     /** Two partitions, writers draining; growth from 64 slots a partition. */
     public static class Partitioned extends MapOps {
         public Partitioned() {
-            super(PartitionedLongLongTable.builder().owners(2).ownerThreads(false).capacity(4).missingValue(MISSING)
+            super(PartitionedLongLongTable.builder().partitions(2).ownerThreads(false).capacity(4).missingValue(MISSING)
                     .memory(MemoryProvider.gcManaged()).build());
         }
     }
@@ -105,7 +105,7 @@ class LincheckTest {
      */
     public static class OnePartition extends MapOps {
         public OnePartition() {
-            super(PartitionedLongLongTable.builder().owners(1).ownerThreads(false).capacity(4).missingValue(MISSING)
+            super(PartitionedLongLongTable.builder().partitions(1).ownerThreads(false).capacity(4).missingValue(MISSING)
                     .memory(MemoryProvider.gcManaged()).build());
         }
 

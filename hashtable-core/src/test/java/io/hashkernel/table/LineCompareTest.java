@@ -1,5 +1,6 @@
 package io.hashkernel.table;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * loaded (the default test JVM) and without it (surefire's {@code scalar-lines} run, which sets
  * {@code hashkernel.test.vectorModule=absent}).
  */
+@Tag("lines")
 class LineCompareTest {
 
     private static final boolean MODULE_LOADED = ModuleLayer.boot().findModule(LineCompare.VECTOR_MODULE).isPresent();

@@ -1,6 +1,5 @@
 package io.hashkernel.table;
 
-import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -25,7 +24,7 @@ class PartitionedTableTest {
     private static final long MISSING = Long.MIN_VALUE;
 
     private static PartitionedLongLongTable table(boolean ownerThreads, int owners, long capacity, int queue) {
-        return PartitionedLongLongTable.builder().owners(owners).capacity(capacity).queueCapacity(queue)
+        return PartitionedLongLongTable.builder().partitions(owners).capacity(capacity).queueCapacity(queue)
                 .ownerThreads(ownerThreads).missingValue(MISSING).build();
     }
 
@@ -178,6 +177,7 @@ class PartitionedTableTest {
         List<List<Long>> acked = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
         AtomicReference<Throwable> unexpected = new AtomicReference<>();
+        java.util.concurrent.atomic.AtomicLong syncs = new java.util.concurrent.atomic.AtomicLong();
         for (int p = 0; p < 3; p++) {
             List<Long> mine = new ArrayList<>();
             acked.add(mine);
@@ -192,6 +192,7 @@ class PartitionedTableTest {
                             t.sync();
                             mine.addAll(sent);
                             sent.clear();
+                            syncs.incrementAndGet();
                         }
                     }
                 } catch (IllegalStateException e) {
@@ -201,7 +202,9 @@ class PartitionedTableTest {
                 }
             }));
         }
-        Thread.sleep(100);
+        while (syncs.get() < 30 && unexpected.get() == null) {   // every producer under way
+            Thread.onSpinWait();
+        }
         t.shutdown();
         for (Thread th : threads) {
             th.join(TimeUnit.SECONDS.toMillis(30));
@@ -229,7 +232,7 @@ class PartitionedTableTest {
     @ParameterizedTest(name = "owner threads: {0}")
     @ValueSource(booleans = {true, false})
     void aFullPartitionIsReportedAtSync(boolean ownerThreads) {
-        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).capacity(64).maxCapacity(64)
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(1).capacity(64).maxCapacity(64)
                 .queueCapacity(64).ownerThreads(ownerThreads).missingValue(MISSING).build()) {
             for (long k = 1; k <= 100; k++) {
                 t.putAsync(k, k);
@@ -243,8 +246,8 @@ class PartitionedTableTest {
 
     @Test
     void tooManyProducersAndBadArgumentsSayWhatIsAllowed() throws Exception {
-        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(1).maxProducers(1)
-                .missingValue(MISSING).idleStrategy(BusySpinIdleStrategy::new).build()) {
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(1).maxProducers(1)
+                .missingValue(MISSING).build()) {
             t.putAsync(1, 1);
             AtomicReference<Throwable> second = new AtomicReference<>();
             Thread other = Thread.ofPlatform().start(() -> {
@@ -261,7 +264,7 @@ class PartitionedTableTest {
             assertEquals("value " + MISSING + " is this table's missingValue and cannot be stored; any other long can",
                     assertThrows(IllegalArgumentException.class, () -> t.putAsync(3, MISSING)).getMessage());
         }
-        assertThrows(IllegalArgumentException.class, () -> PartitionedLongLongTable.builder().owners(0));
+        assertThrows(IllegalArgumentException.class, () -> PartitionedLongLongTable.builder().partitions(0));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> PartitionedLongLongTable.builder().queueCapacity(3))
                 .getMessage().contains("power of two"));
         assertThrows(IllegalArgumentException.class, () -> PartitionedLongLongTable.builder().capacity(0));
@@ -269,7 +272,7 @@ class PartitionedTableTest {
 
     @Test
     void pinnedOwnersApplyWritesAndKeysSpreadOverPartitions() {
-        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().owners(2).pinOwners(true)
+        try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(2).pinOwners(true)
                 .capacity(1 << 12).missingValue(MISSING).build()) {
             int[] perOwner = new int[2];
             for (long k = 0; k < 1000; k++) {
@@ -279,7 +282,7 @@ class PartitionedTableTest {
             t.sync();
             assertEquals(1000, t.size());
             assertTrue(perOwner[0] > 400 && perOwner[1] > 400, "keys spread: " + perOwner[0] + "/" + perOwner[1]);
-            assertTrue(t.memoryDescription(0).length() > 0);
+            assertTrue(t.memoryDescription().length() > 0);
         }
     }
 

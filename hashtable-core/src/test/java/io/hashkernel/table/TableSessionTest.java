@@ -1,5 +1,6 @@
 package io.hashkernel.table;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * polling at random moments; every id must come back exactly once, with the result the single
  * call would have given at the point of submission.
  */
+@Tag("lines")
 class TableSessionTest {
 
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> configurations() {
@@ -35,7 +37,7 @@ class TableSessionTest {
     void resultsEqualTheSequentialModelAndEveryIdComesBackOnce(String strategy, int batch, int depth) {
         SplittableRandom r = new SplittableRandom(batch * 104729L + depth);
         try (ConcurrentLongLongTable t = table(strategy, 128, batch, depth, r.nextLong())) {
-            TableSession s = t.session();
+            TableSession s = (TableSession) t.session();
             Map<Long, Long> model = new HashMap<>();
             Map<Long, Long> expected = new HashMap<>();
             Map<Long, Long> got = new HashMap<>();
@@ -103,7 +105,7 @@ class TableSessionTest {
     @Test
     void completionsWaitInMemoryUntilPolled() {
         try (ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(1 << 16).missingValue(MISSING).build()) {
-            TableSession s = t.session();
+            TableSession s = (TableSession) t.session();
             for (long i = 0; i < 20_000; i++) {
                 s.put(i, i * 31, i);
             }
@@ -129,7 +131,7 @@ class TableSessionTest {
     @ValueSource(strings = {"native", "touch"})
     void aPutThatFindsNoSlotIsReportedWithItsIdAndTheOthersComplete(String strategy) {
         try (ConcurrentLongLongTable t = table(strategy, 8, 4, 1, 11)) {
-            TableSession s = t.session();
+            TableSession s = (TableSession) t.session();
             TableFullException e = assertThrows(TableFullException.class, () -> {
                 for (long i = 1; i <= 12; i++) {
                     s.put(100 + i, i, i);
@@ -159,7 +161,7 @@ class TableSessionTest {
             for (long k = 1; k <= 8; k++) {
                 t.put(k, k);                          // full: every slot holds a key
             }
-            TableSession s = t.session();
+            TableSession s = (TableSession) t.session();
             long notPut = 0;
             int submitted = 0;
             for (long i = 0; i < 200; i++) {
@@ -195,7 +197,7 @@ class TableSessionTest {
     @Test
     void badInputAndAClosedTable() {
         ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(64).missingValue(MISSING).build();
-        TableSession s = t.session();
+        TableSession s = (TableSession) t.session();
         assertThrows(IllegalArgumentException.class, () -> s.put(1, 2, MISSING));
         assertEquals(0, s.pending(), "a refused put is not submitted");
         s.put(1, 2, 3);

@@ -8,7 +8,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -110,40 +109,8 @@ class PrefetchTest {
     }
 
     @Test
-    void theProbesRegionIsWrittenWithDistinctWords() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment region = arena.allocate(3 * 4096 + 12, 64);
-            MemoryLimitProbe.prepare(region);
-            for (long o = 0; o + 8 <= region.byteSize(); o += 8) {
-                assertEquals(o, region.get(ValueLayout.JAVA_LONG_UNALIGNED, o));
-            }
-            assertEquals(0, region.get(ValueLayout.JAVA_INT_UNALIGNED, 3 * 4096 + 8), "a tail shorter than a word is left");
-        }
-    }
-
-    @Test
     void badPropertyValuesSayWhatIsAllowed() {
         var e = assertThrows(IllegalArgumentException.class, () -> strategy("fast"));
         assertTrue(e.getMessage().contains("auto, native or touch"), e.getMessage());
-    }
-
-    @Test
-    void theProbeReadsLinesWithEitherStrategy() throws Exception {
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment region = arena.allocate(16L << 20, 64);
-            for (String name : x86Linux() ? new String[] {"native", "touch"} : new String[] {"touch"}) {
-                MemoryLimitProbe.Result r = MemoryLimitProbe.measure(region, 2, 16, 0.2, strategy(name));
-                assertTrue(r.mops() > 0, r.toString());
-                assertEquals("prefetch " + strategy(name).name(), r.strategy());
-            }
-            List<MemoryLimitProbe.Result> best = MemoryLimitProbe.measureBest(region, 1, 0.1, strategy("auto"));
-            assertEquals(3, best.size());
-            assertTrue(best.stream().anyMatch(r -> r.strategy().equals("plain loads")), best.toString());
-            for (int i = 1; i < best.size(); i++) {
-                assertTrue(best.get(i - 1).mops() >= best.get(i).mops(), "best first: " + best);
-            }
-            assertThrows(IllegalArgumentException.class,
-                    () -> MemoryLimitProbe.measure(region, 0, 16, 0.1, TouchPrefetch.INSTANCE));
-        }
     }
 }

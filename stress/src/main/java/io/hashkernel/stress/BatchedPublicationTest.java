@@ -1,7 +1,7 @@
 package io.hashkernel.stress;
 
 import io.hashkernel.table.ConcurrentLongLongTable;
-import io.hashkernel.table.TableSession;
+import io.hashkernel.table.LongLongSession;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Description;
@@ -160,7 +160,7 @@ public final class BatchedPublicationTest {
 
         @Actor
         public void writer(JJJ_Result r) {
-            TableSession s = table.session();
+            LongLongSession s = table.session();
             s.put(42, 7, V1);
             s.flush();
             long[] ids = new long[1];

@@ -41,7 +41,7 @@ public final class ClearTest {
     }
 
     static PartitionedLongLongTable partitioned() {
-        return PartitionedLongLongTable.builder().owners(1).ownerThreads(false).capacity(4).missingValue(MISSING)
+        return PartitionedLongLongTable.builder().partitions(1).ownerThreads(false).capacity(4).missingValue(MISSING)
                 .memory(MemoryProvider.gcManaged()).seed(1).build();
     }
 

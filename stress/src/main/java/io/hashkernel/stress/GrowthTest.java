@@ -39,7 +39,7 @@ public final class GrowthTest {
     }
 
     static GrowingLongLongTable small(MemoryProvider memory) {
-        GrowingLongLongTable t = GrowingLongLongTable.builder().initialCapacity(16).missingValue(MISSING)
+        GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(16).missingValue(MISSING)
                 .memory(memory).build();
         for (long k = 1; k <= 8; k++) {
             t.put(k * 1000, k);                      // neighbours in the lines being moved

@@ -31,13 +31,13 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 public final class PartitionedHandoffTest {
     static final long MISSING = -1;
     private static final int KEY_POOL = 1 << 20;
-    private static final PartitionedLongLongTable TABLE = PartitionedLongLongTable.builder().owners(2)
+    private static final PartitionedLongLongTable TABLE = PartitionedLongLongTable.builder().partitions(2)
             .capacity(4L * KEY_POOL).queueCapacity(1 << 12).maxProducers(1024).missingValue(MISSING).build();
-    private static final PartitionedLongLongTable WRITERS_DRAIN = PartitionedLongLongTable.builder().owners(2)
+    private static final PartitionedLongLongTable WRITERS_DRAIN = PartitionedLongLongTable.builder().partitions(2)
             .ownerThreads(false).capacity(4L * KEY_POOL).queueCapacity(1 << 12).maxProducers(1024)
             .missingValue(MISSING).build();
     /** Small partitions that keep growing (compacting) as the test instances' keys come and go. */
-    private static final PartitionedLongLongTable GROWING = PartitionedLongLongTable.builder().owners(2)
+    private static final PartitionedLongLongTable GROWING = PartitionedLongLongTable.builder().partitions(2)
             .ownerThreads(false).capacity(128).queueCapacity(64).maxProducers(1024).missingValue(MISSING).build();
     private static final AtomicLong KEYS = new AtomicLong();
 

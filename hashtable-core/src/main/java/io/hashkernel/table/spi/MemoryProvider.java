@@ -31,13 +31,54 @@ public interface MemoryProvider {
      * {@code Arena} fallback.
      */
     static MemoryProvider hugePageAdvised() {
+        return placed(NodePolicy.interleaveAll());
+    }
+
+    /**
+     * {@code mmap} + {@code madvise(MADV_HUGEPAGE)}, bound to one NUMA node ({@code mbind}), with
+     * the reported {@code Arena} fallback; a binding the kernel refuses is reported in the
+     * memory's description, not thrown.
+     *
+     * @param node a NUMA node number, at least 0
+     * @throws IllegalArgumentException if {@code node} is negative
+     */
+    static MemoryProvider onNode(int node) {
+        if (node < 0) {
+            throw new IllegalArgumentException("node must be at least 0, was " + node);
+        }
+        return placed(NodePolicy.bind(node));
+    }
+
+    private static MemoryProvider placed(NodePolicy policy) {
         return (bytes, alignment) -> {
+            Region region;
             try {
-                return new RegionMemory(Memory.allocate(bytes, alignment, NodePolicy.interleaveAll()));
+                region = Memory.allocate(bytes, alignment, policy);
             } catch (IllegalArgumentException e) {
                 // The same message, without the numa module's own exception type.
                 throw new IllegalArgumentException(e.getMessage(), e);
             }
+            return new TableMemory() {
+                @Override
+                public MemorySegment segment() {
+                    return region.segment();
+                }
+
+                @Override
+                public String description() {
+                    return region.placement().describe();
+                }
+
+                @Override
+                public long hugePageBytes() {
+                    return region.hugePageBytes();
+                }
+
+                @Override
+                public void close() {
+                    region.close();
+                }
+            };
         };
     }
 
@@ -64,28 +105,5 @@ public interface MemoryProvider {
                 // Freed by the GC once unreachable; the table refuses access after close itself.
             }
         };
-    }
-
-    /** Adapts a {@link Region} of the numa module. */
-    record RegionMemory(Region region) implements TableMemory {
-        @Override
-        public MemorySegment segment() {
-            return region.segment();
-        }
-
-        @Override
-        public String description() {
-            return region.placement().describe();
-        }
-
-        @Override
-        public long hugePageBytes() {
-            return region.hugePageBytes();
-        }
-
-        @Override
-        public void close() {
-            region.close();
-        }
     }
 }

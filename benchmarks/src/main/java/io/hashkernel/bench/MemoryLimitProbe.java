@@ -1,4 +1,6 @@
-package io.hashkernel.prefetch;
+package io.hashkernel.bench;
+
+import io.hashkernel.prefetch.PrefetchStrategy;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

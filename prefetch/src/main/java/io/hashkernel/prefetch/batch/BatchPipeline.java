@@ -1,4 +1,6 @@
-package io.hashkernel.prefetch;
+package io.hashkernel.prefetch.batch;
+
+import io.hashkernel.prefetch.PrefetchStrategy;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;

@@ -1,5 +1,8 @@
-package io.hashkernel.prefetch;
+package io.hashkernel.prefetch.batch;
 
+import io.hashkernel.prefetch.PrefetchStrategy;
+import io.hashkernel.prefetch.Prefetchers;
+import io.hashkernel.prefetch.TouchPrefetch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

@@ -1,6 +1,5 @@
-package io.hashkernel.bench;
+package io.hashkernel.table;
 
-import io.hashkernel.table.SpscPairQueue;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.OneToOneRingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBuffer;
@@ -37,7 +36,7 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {JmhMaps.UNSAFE_QUIET, "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED",
+@Fork(value = 1, jvmArgsAppend = {"--sun-misc-unsafe-memory-access=allow", "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED",
         "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED"})
 public class QueueBench {
     static final int MESSAGES = 1024;
