@@ -85,8 +85,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      * included: a key word only ever goes from free to a key, so a load that saw it free proves
      * the key absent at that moment (I2), as an acquire load would; its value word is read plain
      * too, and an acquire fence after each batch gives the caller the acquire ordering.
-     * A lookup costs few instructions around its one miss, which lets the CPU overlap many of them:
-     * on the machine this was measured on, that was worth 1.6x for single-key gets.
+     * A lookup costs few instructions around its one miss, which lets the CPU overlap many of them.
      *
      * Full table: a probe visits at most every line once; a new key that finds no free slot in
      * all of them fails with TableFullException instead of probing forever.
@@ -281,8 +280,8 @@ public final class ConcurrentLongLongTable implements LongLongMap {
 
     /**
      * Bit 2i set where key word i of the line at {@code base} equals {@code key} (the key lanes of
-     * the line's eight words, as the vector compare gives them); branch-free (a ternary per slot
-     * compiles to branches and measured half the throughput).
+     * the line's eight words, as the vector compare gives them); branch-free, since a ternary per
+     * slot compiles to branches that mispredict on random keys.
      */
     private long matches(long base, long key) {
         final MemorySegment m = memory;
@@ -378,8 +377,8 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     /**
      * As {@link #findValueOffset} but claims a free slot for a key that has none. Deliberately a
      * twin rather than one method with a claim flag: HotSpot profiles branches per method, and with
-     * one shared method the inserts (whose home-line hit branch is rarely taken) trained the code
-     * the lookups then ran, which measured 1.3x slower for get.
+     * one shared method the inserts (whose home-line hit branch is rarely taken) would train the
+     * code the lookups then run.
      */
     private long claimValueOffset(long key) {
         if (key == EMPTY_KEY) {
@@ -676,7 +675,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
             final long[] newLines = p.buildOffsets();
             int end = next + Math.min(length - next, batchSize - n);
             if (LineCompare.VECTOR) {
-                // Eight keys hashed at once: 1.15x the batched lookups in the cache, 1.05x over DRAM.
+                // Eight keys hashed at once: fewer instructions a key than hashing them one by one.
                 int done = VectorLines.homeLines(keys, keysOffset + next, end - next, next, hasher, lineMask,
                         newLines, newTags, n);
                 n += done;
@@ -697,11 +696,10 @@ public final class ConcurrentLongLongTable implements LongLongMap {
             final int[] tags = p.probeTags();
             final long[] lines = p.probeOffsets();
             final int count = p.probeCount();
-            // Up to 64 lookups at a time, without a branch on the outcome (a mispredicted one per
-            // key outside its home line, 13 % of keys at fill 0.75, cost 1.2x in the cache); the
-            // keys whose line was full without them are marked in a bit mask and sent on after
-            // the loop. A re-queue inside it (it writes the pipeline's arrays) made the JIT's code
-            // for every lookup slower: 82 against 134 M/s on an 8 MiB table.
+            // Up to 64 lookups at a time, without a branch on the outcome (it would mispredict for
+            // every key outside its home line); the keys whose line was full without them are
+            // marked in a bit mask and sent on after the loop, because a re-queue inside it
+            // (it writes the pipeline's arrays) makes the JIT's code for every lookup slower.
             for (int j0 = 0; j0 < count; j0 += 64) {
                 int stop = Math.min(count, j0 + 64);
                 long missed = LineCompare.VECTOR
@@ -965,8 +963,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      * One bulk call's pipeline: this thread's spare one where it has this table's shape (batch,
      * depth, strategy), pointed at this table's memory, else a new one. Give it back with
      * {@link #release} once empty; a call that throws midway drops it. Reusing it saves an
-     * allocation of its arrays per call, which measured about 10 % of a lookup's CPU time in the
-     * cache.
+     * allocation of its arrays per call, a noticeable part of a lookup's CPU time in the cache.
      */
     private BatchPipeline pipeline() {
         BatchPipeline[] spare = SPARE_PIPELINE.get();

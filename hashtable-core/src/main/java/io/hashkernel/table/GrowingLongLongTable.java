@@ -34,23 +34,52 @@ import java.util.concurrent.atomic.AtomicReference;
  *   <li>{@link #forEach} holds off migrations while it runs (a write from inside its action that
  *       needs a growing table to migrate throws {@link IllegalStateException}).</li>
  * </ul>
- *
- * <p>How writers and migrations exclude each other: a writer increments its stripe of a
- * counter array, then checks that the segment is not frozen; a migration first freezes the
- * segment, then waits until every stripe is zero. Slots are reserved before they are claimed
- * (a bulk piece reserves its length; single writers take small leases), so a segment never
- * fills: every claim is within its reservation.
  */
 public final class GrowingLongLongTable implements LongLongMap {
-    /** Reserved slots / capacity that starts a migration. */
-    static final double GROW_AT = 0.75;
+
+    /*
+     * Implementation notes.
+     *
+     * State: `current`, a volatile Segment (a ConcurrentLongLongTable, its reserved-slot count and
+     * its `migration` field: null, or the Migration that froze it). A segment is replaced only by
+     * a migration's switch; the old one is closed right after.
+     *
+     * Invariants.
+     *  (G1) Every claim of a slot is within a reservation: a bulk piece reserves its length
+     *       (tryReserve, an atomic add against 0.75 x capacity), a single write spends one slot of
+     *       its thread's lease, and both give back what their claims did not use (the probe's
+     *       CLAIMED bit says whether a write claimed). So a segment never fills.
+     *  (G2) A segment with a non-null `migration` is frozen: no writer is inside it. Writers and
+     *       a migration exclude each other by a Dekker handshake on two atomics: a writer
+     *       increments its stripe of `active` (padded, 2 x CPUs stripes), then reads `migration`;
+     *       a migration CASes `migration`, then waits until every stripe is zero. Either the writer
+     *       sees the freeze and leaves (to help), or the migration sees the writer and waits.
+     *  (G3) A thread only ever waits on a migration it installed or that the CAS returned to it
+     *       (compareAndExchange), and every wait also reads `closed`.
+     *  (G4) A migration that fails (the maximum, an allocation refused, a fault while copying)
+     *       unfreezes the segment by a CAS from itself only; the segment was only read, so it is
+     *       intact, and every waiter gets the failure.
+     *
+     * Linearisation points.
+     *  Writes: as in the segment they ran in, between the writer's registration and its exit.
+     *  Reads: as in the segment read (never blocked); a read of a frozen segment returns its state
+     *      at the switch at the latest, and a read that meets the released old segment (the JDK's
+     *      IllegalStateException of a closed arena) is redone on the new one.
+     *  A migration moves the state as of its freeze; the switch of `current` publishes the copy.
+     *  clear(): the switch of a CLEAR migration (an empty segment of the initial capacity); a clear
+     *      that finds a growth or compaction running lets it finish, then installs its own.
+     *
+     * Copying: helpers claim chunks of Growth.CHUNK_LINES lines by an atomic counter and insert the
+     * mapped entries with the target's batched putAll (Growth.copyAll, shared with the partitioned
+     * table's growth); removed keys are left behind, which is how churn is reclaimed. The helper
+     * that completes the last chunk switches `current`.
+     */
     /** Keys of a bulk call that reserve and apply together. */
     static final int PIECE = 4096;
     /** Writer-counter stripes: a power of two, twice the CPUs (4 to 64). */
     private static final int STRIPES = Math.min(64, Integer.highestOneBit(
             Math.max(2, Runtime.getRuntime().availableProcessors()) * 4 - 1));
     private static final int PAD = 16;                       // longs between stripes: 128 bytes
-    private static final int CHUNK_LINES = 1024;             // lines a helper copies at a time
     private static final AtomicLong THREAD_STRIPES = new AtomicLong();
     /** One per thread, shared by all growing tables (a per-table ThreadLocal would pin each table's leases in every thread). */
     private static final ThreadLocal<Lease> LEASES = ThreadLocal.withInitial(Lease::new);
@@ -177,45 +206,6 @@ public final class GrowingLongLongTable implements LongLongMap {
         return segments.build(capacity, 0);
     }
 
-    /** Slots a table of {@code capacity} takes before it grows. */
-    static long limitOf(long capacity) {
-        return (long) (capacity * GROW_AT);
-    }
-
-    /**
-     * The capacity a table of {@code capacity} grows to for {@code need} entries: doubled until
-     * they fill at most half its limit, up to {@code max}.
-     */
-    static long grownCapacity(long capacity, long need, long max) {
-        long target = capacity;
-        while (limitOf(target) / 2 < need && target < max) {
-            target <<= 1;
-        }
-        return target;
-    }
-
-    /**
-     * Whether copying a table of {@code capacity} at its size, with {@code claimed} slots taken and
-     * {@code live} entries, would reclaim too few slots to be worth it (at the maximum capacity).
-     */
-    static boolean reclaimsLittle(long claimed, long live, long capacity) {
-        return claimed - live < capacity / 16;
-    }
-
-    /**
-     * Copies the mapped entries of {@code from} into {@code to}, {@value #CHUNK_LINES} lines at a
-     * time, by one thread ({@code exclusive}: {@code to} has no other writer), while no one
-     * writes to {@code from}: a partition's growth.
-     */
-    static void copyAll(ConcurrentLongLongTable from, ConcurrentLongLongTable to, boolean exclusive) {
-        int chunk = (int) Math.min(CHUNK_LINES, from.lines());
-        long[] keys = new long[chunk * TableLayout.SLOTS_PER_LINE];
-        long[] values = new long[keys.length];
-        for (long line = 0; line < from.lines(); line += chunk) {
-            from.copyMappedInto(to, line, chunk, keys, values, exclusive);
-        }
-    }
-
     /** One segment: its table and the slots reserved in it. */
     private static final class Segment {
         final ConcurrentLongLongTable table;
@@ -226,7 +216,7 @@ public final class GrowingLongLongTable implements LongLongMap {
 
         Segment(ConcurrentLongLongTable table) {
             this.table = table;
-            this.limit = limitOf(table.capacity());
+            this.limit = Growth.limitOf(table.capacity());
         }
 
         boolean tryReserve(long slots) {
@@ -330,7 +320,7 @@ public final class GrowingLongLongTable implements LongLongMap {
                 Segment next = new Segment(segment(target));
                 if (kind != Kind.CLEAR) {
                     next.reserved.set(live);
-                    chunks = (int) ((old.lines() + CHUNK_LINES - 1) / CHUNK_LINES);
+                    chunks = (int) ((old.lines() + Growth.CHUNK_LINES - 1) / Growth.CHUNK_LINES);
                 }
                 to = next;                               // publishes chunks
                 if (chunks == 0) {
@@ -361,12 +351,12 @@ public final class GrowingLongLongTable implements LongLongMap {
 
         private long targetCapacity(long capacity, long live) {
             long need = live + demand;
-            long target = grownCapacity(kind == Kind.GROW ? capacity : initialCapacity, need, maxCapacity);
+            long target = Growth.grownCapacity(kind == Kind.GROW ? capacity : initialCapacity, need, maxCapacity);
             // At the maximum, a migration that would reclaim little (few removed keys) is not
             // worth a copy of the whole table per lease: the table is full.
             boolean futile = kind == Kind.GROW && target == capacity
-                    && reclaimsLittle(from.reserved.get(), live, capacity);
-            if (limitOf(target) < need || futile) {
+                    && Growth.reclaimsLittle(from.reserved.get(), live, capacity);
+            if (Growth.limitOf(target) < need || futile) {
                 throw new TableFullException("the table is at its maximum capacity of " + maxCapacity + " slots ("
                         + live + " entries); build it with a larger maxCapacity", Math.max(1, demand));
             }
@@ -397,12 +387,12 @@ public final class GrowingLongLongTable implements LongLongMap {
             long[] values = null;
             for (int c; (c = nextChunk.getAndIncrement()) < chunks; ) {
                 if (keys == null) {
-                    keys = new long[(int) Math.min(CHUNK_LINES, from.table.lines()) * TableLayout.SLOTS_PER_LINE];
+                    keys = new long[(int) Math.min(Growth.CHUNK_LINES, from.table.lines()) * TableLayout.SLOTS_PER_LINE];
                     values = new long[keys.length];
                 }
                 try {
-                    long first = (long) c * CHUNK_LINES;
-                    int lines = (int) Math.min(CHUNK_LINES, from.table.lines() - first);
+                    long first = (long) c * Growth.CHUNK_LINES;
+                    int lines = (int) Math.min(Growth.CHUNK_LINES, from.table.lines() - first);
                     from.table.copyMappedInto(next.table, first, lines, keys, values, false);
                 } catch (RuntimeException | Error e) {
                     next.table.close();                  // closed under us (or a fault): abandon it

@@ -79,6 +79,48 @@ import java.util.function.Supplier;
  * memory is then bound to its owner's NUMA node, otherwise interleaved like the plain table's.
  */
 public final class PartitionedLongLongTable implements LongLongMap {
+
+    /*
+     * Implementation notes.
+     *
+     * State: one Owner per partition: its drain lock word, its volatile `partition` (a
+     * ConcurrentLongLongTable, replaced by growth and clear), its owner thread (if any); and the
+     * table-wide producer `slots`, each a Producer with one SpscPairQueue per partition.
+     *
+     * Invariants.
+     *  (P1) One writer per partition at a time: only the holder of its drain lock (CAS 0 -> 1,
+     *       release store of 0) consumes its queues or writes its memory. So the holder writes
+     *       values with plain release stores (putAllExclusive), and the lock's CAS/release order
+     *       one holder's writes, queue positions and buffers before the next holder's.
+     *  (P2) One thread's writes to a key reach the partition in the thread's order: one FIFO queue
+     *       per (producer, partition), and every synchronous or direct write drains this thread's
+     *       queue to that partition first, under the lock.
+     *  (P3) A producer slot belongs to one live thread. A slot changes hands only when its thread
+     *       has ended (Thread.isAlive() false, which happens-after all it did, JLS 17.4.4) by a CAS
+     *       of the producer's thread field; the new thread first waits until the ended thread's
+     *       queued writes are applied. A registration allocates before it takes a slot number.
+     *  (P4) A drained message is never lost: SpscPairQueue.drain counts a message consumed once
+     *       the handler has it and always publishes its position; a write the partition cannot
+     *       take (full at its maximum, or its growth refused memory) is recorded in the producer
+     *       it came from and thrown, once, by that producer's next sync().
+     *  (P5) A replaced partition table is released only when no forEach is inside it (counted
+     *       under the Owner's monitor; the last iteration to leave releases it).
+     *
+     * Linearisation points.
+     *  get/containsKey/getAll: as in the partition table read (direct, never blocked); a read that
+     *      meets a released table is redone on the current one.
+     *  putAsync/removeAsync: the application under the drain lock (the value word's release store,
+     *      or the removal's exchange). sync() returns after the consumer published a position at or
+     *      past the thread's produced position, i.e. after every earlier write linearised.
+     *  put/putIfAbsent/replace/remove (synchronous): inside the partition's operation, under the
+     *      lock, after this thread's queued writes to it.
+     *  clear(): per partition, the switch to a fresh table under its lock.
+     *
+     * Growth: before a write that may claim n slots, the lock holder checks the claims counted
+     * under the lock against 0.75 of the capacity and copies the mapped entries into a larger
+     * table (Growth.copyAll, the growing table's chunk copy, by the same policy); a growth whose memory
+     * is refused leaves the partition as it is and the writes go in while they fit.
+     */
     /** Messages taken from one queue in one drain. */
     private static final int DRAIN_LIMIT = 256;
     /** Without owner threads, a writer drains the next partition after this many writes. */
@@ -1157,17 +1199,17 @@ public final class PartitionedLongLongTable implements LongLongMap {
         void room(long slots) {
             ConcurrentLongLongTable old = partition;
             long capacity = old.capacity();
-            if (used + slots <= GrowingLongLongTable.limitOf(capacity)) {
+            if (used + slots <= Growth.limitOf(capacity)) {
                 return;
             }
             long live = old.size();
-            long target = GrowingLongLongTable.grownCapacity(capacity, live + slots, maxSlots);
-            if (target == capacity && GrowingLongLongTable.reclaimsLittle(used, live, capacity)) {
+            long target = Growth.grownCapacity(capacity, live + slots, maxSlots);
+            if (target == capacity && Growth.reclaimsLittle(used, live, capacity)) {
                 return;                                  // at its maximum, nothing to reclaim: it fills up
             }
             ConcurrentLongLongTable next = table(target);
             try {
-                GrowingLongLongTable.copyAll(old, next, true);
+                Growth.copyAll(old, next, true);
             } catch (RuntimeException e) {
                 next.close();
                 throw e;

@@ -28,12 +28,15 @@ import java.lang.invoke.VarHandle;
 final class SpscPairQueue {
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final int SLOT = 4;                 // longs a slot: sequence, first, second, padding
-    // Counters 128 bytes apart: the producer's private ones, then the consumer's published head
-    // and its private position.
-    private static final int PRODUCER_POSITION = 16;
-    private static final int PRODUCER_LIMIT = 17;
-    private static final int HEAD = 32;
-    private static final int CONSUMER_POSITION = 33;
+    /** Longs in 128 bytes: two cache lines, so that the adjacent-line prefetcher shares none. */
+    private static final int PAD = 128 / Long.BYTES;
+    // The counters, PAD longs apart and PAD from either end: the producer's private ones, then
+    // the consumer's published head and its private position.
+    private static final int PRODUCER_POSITION = PAD;
+    private static final int PRODUCER_LIMIT = PRODUCER_POSITION + 1;
+    private static final int HEAD = PRODUCER_POSITION + PAD;
+    private static final int CONSUMER_POSITION = HEAD + 1;
+    private static final int COUNTERS = HEAD + PAD;
 
     /** What the consumer does with a message. */
     @FunctionalInterface
@@ -52,7 +55,7 @@ final class SpscPairQueue {
     private final long[] ring;
     private final int mask;
     private final int lookAhead;
-    private final long[] counters = new long[48];
+    private final long[] counters = new long[COUNTERS];
 
     /** A queue of {@code capacity} messages, a power of two from 2 to 2^26. */
     public SpscPairQueue(int capacity) {
@@ -80,16 +83,16 @@ final class SpscPairQueue {
         long p = c[PRODUCER_POSITION];
         if (p >= c[PRODUCER_LIMIT]) {
             // Is the slot lookAhead messages on free? Then so are all before it (freed in order).
-            if ((long) LONGS.getAcquire(ring, slot(p + lookAhead - 1)) == 0) {
+            if (lvSequence(slot(p + lookAhead - 1)) == 0) {
                 c[PRODUCER_LIMIT] = p + lookAhead;
-            } else if ((long) LONGS.getAcquire(ring, slot(p)) != 0) {
+            } else if (lvSequence(slot(p)) != 0) {
                 return false;
             }
         }
         int at = slot(p);
         ring[at + 1] = first;
         ring[at + 2] = second;
-        LONGS.setRelease(ring, at, p + 1);
+        soSequence(at, p + 1);
         c[PRODUCER_POSITION] = p + 1;
         return true;
     }
@@ -113,12 +116,12 @@ final class SpscPairQueue {
         try {
             while (n < limit) {
                 int at = slot(h + n);
-                if ((long) LONGS.getAcquire(ring, at) != h + n + 1) {
+                if (lvSequence(at) != h + n + 1) {
                     break;
                 }
                 long first = ring[at + 1];
                 long second = ring[at + 2];
-                LONGS.setRelease(ring, at, 0L);
+                soSequence(at, 0L);
                 n++;
                 handler.onMessage(first, second);
             }
@@ -128,7 +131,7 @@ final class SpscPairQueue {
                     handler.endOfBatch();
                 } finally {
                     c[CONSUMER_POSITION] = h + n;
-                    LONGS.setRelease(c, HEAD, h + n);
+                    soHead(h + n);
                 }
             }
         }
@@ -137,7 +140,27 @@ final class SpscPairQueue {
 
     /** Any thread: messages the consumer has handled and published. */
     public long consumedPosition() {
+        return lvHead();
+    }
+
+    /** Load (acquire) of the consumer's published head. */
+    private long lvHead() {
         return (long) LONGS.getAcquire(counters, HEAD);
+    }
+
+    /** Store (release) of the consumer's head: every message before it has been handled. */
+    private void soHead(long head) {
+        LONGS.setRelease(counters, HEAD, head);
+    }
+
+    /** Load (acquire) of the sequence word of the slot at {@code at}: 0 free, else position + 1. */
+    private long lvSequence(int at) {
+        return (long) LONGS.getAcquire(ring, at);
+    }
+
+    /** Store (release) of the sequence word of the slot at {@code at}. */
+    private void soSequence(int at, long sequence) {
+        LONGS.setRelease(ring, at, sequence);
     }
 
     /** Producer (or a quiescent queue): messages offered and not yet consumed. */

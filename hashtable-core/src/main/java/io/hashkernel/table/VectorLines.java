@@ -12,9 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The line probes of {@link ConcurrentLongLongTable} with the Vector API: one 512-bit load of the
  * line's eight words, one compare against the key broadcast, the key lanes (0, 2, 4, 6) kept by a
- * mask. Measured against the scalar branch-free compare (four checked loads, sixteen ALU
- * operations): 4.0 against 6.2 ns a line in the cache, and about 1.1x the table's batched lookups
- * over DRAM, where the probe's instructions do not overlap the misses.
+ * mask: fewer instructions a line than the scalar branch-free compare (four checked loads, sixteen
+ * ALU operations), which counts over DRAM too, where the probe's instructions do not overlap the
+ * misses.
  *
  * <p>Everything here links against the module {@code jdk.incubator.vector}: the tables call into
  * this class only when {@link LineCompare#VECTOR} is true, which it is only where the module is in
@@ -84,8 +84,8 @@ final class VectorLines {
      * value (a hit), the missing value (no hit and a free slot), or the key itself (the line full
      * without it). The hit's value word comes out of the same 512-bit load as the keys (one
      * {@code vpcompressq} of the lane after the matching key), not from a second checked read
-     * of the line: 1.22-1.25x the batched lookups in the cache, 1.07-1.14x over DRAM (2 GiB, 2
-     * threads, alternating in one JVM on one region). Each key and value word is read atomically;
+     * of the line, which saves the second read's bounds and liveness checks on every hit. Each
+     * key and value word is read atomically;
      * the value may be read before the key, which is the same as reading it just before the key
      * was read (a slot's key never changes once claimed; a value word of zero reads as absent, as
      * in {@code get}).

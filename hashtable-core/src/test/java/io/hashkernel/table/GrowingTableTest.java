@@ -107,7 +107,7 @@ class GrowingTableTest {
             assertEquals(all.size(), t.size());
             assertTrue(all.size() > 1_000_000, "reached millions: " + all.size());
             assertTrue(t.migrations() >= 16, "grew many times from 16 slots: " + t.migrations());
-            assertTrue(t.capacity() >= all.size() / GrowingLongLongTable.GROW_AT, "capacity " + t.capacity());
+            assertTrue(t.capacity() >= all.size() / Growth.GROW_AT, "capacity " + t.capacity());
         }
     }
 

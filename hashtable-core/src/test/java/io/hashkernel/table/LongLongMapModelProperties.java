@@ -40,7 +40,7 @@ class LongLongMapModelProperties {
     private static final long MISSING = -1;
     private static final int FIXED_SLOTS = 32;
     private static final int GROWING_MAX = 64;
-    private static final long GROWING_ROOM = (long) (GROWING_MAX * GrowingLongLongTable.GROW_AT);
+    private static final long GROWING_ROOM = (long) (GROWING_MAX * Growth.GROW_AT);
 
     enum Kind {
         GET, CONTAINS, PUT, PUT_IF_ABSENT, REPLACE, REPLACE_IF, REMOVE, REMOVE_IF, SIZE, CLEAR,

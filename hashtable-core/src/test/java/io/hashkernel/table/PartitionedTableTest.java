@@ -478,7 +478,7 @@ class PartitionedTableTest {
             for (long k = 1_000; k < next; k += 7) {
                 assertEquals(k * 2, t.get(k));
             }
-            assertTrue(t.capacity() >= 100_000 / GrowingLongLongTable.GROW_AT && t.capacity() > start,
+            assertTrue(t.capacity() >= 100_000 / Growth.GROW_AT && t.capacity() > start,
                     "grew from " + start + " to " + t.capacity());
             long[] sum = {0};
             t.forEach((k, v) -> sum[0]++);

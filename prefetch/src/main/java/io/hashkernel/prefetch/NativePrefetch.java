@@ -155,8 +155,8 @@ public final class NativePrefetch implements PrefetchStrategy {
         try {
             // The region goes as a plain address, not a segment: a segment of a shared arena
             // would be acquired and released around the call, two atomic updates of one counter
-            // that every thread using the region shares, which measured as costly as the
-            // prefetches themselves. A prefetch never faults, so a close racing with this call
+            // that every thread using the region shares, as costly as the prefetches
+            // themselves. A prefetch never faults, so a close racing with this call
             // is harmless.
             ROUTINE.invokeExact(region.address(), offsetsView, (long) count, region.byteSize());
         } catch (RuntimeException | Error e) {

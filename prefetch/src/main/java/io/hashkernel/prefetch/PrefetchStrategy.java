@@ -22,7 +22,7 @@ public interface PrefetchStrategy {
      * As {@link #prefetch(MemorySegment, long[], int)}, for a caller that made
      * {@code offsetsView = MemorySegment.ofArray(offsets)} once and calls again and again: a
      * native strategy passes the view to its routine instead of making one per call (an
-     * allocation of a segment and its session, which measured about 7 % of a lookup's CPU time
+     * allocation of a segment and its session per call, a noticeable part of a lookup's CPU time
      * in the cache).
      *
      * @throws IllegalArgumentException if {@code offsetsView} is not a view of {@code offsets}
