@@ -15,11 +15,11 @@ public final class BenchmarkAccess {
 
     /** A read-only view of {@code table}'s memory; reads throw once the table is closed. */
     public static MemorySegment readOnlyMemory(ConcurrentLongLongTable table) {
-        return table.readOnlyMemory();
+        return table.engine().readOnlyMemory();
     }
 
     /** {@code vector-512} or {@code scalar}, with the reason. */
     public static String lineCompare() {
-        return ConcurrentLongLongTable.lineCompare();
+        return LineTable.lineCompare();
     }
 }

@@ -1,23 +1,11 @@
 package io.hashkernel.table;
 
-import io.hashkernel.prefetch.batch.BatchPipeline;
 import io.hashkernel.prefetch.PrefetchStrategy;
 import io.hashkernel.prefetch.Prefetchers;
+import io.hashkernel.prefetch.batch.BatchPipeline;
 import io.hashkernel.table.spi.MemoryProvider;
-import io.hashkernel.table.spi.TableMemory;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
 import java.util.Objects;
-import java.util.concurrent.atomic.LongAdder;
-
-import static io.hashkernel.table.TableLayout.EMPTY_KEY;
-import static io.hashkernel.table.TableLayout.LINE_SHIFT;
-import static io.hashkernel.table.TableLayout.NO_VALUE;
-import static io.hashkernel.table.TableLayout.SLOT_BYTES;
-import static io.hashkernel.table.TableLayout.SLOT_SHIFT;
-import static io.hashkernel.table.TableLayout.VALUE_OFFSET;
 
 /**
  * An off-heap, fixed-capacity, lock-free hash map from {@code long} to {@code long} in the style
@@ -37,6 +25,12 @@ import static io.hashkernel.table.TableLayout.VALUE_OFFSET;
  * After {@link #close()} the memory is released and any use throws {@link IllegalStateException},
  * also from a thread racing with the close: never a crash.
  *
+ * <p>The bulk calls ({@link #getAll(long[], int, long[], int, int) getAll}, {@code putAll},
+ * {@code removeAll}, {@code containsAll}) and {@linkplain #session() sessions} are batched: the
+ * keys' lines are prefetched a batch at a time ({@link Builder#batch}), one batch's misses
+ * overlapping the probes of the previous one, so many lookups share the wait for DRAM. Each of
+ * their elements is linearizable on its own, as the single call.
+ *
  * <pre>{@code
  * try (ConcurrentLongLongTable table = ConcurrentLongLongTable.builder()
  *         .capacity(1 << 20).missingValue(-1).build()) {
@@ -46,95 +40,19 @@ import static io.hashkernel.table.TableLayout.VALUE_OFFSET;
  * }</pre>
  */
 public final class ConcurrentLongLongTable implements LongLongMap {
-
-    /*
-     * Implementation notes.
-     *
-     * Layout (see TableLayout): slots of (key word, value word), 4 per 64-byte line. Key word 0 is
-     * "free"; the key 0 itself lives in the side cell after the last line. Value words store
-     * value ^ missingValue, so a zero value word means "no value" and fresh memory is an empty table.
-     *
-     * Invariants.
-     *  (I1) A key word goes from EMPTY_KEY to a key exactly once, by CAS, and never changes again
-     *       (clear() only removes values). Hence no key occupies two slots: every inserter of k walks the same
-     *       probe sequence and CASes each free slot it meets, so the first to claim a slot wins it
-     *       and the others re-read the key word and see k there, or another key and walk on.
-     *  (I2) Within the probe sequence of k, every slot before k's slot held a key before k's slot
-     *       was claimed (the claimant saw them non-free). A reader that meets a free slot before
-     *       finding k may therefore conclude k was absent when it read that free slot.
-     *  (I3) A value word is only written after its key word is claimed.
-     *
-     * Linearisation points.
-     *  get/containsKey: the acquire load of the value word of k's slot (absent if it is NO_VALUE),
-     *      or the load that found a free slot (absent) before k's slot.
-     *  put: the getAndSet of the value word (returns the previous value, NO_VALUE = absent). A
-     *      claimed slot whose value word is still NO_VALUE reads as absent: the put linearises at
-     *      its value store, not at the claim.
-     *  putIfAbsent: the successful CAS NO_VALUE -> value, or the load that saw a value.
-     *  replace/remove(k[, expected]): the successful CAS (or getAndSet for remove(k)), or the load
-     *      that saw NO_VALUE / an unexpected value.
-     *  remove keeps the key in its slot (I1); only a value word returns to NO_VALUE.
-     *
-     * Fences. Value words are read with acquire loads and written with CAS/getAndSet (volatile).
-     * Key words are written by CAS. The home line's key words are read with plain loads: a key
-     * word only ever goes from free to its key, an aligned 8-byte load is single-copy atomic on
-     * 64-bit JVMs, and a lookup derives nothing from a key word but "this slot is (not yet) k",
-     * which is true at the moment of the load; the value word that follows is read with acquire.
-     * The rest of a single-key probe (where it may stop at a free slot, (I2)) reads key words with
-     * acquire. A batched lookup reads each of its lines with plain loads, the free-slot test
-     * included: a key word only ever goes from free to a key, so a load that saw it free proves
-     * the key absent at that moment (I2), as an acquire load would; its value word is read plain
-     * too, and an acquire fence after each batch gives the caller the acquire ordering.
-     * A lookup costs few instructions around its one miss, which lets the CPU overlap many of them.
-     *
-     * Full table: a probe visits at most every line once; a new key that finds no free slot in
-     * all of them fails with TableFullException instead of probing forever.
-     */
-
-    /** Acquire/CAS access to 8-byte words of the segment: coordinates (MemorySegment, long offset). */
-    static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
-    /**
-     * Plain loads of key words on the lookup fast path. The layout is aligned by construction, so
-     * the unaligned layout only spares the per-access alignment check; the load is the same.
-     */
-    private static final ValueLayout.OfLong KEY_WORD = ValueLayout.JAVA_LONG_UNALIGNED;
-
-    private final MemorySegment memory;
-    private final TableMemory allocation;
-    private final KeyHasher hasher;
-    private final long capacity;
-    private final long lineMask;
-    private final long sideValueOffset;
-    private final long missingValue;
-    private final LongAdder size = new LongAdder();
-    private final PrefetchStrategy prefetcher;
-    private final int batch;
-    private final int depth;
-    private volatile boolean closed;
-
-    private ConcurrentLongLongTable(Builder builder, long capacity, long seedOffset) {
-        this.capacity = capacity;
-        this.lineMask = (capacity >>> 2) - 1;
-        this.sideValueOffset = TableLayout.sideValueOffset(capacity);
-        this.missingValue = builder.missingValue;
-        this.prefetcher = builder.prefetcher != null ? builder.prefetcher : Prefetchers.selected();
-        this.batch = builder.batch;
-        this.depth = builder.depth;
-        this.hasher = builder.seeded ? KeyHasher.seeded(builder.seed + seedOffset) : KeyHasher.random();
-        this.allocation = builder.memory.allocate(TableLayout.bytesFor(capacity), TableLayout.LINE_BYTES);
-        this.memory = allocation.segment();
-        if (memory.byteSize() < TableLayout.bytesFor(capacity) || memory.address() % TableLayout.LINE_BYTES != 0) {
-            allocation.close();
-            throw new IllegalStateException("memory provider returned " + memory.byteSize()
-                    + " bytes at 0x" + Long.toHexString(memory.address()) + "; needed "
-                    + TableLayout.bytesFor(capacity) + " bytes aligned to " + TableLayout.LINE_BYTES);
-        }
-    }
+    // A facade: the table, its protocol and its implementation notes are in LineTable, the engine
+    // that the growing table's segments and the partitioned table's partitions are made of too.
 
     /** Requests per prefetched batch unless {@link Builder#batch} says otherwise. */
     public static final int DEFAULT_BATCH = 64;
     /** Batches in flight unless {@link Builder#depth} says otherwise. */
     public static final int DEFAULT_DEPTH = 1;
+
+    private final LineTable table;
+
+    private ConcurrentLongLongTable(LineTable table) {
+        this.table = table;
+    }
 
     /**
      * A builder with capacity 1024 slots, missing value 0 (so a value of 0 cannot be stored:
@@ -144,7 +62,10 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         return new Builder();
     }
 
-    /** Configures a table; not thread-safe. */
+    /**
+     * Configures a table; not thread-safe. The growing and partitioned tables' builders offer the
+     * same options under the same names.
+     */
     public static final class Builder {
         private long capacity = 1024;
         private long missingValue;
@@ -229,22 +150,19 @@ public final class ConcurrentLongLongTable implements LongLongMap {
          *                                  was asked and how much is available
          * @throws IllegalStateException    if the system property {@code hashkernel.lines} is not
          *                                  {@code auto}, {@code vector} or {@code scalar}, or forces
-         *                                  the vector compare where it cannot run ({@link ConcurrentLongLongTable#lineCompare()})
+         *                                  the vector compare where it cannot run (the message says why)
          */
         public ConcurrentLongLongTable build() {
-            return build(TableLayout.roundCapacity(capacity), 0);
+            return new ConcurrentLongLongTable(engine(TableLayout.roundCapacity(capacity), 0));
         }
 
         /**
-         * A table of {@code slots} (a power of two) with these options; a fixed seed is moved by
+         * An engine of {@code slots} (a power of two) with these options; a fixed seed is moved by
          * {@code seedOffset}. How the growing and partitioned tables make their segments and
          * partitions.
          */
-        ConcurrentLongLongTable build(long slots, long seedOffset) {
-            if (LineCompare.PROBLEM != null) {
-                throw new IllegalStateException(LineCompare.PROBLEM);
-            }
-            return new ConcurrentLongLongTable(this, slots, seedOffset);
+        LineTable engine(long slots, long seedOffset) {
+            return new LineTable(this, slots, seedOffset);
         }
 
         /** A copy of these options, which later changes to this builder do not reach. */
@@ -268,749 +186,138 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         MemoryProvider memory() {
             return memory;
         }
-    }
 
-    // ---------------------------------------------------------------- probing
-
-    /** 1 if {@code a == b}, else 0, without a branch. */
-    private static int eq(long a, long b) {
-        long x = a ^ b;
-        return (int) (((x | -x) >>> 63) ^ 1);
-    }
-
-    /**
-     * Bit 2i set where key word i of the line at {@code base} equals {@code key} (the key lanes of
-     * the line's eight words, as the vector compare gives them); branch-free, since a ternary per
-     * slot compiles to branches that mispredict on random keys.
-     */
-    private long matches(long base, long key) {
-        final MemorySegment m = memory;
-        if (LineCompare.VECTOR) {
-            return VectorLines.matches(m, base, key);
+        PrefetchStrategy prefetcher() {
+            return prefetcher != null ? prefetcher : Prefetchers.selected();
         }
-        return eq(m.get(KEY_WORD, base), key)
-                | eq(m.get(KEY_WORD, base + SLOT_BYTES), key) << 2
-                | eq(m.get(KEY_WORD, base + 2 * SLOT_BYTES), key) << 4
-                | eq(m.get(KEY_WORD, base + 3 * SLOT_BYTES), key) << 6;
-    }
 
-    /** The value word's offset for a key-lane hit mask ({@link #matches}) that is not zero. */
-    static long hitOffset(long base, long hit) {
-        return base + ((long) Long.numberOfTrailingZeros(hit) << 3) + VALUE_OFFSET;
-    }
-
-    /** Byte offset of the line {@code key} hashes to. */
-    long homeLine(long key) {
-        return (hasher.hash(key) & lineMask) << LINE_SHIFT;
-    }
-
-    /**
-     * Byte offset of the value word of {@code key}'s slot, or -1 if the key has no slot. The home
-     * line is checked inline (the common case at fill 0.75: a lookup is then a handful of
-     * instructions around one miss, so the CPU overlaps many lookups); the rest of the probe is
-     * out of line.
-     */
-    private long findValueOffset(long key) {
-        if (key == EMPTY_KEY) {
-            return sideValueOffset;
+        int batch() {
+            return batch;
         }
-        long base = homeLine(key);
-        long offset = lineFind(base, key);
-        if (offset >= 0 || offset == ABSENT) {
-            return offset; // ABSENT is -1
+
+        int depth() {
+            return depth;
         }
-        return probe(key, nextLine(base), false);
-    }
 
-    /**
-     * One line of a lookup (the single one's home line, each line of a batched one), from plain
-     * loads and without a branch on key equality: the
-     * offset of the key's value word, {@link #ABSENT} (no key, a free slot) or {@link #GO_ON} (four
-     * other keys). The free-slot test reuses the loaded words (a word is free when it is zero), so
-     * a miss costs no second look at the line. With {@link LineCompare#VECTOR} the line is one
-     * vector load and two compares ({@link VectorLines#lineFind}).
-     */
-    long lineFind(long base, long key) {
-        final MemorySegment m = memory;
-        if (LineCompare.VECTOR) {
-            return VectorLines.lineFind(m, base, key);
-        }
-        long w0 = m.get(KEY_WORD, base);
-        long w1 = m.get(KEY_WORD, base + SLOT_BYTES);
-        long w2 = m.get(KEY_WORD, base + 2 * SLOT_BYTES);
-        long w3 = m.get(KEY_WORD, base + 3 * SLOT_BYTES);
-        long d0 = w0 ^ key;
-        long d1 = w1 ^ key;
-        long d2 = w2 ^ key;
-        long d3 = w3 ^ key;
-        long z0 = (d0 - 1) & ~d0;
-        long z1 = (d1 - 1) & ~d1;
-        long z2 = (d2 - 1) & ~d2;
-        long z3 = (d3 - 1) & ~d3;
-        if ((z0 | z1 | z2 | z3) < 0) {
-            return base + VALUE_OFFSET + ((z1 >> 63) & SLOT_BYTES | (z2 >> 63) & 2 * SLOT_BYTES | (z3 >> 63) & 3 * SLOT_BYTES);
-        }
-        long free = ((w0 - 1) & ~w0) | ((w1 - 1) & ~w1) | ((w2 - 1) & ~w2) | ((w3 - 1) & ~w3);
-        return free < 0 ? ABSENT : GO_ON;
-    }
-
-    /** In a {@link #lineMasks} result: the shift of the free key lanes. */
-    static final int FREE_SHIFT = 8;
-
-    /**
-     * The line at {@code base} of {@code m} from one look, for the batched lookup's scalar
-     * branch-free loop (which passes its local copy of the memory field: the fence after each
-     * lookup would make the JIT read the field, and check its class and arena, again): bit 2i set
-     * where key word i equals {@code key} ({@link TableLayout#KEY_LANES}), bit {@link
-     * #FREE_SHIFT} + 2i where key word i is free. Plain loads, as {@link #lineFind}.
-     */
-    static long lineMasks(MemorySegment m, long base, long key) {
-        long w0 = m.get(KEY_WORD, base);
-        long w1 = m.get(KEY_WORD, base + SLOT_BYTES);
-        long w2 = m.get(KEY_WORD, base + 2 * SLOT_BYTES);
-        long w3 = m.get(KEY_WORD, base + 3 * SLOT_BYTES);
-        int hit = eq(w0, key) | eq(w1, key) << 2 | eq(w2, key) << 4 | eq(w3, key) << 6;
-        int free = eq(w0, EMPTY_KEY) | eq(w1, EMPTY_KEY) << 2 | eq(w2, EMPTY_KEY) << 4 | eq(w3, EMPTY_KEY) << 6;
-        return hit | (long) free << FREE_SHIFT;
-    }
-
-    /**
-     * As {@link #findValueOffset} but claims a free slot for a key that has none. Deliberately a
-     * twin rather than one method with a claim flag: HotSpot profiles branches per method, and with
-     * one shared method the inserts (whose home-line hit branch is rarely taken) would train the
-     * code the lookups then run.
-     */
-    private long claimValueOffset(long key) {
-        if (key == EMPTY_KEY) {
-            return sideValueOffset;
-        }
-        long base = homeLine(key);
-        long hit = matches(base, key);
-        if (hit != 0) {
-            return hitOffset(base, hit);
-        }
-        return probe(key, base, true);
-    }
-
-    /**
-     * Set in an offset returned by a claiming probe ({@link #lineStep}, {@link #probe},
-     * {@link #claimStep}) when this call claimed a free slot for the key: value-word offsets are
-     * multiples of 8, so bit 0 is free to carry it. Users of the offset mask it off.
-     */
-    static final long CLAIMED = 1;
-    /** Result of {@link #lineFind} and {@link #lineStep}: a free slot ends the probe, the key is absent. */
-    static final long ABSENT = -1;
-    /** Result of {@link #lineFind} and {@link #lineStep}: the line is full without the key, the probe goes on. */
-    static final long GO_ON = -2;
-    /** A batched request re-queued this many times finishes its probe synchronously. */
-    static final int MAX_HOPS = 8;
-
-    /**
-     * One line of a probe, from acquire loads: the line's four key words compared branch-free
-     * against the key and against the free marker. Returns the offset of the key's value word,
-     * {@link #ABSENT} (a free slot and no key; with {@code claim}, never: the free slot is claimed
-     * by CAS, and a lost claim re-reads the line; the offset of a slot this call claimed carries
-     * {@link #CLAIMED}) or {@link #GO_ON}.
-     */
-    long lineStep(long base, long key, boolean claim) {
-        final MemorySegment m = memory;
-        for (;;) {
-            long k0 = (long) WORD.getAcquire(m, base);
-            long k1 = (long) WORD.getAcquire(m, base + SLOT_BYTES);
-            long k2 = (long) WORD.getAcquire(m, base + 2 * SLOT_BYTES);
-            long k3 = (long) WORD.getAcquire(m, base + 3 * SLOT_BYTES);
-            int hit = eq(k0, key) | eq(k1, key) << 1 | eq(k2, key) << 2 | eq(k3, key) << 3;
-            if (hit != 0) {
-                return base + ((long) Integer.numberOfTrailingZeros(hit) << SLOT_SHIFT) + VALUE_OFFSET;
-            }
-            int free = eq(k0, EMPTY_KEY) | eq(k1, EMPTY_KEY) << 1 | eq(k2, EMPTY_KEY) << 2 | eq(k3, EMPTY_KEY) << 3;
-            if (free == 0) {
-                return GO_ON;
-            }
-            if (!claim) {
-                return ABSENT;
-            }
-            long keyOffset = base + ((long) Integer.numberOfTrailingZeros(free) << SLOT_SHIFT);
-            long witness = (long) WORD.compareAndExchange(m, keyOffset, EMPTY_KEY, key);
-            if (witness == EMPTY_KEY) {
-                return keyOffset + VALUE_OFFSET | CLAIMED;
-            }
-            if (witness == key) {
-                return keyOffset + VALUE_OFFSET;
-            }
-            // another key took the slot: look at this line again
+        /** The hash of a table made with these options; a fixed seed moved by {@code seedOffset}. */
+        KeyHasher hasher(long seedOffset) {
+            return seeded ? KeyHasher.seeded(seed + seedOffset) : KeyHasher.random();
         }
     }
 
-    /** The line after the one at {@code base}, wrapping at the end of the table. */
-    long nextLine(long base) {
-        return (base + TableLayout.LINE_BYTES) & (lineMask << LINE_SHIFT);
+    /** The engine, for the benchmarks' access to its memory and for white-box tests. */
+    LineTable engine() {
+        return table;
     }
-
-    /**
-     * The full probe from the line at {@code base}, line by line ({@link #lineStep}). Visits each
-     * line at most once: a lookup then reports -1, a claim fails with {@link TableFullException}.
-     */
-    long probe(long key, long base, boolean claim) {
-        for (long visited = 0; visited <= lineMask; visited++) {
-            long offset = lineStep(base, key, claim);
-            if (offset != GO_ON) {
-                return offset;
-            }
-            base = nextLine(base);
-        }
-        if (!claim) {
-            return -1;
-        }
-        throw new TableFullException("table full: all " + capacity + " slots hold keys (" + size.sum()
-                + " mapped, the rest removed; removed keys keep their slot); build a larger table");
-    }
-
-    /**
-     * One batched lookup step at the line at {@code base} ({@link #lineFind}): the value word's
-     * offset, {@link #ABSENT} or {@link #GO_ON}; past {@link #MAX_HOPS} lines the rest of the
-     * probe runs here.
-     */
-    long findStep(long base, long key, int hops) {
-        long offset = lineFind(base, key);
-        if (offset == GO_ON && hops >= MAX_HOPS) {
-            return probe(key, nextLine(base), false);
-        }
-        return offset;
-    }
-
-    /**
-     * One batched claiming step at the line at {@code base}: the value word's offset (the key's
-     * slot, claimed if need be) or {@link #GO_ON}; past {@link #MAX_HOPS} lines the rest of the
-     * probe runs here (and may throw {@link TableFullException}).
-     */
-    long claimStep(long base, long key, int hops) {
-        long hit = matches(base, key);
-        if (hit != 0) {
-            return hitOffset(base, hit);
-        }
-        return claimStepSlow(base, key, hops);
-    }
-
-    private long claimStepSlow(long base, long key, int hops) {
-        long offset = lineStep(base, key, true);
-        if (offset == GO_ON && hops >= MAX_HOPS) {
-            return probe(key, nextLine(base), true);
-        }
-        return offset;
-    }
-
-    long encode(long value) {
-        requireStorable(value, missingValue);
-        return value ^ missingValue;
-    }
-
-    /** Throws when {@code value} is the missing value, which no table can store. */
-    static void requireStorable(long value, long missingValue) {
-        if (value == missingValue) {
-            throw new IllegalArgumentException("value " + value
-                    + " is this table's missingValue and cannot be stored; any other long can");
-        }
-    }
-
-    long decode(long word) {
-        return word ^ missingValue;
-    }
-
-    void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("table is closed: its memory has been released");
-        }
-    }
-
-    // ---------------------------------------------------------------- map API
 
     @Override
     public long missingValue() {
-        return missingValue;
+        return table.missingValue();
     }
 
     @Override
     public long get(long key) {
-        ensureOpen();
-        long offset = findValueOffset(key);
-        return offset < 0 ? missingValue : decode((long) WORD.getAcquire(memory, offset));
+        return table.get(key);
     }
 
     @Override
     public boolean containsKey(long key) {
-        ensureOpen();
-        long offset = findValueOffset(key);
-        return offset >= 0 && (long) WORD.getAcquire(memory, offset) != NO_VALUE;
-    }
-
-    /** Whether {@code key} holds a slot (mapped, or removed and keeping its slot): a put of it claims none. */
-    boolean hasSlot(long key) {
-        ensureOpen();
-        return findValueOffset(key) >= 0;
+        return table.containsKey(key);
     }
 
     @Override
     public long put(long key, long value) {
-        return put(key, value, null);
-    }
-
-    /**
-     * {@link #put(long, long)}, adding 1 to {@code claims[0]} (where {@code claims} is not null)
-     * if this call claimed a new slot for the key: a re-put of a removed key claims none.
-     */
-    long put(long key, long value, long[] claims) {
-        long word = encode(value);
-        ensureOpen();
-        long offset = claimValueOffset(key);
-        long previous = (long) WORD.getAndSet(memory, offset & ~CLAIMED, word);
-        if (previous == NO_VALUE) {
-            size.increment();
-        }
-        if (claims != null) {
-            claims[0] += offset & CLAIMED;
-        }
-        return decode(previous);
+        return table.put(key, value);
     }
 
     @Override
     public long putIfAbsent(long key, long value) {
-        return putIfAbsent(key, value, null);
-    }
-
-    /** {@link #putIfAbsent(long, long)}, counting a claimed slot as {@link #put(long, long, long[])} does. */
-    long putIfAbsent(long key, long value, long[] claims) {
-        long word = encode(value);
-        ensureOpen();
-        long offset = claimValueOffset(key);
-        long witness = (long) WORD.compareAndExchange(memory, offset & ~CLAIMED, NO_VALUE, word);
-        if (witness == NO_VALUE) {
-            size.increment();
-        }
-        if (claims != null) {
-            claims[0] += offset & CLAIMED;
-        }
-        return decode(witness);
+        return table.putIfAbsent(key, value);
     }
 
     @Override
     public long replace(long key, long value) {
-        long word = encode(value);
-        ensureOpen();
-        long offset = findValueOffset(key);
-        if (offset < 0) {
-            return missingValue;
-        }
-        long current = (long) WORD.getAcquire(memory, offset);
-        while (current != NO_VALUE) {
-            long witness = (long) WORD.compareAndExchange(memory, offset, current, word);
-            if (witness == current) {
-                break;
-            }
-            current = witness;
-        }
-        return decode(current);
+        return table.replace(key, value);
     }
 
     @Override
     public boolean replace(long key, long expectedValue, long newValue) {
-        long expected = encode(expectedValue);
-        long word = encode(newValue);
-        ensureOpen();
-        long offset = findValueOffset(key);
-        return offset >= 0 && WORD.compareAndSet(memory, offset, expected, word);
+        return table.replace(key, expectedValue, newValue);
     }
 
     @Override
     public long remove(long key) {
-        ensureOpen();
-        long offset = findValueOffset(key);
-        if (offset < 0) {
-            return missingValue;
-        }
-        long previous = (long) WORD.getAndSet(memory, offset, NO_VALUE);
-        if (previous != NO_VALUE) {
-            size.decrement();
-        }
-        return decode(previous);
+        return table.remove(key);
     }
 
     @Override
     public boolean remove(long key, long expectedValue) {
-        ensureOpen();
-        if (expectedValue == missingValue) {
-            return false;
-        }
-        long offset = findValueOffset(key);
-        if (offset >= 0 && WORD.compareAndSet(memory, offset, encode(expectedValue), NO_VALUE)) {
-            size.decrement();
-            return true;
-        }
-        return false;
+        return table.remove(key, expectedValue);
     }
-
-
-    // ---------------------------------------------------------------- batched API
 
     /**
      * {@inheritDoc}
      *
-     * <p>Batched: the keys' lines are prefetched a batch at a time ({@link Builder#batch}), one
-     * batch's misses overlapping the probes of the previous one, so many lookups share the wait
-     * for DRAM. Each lookup is linearizable on its own, as {@link #get}.
+     * <p>Batched and prefetched; each lookup is linearizable on its own, as {@link #get}.
      */
     @Override
     public void getAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
-        BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
-        ensureOpen();
-        final MemorySegment m = memory;
-        final long missing = missingValue;
-        BatchPipeline p = pipeline();
-        final int batchSize = p.batch();
-        int next = 0;
-        do {
-            // Append keys in place (the requests re-queued last round are already there).
-            int n = p.buildCount();
-            final int[] newTags = p.buildTags();
-            final long[] newLines = p.buildOffsets();
-            int end = next + Math.min(length - next, batchSize - n);
-            if (LineCompare.VECTOR) {
-                // Eight keys hashed at once: fewer instructions a key than hashing them one by one.
-                int done = VectorLines.homeLines(keys, keysOffset + next, end - next, next, hasher, lineMask,
-                        newLines, newTags, n);
-                n += done;
-                next += done;
-            }
-            for (; next < end; next++) {
-                long key = keys[keysOffset + next];
-                if (key == EMPTY_KEY) {
-                    values[valuesOffset + next] = decode((long) WORD.getAcquire(m, sideValueOffset));
-                } else {
-                    newTags[n] = next;
-                    newLines[n] = homeLine(key);
-                    n++;
-                }
-            }
-            p.setBuildCount(n);
-            p.issue();
-            final int[] tags = p.probeTags();
-            final long[] lines = p.probeOffsets();
-            final int count = p.probeCount();
-            // Up to 64 lookups at a time, without a branch on the outcome (it would mispredict for
-            // every key outside its home line); the keys whose line was full without them are
-            // marked in a bit mask and sent on after the loop, because a re-queue inside it
-            // (it writes the pipeline's arrays) makes the JIT's code for every lookup slower.
-            for (int j0 = 0; j0 < count; j0 += 64) {
-                int stop = Math.min(count, j0 + 64);
-                long missed = LineCompare.VECTOR
-                        ? VectorLines.probeRound(m, tags, lines, keys, keysOffset, values, valuesOffset,
-                                missing, j0, stop)
-                        : probeRound(m, tags, lines, keys, keysOffset, values, valuesOffset, missing, j0, stop);
-                for (; missed != 0; missed &= missed - 1) { // increasing j, as requeue() wants
-                    int j = j0 + Long.numberOfTrailingZeros(missed);
-                    getMiss(p, j, tags[j], keys[keysOffset + tags[j]], values, valuesOffset);
-                }
-            }
-            VarHandle.acquireFence();
-            p.endProbe();
-        } while (next < length || !p.isEmpty());
-        release(p);
-    }
-
-    /**
-     * One round of {@link #getAll}'s probe for requests {@code [j0, stop)} ({@code stop - j0 <=
-     * 64}), scalar ({@link VectorLines#probeRound} is the vector twin): to each key's place in
-     * {@code values} the value (a hit), the missing value (no hit and a free slot: absent), or the
-     * key itself (no hit, the line full: the key can only be further on; a call in place keeps it
-     * for the next round). Without a branch on the outcome: every lookup loads a value word of
-     * its line, the key's lane or lane 0 when no key matched ({@code 8 & 7}).
-     *
-     * @return bit {@code j - j0} set for each request whose line was full without its key
-     */
-    private static long probeRound(MemorySegment m, int[] tags, long[] lines, long[] keys, int keysOffset,
-                                   long[] values, int valuesOffset, long missing, int j0, int stop) {
-        long missed = 0;
-        for (int j = j0; j < stop; j++) {
-            int i = tags[j];
-            long base = lines[j];
-            long key = keys[keysOffset + i];
-            long masks = lineMasks(m, base, key);
-            long hit = masks & TableLayout.KEY_LANES;
-            long lane = Long.numberOfTrailingZeros(hit | 1L << 8) & 7;
-            long value = m.get(KEY_WORD, base + VALUE_OFFSET + (lane << 3)) ^ missing;
-            long noHit = (hit - 1) >> 63;                   // all ones without a hit
-            long full = ((masks >>> FREE_SHIFT) - 1) >> 63; // all ones without a free slot
-            values[valuesOffset + i] = value & ~noHit | (key & full | missing & ~full) & noHit;
-            missed |= (noHit & full & 1) << (j - j0);
-            // Each look is decided by its own loads, in array order: two lookups of one key in
-            // one round answer in that order (a put racing them is seen by the second if by the
-            // first). No instruction on x86; it keeps the JIT from moving a later lookup's loads
-            // before these (plain loads may be reordered, even of one address). The fence after
-            // the round orders them before what follows the call.
-            VarHandle.loadLoadFence();
-        }
-        return missed;
-    }
-
-    /**
-     * {@link #getAll}'s rare case: request {@code j} (the array index {@code i}) found its line
-     * full without its key. Four other keys stay there, so the key can only be further on: the
-     * request goes on to the next line in the next round, or, past {@link #MAX_HOPS} lines, the
-     * rest of its probe runs here.
-     */
-    private void getMiss(BatchPipeline p, int j, int i, long key, long[] values, int valuesOffset) {
-        long next = nextLine(p.offset(j));
-        if (p.hops(j) < MAX_HOPS) {
-            p.requeue(j, next);
-            return;
-        }
-        long offset = probe(key, next, false);
-        values[valuesOffset + i] = offset < 0 ? missingValue : decode((long) WORD.getAcquire(memory, offset));
+        table.getAll(keys, keysOffset, values, valuesOffset, length);
     }
 
     /**
      * {@inheritDoc}
      *
-     * <p>Batched as {@link #getAll(long[], int, long[], int, int)}; each put is linearizable on
-     * its own, as {@link #put}. On {@link TableFullException} every key that found a slot was put.
+     * <p>Batched and prefetched; each put is linearizable on its own, as {@link #put}. On
+     * {@link TableFullException} every key that found a slot was put.
      */
     @Override
     public long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
-        BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
-        BulkRanges.checkValues(values, valuesOffset, length, missingValue);
-        return batched(PUT, keys, keysOffset, values, valuesOffset, null, length, null);
-    }
-
-    /**
-     * {@link #putAll(long[], int, long[], int, int)} with the ranges checked by the caller,
-     * adding to {@code claims[0]} the slots it claimed (as {@link #put(long, long, long[])}).
-     */
-    long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length, long[] claims) {
-        return batched(PUT, keys, keysOffset, values, valuesOffset, null, length, claims);
-    }
-
-    /**
-     * {@link #putAll} for a caller that is this table's only writer while it runs (the drain-lock
-     * holder of a {@link PartitionedLongLongTable} partition): each value word is written with a
-     * release store instead of an atomic exchange, which on x86 is a full fence per put. Readers
-     * stay safe: a claim is still a CAS of the key word before the value's release store, and a
-     * value word is one 64-bit store. Values are not checked (the partitioned table checked them).
-     * Adds the slots it claimed to {@code claims[0]} where {@code claims} is not null.
-     */
-    long putAllExclusive(long[] keys, int keysOffset, long[] values, int valuesOffset, int length,
-                         long[] claims) {
-        return batched(PUT_EXCLUSIVE, keys, keysOffset, values, valuesOffset, null, length, claims);
+        return table.putAll(keys, keysOffset, values, valuesOffset, length);
     }
 
     /**
      * {@inheritDoc}
      *
-     * <p>Batched as {@link #getAll(long[], int, long[], int, int)}; each remove is linearizable
-     * on its own, as {@link #remove(long)}.
+     * <p>Batched and prefetched; each remove is linearizable on its own, as {@link #remove(long)}.
      */
     @Override
     public long removeAll(long[] keys, int offset, int length) {
-        Objects.checkFromIndexSize(offset, length, keys.length);
-        return batched(REMOVE, keys, offset, null, 0, null, length, null);
+        return table.removeAll(keys, offset, length);
     }
 
     /**
      * {@inheritDoc}
      *
-     * <p>Batched as {@link #getAll(long[], int, long[], int, int)}.
+     * <p>Batched and prefetched, as {@link #getAll(long[], int, long[], int, int)}.
      */
     @Override
     public int containsAll(long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
-        Objects.checkFromIndexSize(keysOffset, length, keys.length);
-        Objects.checkFromIndexSize(presentOffset, length, present.length);
-        return (int) batched(CONTAINS, keys, keysOffset, null, presentOffset, present, length, null);
-    }
-
-    private static final int CONTAINS = 0;
-    private static final int REMOVE = 1;
-    private static final int PUT = 2;
-    private static final int PUT_EXCLUSIVE = 3;
-
-    /**
-     * The engine of {@link #putAll}, {@link #removeAll} and {@link #containsAll} (getAll has its
-     * own, leaner loop: it is the hot one): for each key a batched probe ({@link #claimStep} for
-     * PUT, else {@link #findStep}), then {@link #apply}. Argument {@code at} indexes
-     * {@code values} (PUT) or {@code present} (CONTAINS). Returns how many keys were new (PUT) or
-     * present (CONTAINS, REMOVE), and updates the size by that count; adds the slots the puts
-     * claimed to {@code claims[0]} where {@code claims} is not null.
-     */
-    private long batched(int op, long[] keys, int keysOffset, long[] values, int at, boolean[] present, int length,
-                         long[] claims) {
-        ensureOpen();
-        BatchPipeline p = pipeline();
-        long count = 0;
-        long claimed = 0;
-        int failed = 0;
-        TableFullException full = null;
-        int next = 0;
-        try {
-            do {
-                while (next < length && p.hasRoom()) {
-                    long key = keys[keysOffset + next];
-                    if (key == EMPTY_KEY) {
-                        count += apply(op, sideValueOffset, values, present, at + next);
-                    } else {
-                        p.add(next, homeLine(key));
-                    }
-                    next++;
-                }
-                p.issue();
-                for (int j = 0, n = p.probeCount(); j < n; j++) {
-                    int i = p.tag(j);
-                    long base = p.offset(j);
-                    long key = keys[keysOffset + i];
-                    long offset;
-                    try {
-                        offset = op >= PUT ? claimStep(base, key, p.hops(j)) : findStep(base, key, p.hops(j));
-                    } catch (TableFullException e) {
-                        failed++;
-                        full = e;
-                        continue;
-                    }
-                    if (offset == GO_ON) {
-                        p.requeue(j, nextLine(base));
-                    } else {
-                        claimed += offset & CLAIMED;
-                        count += apply(op, offset & ~CLAIMED, values, present, at + i);
-                    }
-                }
-                p.endProbe();
-            } while (next < length || !p.isEmpty());
-            release(p);
-        } finally {
-            if (op != CONTAINS) {
-                size.add(op >= PUT ? count : -count);
-            }
-            if (claims != null) {
-                claims[0] += claimed;
-            }
-        }
-        if (full != null) {
-            throw new TableFullException(failed + " of " + length + " keys found no free slot and were not put;"
-                    + " the others were. " + full.getMessage(), failed);
-        }
-        return count;
+        return table.containsAll(keys, keysOffset, present, presentOffset, length);
     }
 
     /**
-     * Applies PUT, PUT_EXCLUSIVE, REMOVE or CONTAINS to the value word at {@code offset} ({@code < 0}: the key is
-     * absent); 1 if the key was new (PUT) or present (REMOVE, CONTAINS).
-     */
-    private int apply(int op, long offset, long[] values, boolean[] present, int at) {
-        final MemorySegment m = memory;
-        boolean counted;
-        if (op == PUT) {
-            counted = (long) WORD.getAndSet(m, offset, values[at] ^ missingValue) == NO_VALUE;
-        } else if (op == PUT_EXCLUSIVE) {
-            counted = (long) WORD.get(m, offset) == NO_VALUE;      // plain: no other writer
-            WORD.setRelease(m, offset, values[at] ^ missingValue);
-        } else if (op == REMOVE) {
-            counted = offset >= 0 && (long) WORD.getAndSet(m, offset, NO_VALUE) != NO_VALUE;
-        } else {
-            counted = offset >= 0 && (long) WORD.getAcquire(m, offset) != NO_VALUE;
-            present[at] = counted;
-        }
-        return counted ? 1 : 0;
-    }
-
-    /**
-     * A new asynchronous session on this table, with this table's batch size: submit requests
-     * tagged with ids, collect their results out of order. For one thread at a time.
+     * A new asynchronous session on this table, with this table's batch size and depth: submit
+     * requests tagged with ids, collect their results out of order. For one thread at a time.
      */
     @Override
     public LongLongSession session() {
-        return newSession();
-    }
-
-    /** {@link #session()} as its own type, for the growing table's sessions. */
-    TableSession newSession() {
-        ensureOpen();
-        return new TableSession(this, new BatchPipeline(prefetcher, memory, batch, depth), depth);
+        return table.session();
     }
 
     /** The batch size of the bulk calls and sessions. */
     public int batch() {
-        return batch;
+        return table.batch();
     }
 
     /** Batches in flight in the bulk calls and sessions. */
     public int depth() {
-        return depth;
-    }
-
-    /**
-     * How the tables of this JVM compare a line's four keys with the one looked for: {@code
-     * vector-512} (the Vector API: run with {@code --add-modules jdk.incubator.vector} on a CPU
-     * with 512-bit vectors) or {@code scalar}, with the reason. Chosen once per JVM; the system
-     * property {@code hashkernel.lines} ({@code auto}, {@code vector} or {@code scalar}) forces
-     * one. Both give the same answers.
-     */
-    static String lineCompare() {
-        return LineCompare.DESCRIPTION;
+        return table.depth();
     }
 
     /** The prefetch strategy of the bulk calls and sessions. */
     public PrefetchStrategy prefetchStrategy() {
-        return prefetcher;
-    }
-
-    /**
-     * One bulk call's pipeline: this thread's spare one where it has this table's shape (batch,
-     * depth, strategy), pointed at this table's memory, else a new one. Give it back with
-     * {@link #release} once empty; a call that throws midway drops it. Reusing it saves an
-     * allocation of its arrays per call, a noticeable part of a lookup's CPU time in the cache.
-     */
-    private BatchPipeline pipeline() {
-        BatchPipeline[] spare = SPARE_PIPELINE.get();
-        BatchPipeline p = spare[0];
-        if (p != null && p.batch() == batch && p.depth() == depth && p.strategy() == prefetcher) {
-            spare[0] = null;
-            p.retarget(memory);
-            return p;
-        }
-        return new BatchPipeline(prefetcher, memory, batch, depth);
-    }
-
-    /** Keeps an emptied pipeline as this thread's spare, pointing at no table's memory. */
-    private static void release(BatchPipeline p) {
-        p.retarget(MemorySegment.NULL);
-        SPARE_PIPELINE.get()[0] = p;
-    }
-
-    /**
-     * Each thread's spare bulk-call pipeline, shared by all tables (a per-table ThreadLocal would
-     * keep every table's pipeline alive in every thread that used it).
-     */
-    private static final ThreadLocal<BatchPipeline[]> SPARE_PIPELINE =
-            ThreadLocal.withInitial(() -> new BatchPipeline[1]);
-
-    /** The value word offset of the key {@link TableLayout#EMPTY_KEY}, which lives in the side cell. */
-    long sideValueOffset() {
-        return sideValueOffset;
-    }
-
-    MemorySegment memory() {
-        return memory;
-    }
-
-    /**
-     * A read-only view of the table's memory, for tools that measure it (htbench reads random
-     * lines of it as the memory limit beside the table). It becomes inaccessible when the table
-     * is closed: a read then throws {@link IllegalStateException}.
-     */
-    MemorySegment readOnlyMemory() {
-        ensureOpen();
-        return memory.asReadOnly();
-    }
-
-    /** Counts {@code delta} more (or fewer) mappings. */
-    void addSize(long delta) {
-        size.add(delta);
+        return table.prefetchStrategy();
     }
 
     /**
@@ -1019,29 +326,12 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      */
     @Override
     public long size() {
-        ensureOpen();
-        return Math.max(0, size.sum());
+        return table.size();
     }
 
     @Override
     public void forEach(LongLongConsumer action) {
-        Objects.requireNonNull(action, "action");
-        ensureOpen();
-        final MemorySegment m = memory;
-        long side = (long) WORD.getAcquire(m, sideValueOffset);
-        if (side != NO_VALUE) {
-            action.accept(EMPTY_KEY, decode(side));
-        }
-        long end = capacity << SLOT_SHIFT;
-        for (long offset = 0; offset < end; offset += SLOT_BYTES) {
-            long key = (long) WORD.getAcquire(m, offset);
-            if (key != EMPTY_KEY) {
-                long word = (long) WORD.getAcquire(m, offset + VALUE_OFFSET);
-                if (word != NO_VALUE) {
-                    action.accept(key, decode(word));
-                }
-            }
-        }
+        table.forEach(action);
     }
 
     /**
@@ -1053,78 +343,18 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      */
     @Override
     public void clear() {
-        ensureOpen();
-        final MemorySegment m = memory;
-        long removed = 0;
-        long end = capacity << SLOT_SHIFT;
-        for (long offset = VALUE_OFFSET; offset < end; offset += SLOT_BYTES) {
-            if ((long) WORD.getAcquire(m, offset) != NO_VALUE && (long) WORD.getAndSet(m, offset, NO_VALUE) != NO_VALUE) {
-                removed++;
-            }
-        }
-        if ((long) WORD.getAndSet(m, sideValueOffset, NO_VALUE) != NO_VALUE) {
-            removed++;
-        }
-        size.add(-removed);
-    }
-
-    /** Lines of four slots ({@code capacity / 4}). */
-    long lines() {
-        return capacity >>> 2;
-    }
-
-    /**
-     * For a migration: puts the mapped entries of lines {@code [firstLine, firstLine + lineCount)}
-     * into {@code to} with its batched, prefetched put ({@link #putAllExclusive} where
-     * {@code exclusive}: {@code to} has no other writer), through the caller's buffers of at least
-     * {@code 4 × lineCount} longs; and, where {@code firstLine} is 0, the side cell's entry (the
-     * key 0). The caller guarantees that no writer is active in this table.
-     */
-    void copyMappedInto(ConcurrentLongLongTable to, long firstLine, int lineCount, long[] keys, long[] values,
-                        boolean exclusive) {
-        int n = mappedEntries(firstLine, lineCount, keys, values);
-        if (exclusive) {
-            to.putAllExclusive(keys, 0, values, 0, n, null);
-        } else {
-            to.putAll(keys, 0, values, 0, n);
-        }
-        if (firstLine == 0 && containsKey(EMPTY_KEY)) {
-            to.put(EMPTY_KEY, get(EMPTY_KEY));
-        }
-    }
-
-    /**
-     * For a migration: the mapped entries of lines {@code [firstLine, firstLine + lineCount)}
-     * (not the side cell) into {@code keys}/{@code values}, decoded; how many. Free slots and
-     * removed keys (a key with no value) are left out: a migration reclaims them. Plain loads:
-     * the caller guarantees that no writer is active in this table.
-     */
-    private int mappedEntries(long firstLine, int lineCount, long[] keys, long[] values) {
-        ensureOpen();
-        final MemorySegment m = memory;
-        final long missing = missingValue;
-        int n = 0;
-        long end = (firstLine + lineCount) << TableLayout.LINE_SHIFT;
-        for (long offset = firstLine << TableLayout.LINE_SHIFT; offset < end; offset += SLOT_BYTES) {
-            long key = m.get(KEY_WORD, offset);
-            long word = m.get(KEY_WORD, offset + VALUE_OFFSET);
-            if (key != EMPTY_KEY && word != NO_VALUE) {
-                keys[n] = key;
-                values[n++] = word ^ missing;
-            }
-        }
-        return n;
+        table.clear();
     }
 
     @Override
     public long capacity() {
-        return capacity;
+        return table.capacity();
     }
 
     /** Bytes of memory the table holds: 16 per slot plus one 64-byte side line. */
     @Override
     public long memoryBytes() {
-        return TableLayout.bytesFor(capacity);
+        return table.memoryBytes();
     }
 
     /**
@@ -1133,30 +363,27 @@ public final class ConcurrentLongLongTable implements LongLongMap {
      */
     @Override
     public long hugePageBytes() {
-        return allocation.hugePageBytes();
+        return table.hugePageBytes();
     }
 
     /** How the table's memory was obtained, e.g. {@code mmap+madvise(MADV_HUGEPAGE)}. */
     @Override
     public String memoryDescription() {
-        return allocation.description();
+        return table.memoryDescription();
     }
 
     @Override
     public boolean isClosed() {
-        return closed;
+        return table.isClosed();
     }
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
-            allocation.close();
-        }
+        table.close();
     }
 
     @Override
     public String toString() {
-        return "ConcurrentLongLongTable[capacity=" + capacity + (closed ? ", closed]" : ", size=" + Math.max(0, size.sum()) + "]");
+        return "ConcurrentLongLongTable" + table.toString().substring("LineTable".length());
     }
 }

@@ -40,7 +40,7 @@ public final class GrowingLongLongTable implements LongLongMap {
     /*
      * Implementation notes.
      *
-     * State: `current`, a volatile Segment (a ConcurrentLongLongTable, its reserved-slot count and
+     * State: `current`, a volatile Segment (a LineTable, its reserved-slot count and
      * its `migration` field: null, or the Migration that froze it). A segment is replaced only by
      * a migration's switch; the old one is closed right after.
      *
@@ -202,19 +202,19 @@ public final class GrowingLongLongTable implements LongLongMap {
         }
     }
 
-    private ConcurrentLongLongTable segment(long capacity) {
-        return segments.build(capacity, 0);
+    private LineTable segment(long capacity) {
+        return segments.engine(capacity, 0);
     }
 
     /** One segment: its table and the slots reserved in it. */
     private static final class Segment {
-        final ConcurrentLongLongTable table;
+        final LineTable table;
         final long limit;
         final AtomicLong reserved = new AtomicLong();
         /** Set when a migration of this segment starts: the segment is frozen from then on. */
         final AtomicReference<Migration> migration = new AtomicReference<>();
 
-        Segment(ConcurrentLongLongTable table) {
+        Segment(LineTable table) {
             this.table = table;
             this.limit = Growth.limitOf(table.capacity());
         }
@@ -314,7 +314,7 @@ public final class GrowingLongLongTable implements LongLongMap {
         void prepare() {
             try {
                 awaitNoWriters();
-                ConcurrentLongLongTable old = from.table;
+                LineTable old = from.table;
                 long live = old.size();
                 long target = targetCapacity(old.capacity(), kind == Kind.CLEAR ? 0 : live);
                 Segment next = new Segment(segment(target));
@@ -508,7 +508,7 @@ public final class GrowingLongLongTable implements LongLongMap {
     /** An operation on one segment. */
     @FunctionalInterface
     private interface SegmentOp {
-        long apply(ConcurrentLongLongTable table);
+        long apply(LineTable table);
     }
 
     /** A read of one segment; redone on the new segment if a migration released it meanwhile. */
@@ -572,7 +572,7 @@ public final class GrowingLongLongTable implements LongLongMap {
 
     @Override
     public long size() {
-        return read(ConcurrentLongLongTable::size);
+        return read(LineTable::size);
     }
 
     /** Slots of the current segment. */
@@ -615,7 +615,7 @@ public final class GrowingLongLongTable implements LongLongMap {
     /** A write that may claim a slot of the segment, counting it in {@code claims[0]}. */
     @FunctionalInterface
     private interface ClaimingOp {
-        long apply(ConcurrentLongLongTable table, long[] claims);
+        long apply(LineTable table, long[] claims);
     }
 
     /** Applies {@code write}, which claims no slot, to the current segment while registered as its writer. */
@@ -674,25 +674,25 @@ public final class GrowingLongLongTable implements LongLongMap {
 
     @Override
     public long put(long key, long value) {
-        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        LineTable.requireStorable(value, missingValue);
         return writeOrFull(key, (t, claims) -> t.put(key, value, claims));
     }
 
     @Override
     public long putIfAbsent(long key, long value) {
-        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        LineTable.requireStorable(value, missingValue);
         return writeOrFull(key, (t, claims) -> t.putIfAbsent(key, value, claims));
     }
 
     @Override
     public long replace(long key, long value) {
-        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        LineTable.requireStorable(value, missingValue);
         return write(t -> t.replace(key, value));
     }
 
     @Override
     public boolean replace(long key, long expectedValue, long newValue) {
-        ConcurrentLongLongTable.requireStorable(newValue, missingValue);
+        LineTable.requireStorable(newValue, missingValue);
         return write(t -> t.replace(key, expectedValue, newValue) ? 1 : 0) != 0;
     }
 
@@ -801,7 +801,7 @@ public final class GrowingLongLongTable implements LongLongMap {
 
     private final class Session extends PieceSession {
         // The session of the segment the last piece ran on, kept while that segment is current.
-        private ConcurrentLongLongTable innerTable;
+        private LineTable innerTable;
         private TableSession inner;
         private final long[] polledIds = new long[PIECE];
         private final long[] polledValues = new long[PIECE];
@@ -848,7 +848,7 @@ public final class GrowingLongLongTable implements LongLongMap {
         }
 
         /** Runs the piece through a session of {@code table}; returns the slots its puts claimed. */
-        private long runOn(ConcurrentLongLongTable table) {
+        private long runOn(LineTable table) {
             if (innerTable != table) {
                 inner = table.newSession();
                 innerTable = table;

@@ -44,7 +44,7 @@ final class Growth {
      * time, by one thread ({@code exclusive}: {@code to} has no other writer), while no one
      * writes to {@code from}: a partition's growth.
      */
-    static void copyAll(ConcurrentLongLongTable from, ConcurrentLongLongTable to, boolean exclusive) {
+    static void copyAll(LineTable from, LineTable to, boolean exclusive) {
         int chunk = (int) Math.min(CHUNK_LINES, from.lines());
         long[] keys = new long[chunk * TableLayout.SLOTS_PER_LINE];
         long[] values = new long[keys.length];

@@ -1,21 +1,13 @@
 package io.hashkernel.table;
 
-import io.hashkernel.numa.Affinity;
-import io.hashkernel.numa.CpuList;
 import io.hashkernel.numa.Topology;
 import io.hashkernel.prefetch.PrefetchStrategy;
 import io.hashkernel.table.spi.MemoryProvider;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 
 /**
@@ -75,7 +67,7 @@ import java.util.function.Supplier;
  *       while it is iterated keeps its old memory until the iteration leaves it.</li>
  * </ul>
  *
- * <p>Owner threads can be pinned to CPUs (round-robin over the online CPUs); each partition's
+ * <p>Partition threads can be pinned to CPUs (round-robin over the online CPUs); each partition's
  * memory is then bound to its owner's NUMA node, otherwise interleaved like the plain table's.
  */
 public final class PartitionedLongLongTable implements LongLongMap {
@@ -83,9 +75,12 @@ public final class PartitionedLongLongTable implements LongLongMap {
     /*
      * Implementation notes.
      *
-     * State: one Owner per partition: its drain lock word, its volatile `partition` (a
-     * ConcurrentLongLongTable, replaced by growth and clear), its owner thread (if any); and the
-     * table-wide producer `slots`, each a Producer with one SpscPairQueue per partition.
+     * Parts. This class routes keys (a seeded hash picks the partition), groups bulk calls by
+     * partition and takes the drain locks for synchronous writes. Each Partition holds its drain
+     * lock word, its volatile `table` (a LineTable, replaced by growth and clear), its growth, the
+     * application of drained messages and its owner thread's loop (if any). Producers hands out
+     * the writer slots; a Producer is one writer's queues (one SpscPairQueue per partition), the
+     * backpressure on them and the failures to report at its next sync().
      *
      * Invariants.
      *  (P1) One writer per partition at a time: only the holder of its drain lock (CAS 0 -> 1,
@@ -104,7 +99,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
      *       take (full at its maximum, or its growth refused memory) is recorded in the producer
      *       it came from and thrown, once, by that producer's next sync().
      *  (P5) A replaced partition table is released only when no forEach is inside it (counted
-     *       under the Owner's monitor; the last iteration to leave releases it).
+     *       under the Partition's monitor; the last iteration to leave releases it).
      *
      * Linearisation points.
      *  get/containsKey/getAll: as in the partition table read (direct, never blocked); a read that
@@ -121,38 +116,29 @@ public final class PartitionedLongLongTable implements LongLongMap {
      * table (Growth.copyAll, the growing table's chunk copy, by the same policy); a growth whose memory
      * is refused leaves the partition as it is and the writes go in while they fit.
      */
-    /** Messages taken from one queue in one drain. */
-    private static final int DRAIN_LIMIT = 256;
     /** Without owner threads, a writer drains the next partition after this many writes. */
     static final int DRAIN_EVERY = 256;
 
-    private final Owner[] owners;
-    /** Producer slots handed out so far (at most {@link #maxProducers}); a slot is reused once its thread ends. */
-    private final AtomicInteger producers = new AtomicInteger();
-    /** slots.get(id): the producer of that slot, whose queue {@code out[o]} partition o drains. */
-    private final AtomicReferenceArray<Producer> slots;
-    private final int maxProducers;
-    private final int queueCapacity;
+    private final Partition[] partitions;
+    private final Producers producers;
     private final long missingValue;
     private final KeyHasher router;
     private final Supplier<IdleStrategy> idle;
-    /** This thread's producer, or null if it has not written asynchronously (no slot). */
-    private final ThreadLocal<Producer> producer = new ThreadLocal<>();
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
     private final boolean ownerThreads;
+    /** Throws once the table takes no more writes: handed to the slow paths that wait. */
+    private final Runnable running = this::ensureRunning;
     private volatile boolean stopping;
     private volatile boolean closed;
 
     private PartitionedLongLongTable(Builder b) {
         int n = b.partitions;
-        this.maxProducers = b.maxProducers;
-        this.slots = new AtomicReferenceArray<>(maxProducers);
-        this.queueCapacity = b.queueCapacity;
+        this.producers = new Producers(b.maxProducers, b.queueCapacity, b.idle);
         this.missingValue = b.partitionOptions.missingValue();
         this.router = b.seeded ? KeyHasher.seeded(~b.seed) : KeyHasher.random();
         this.idle = b.idle;
         this.ownerThreads = b.ownerThreads;
-        this.owners = new Owner[n];
+        this.partitions = new Partition[n];
         if (b.maxCapacitySet && b.maxCapacity < b.capacity) {
             throw new IllegalArgumentException("maxCapacity " + b.maxCapacity + " is below capacity " + b.capacity
                     + "; the maximum must be at least the capacity");
@@ -172,19 +158,19 @@ public final class PartitionedLongLongTable implements LongLongMap {
                         options.memory(MemoryProvider.onNode(node));
                     }
                 }
-                owners[i] = new Owner(i, cpu, options, perPartition, maxPerPartition);
+                partitions[i] = new Partition(i, cpu, options, perPartition, maxPerPartition, producers, idle);
             }
         } catch (RuntimeException e) {
-            for (Owner o : owners) {
-                if (o != null) {
-                    o.partition.close();
+            for (Partition part : partitions) {
+                if (part != null) {
+                    part.table.close();
                 }
             }
             throw e;
         }
         if (ownerThreads) {
-            for (Owner o : owners) {
-                o.thread = Thread.ofPlatform().daemon().name("hashkernel-owner-" + o.index).start(o);
+            for (Partition part : partitions) {
+                part.thread = Thread.ofPlatform().daemon().name("hashkernel-owner-" + part.index).start(part);
             }
         }
     }
@@ -246,7 +232,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
         /**
          * Where each partition's memory comes from (each growth and clear allocates anew).
          * Default: {@link MemoryProvider#hugePageAdvised()}, or memory bound to the owner's NUMA
-         * node where owners are pinned on a machine of several nodes.
+         * node where partitions are pinned on a machine of several nodes.
          */
         public Builder memory(MemoryProvider provider) {
             partitionOptions.memory(provider);
@@ -357,7 +343,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
 
     /** The number of partitions (and of owner threads, where there are owner threads). */
     public int partitions() {
-        return owners.length;
+        return partitions.length;
     }
 
     /** Whether owner threads drain the partitions' queues (else the writers do). */
@@ -366,25 +352,25 @@ public final class PartitionedLongLongTable implements LongLongMap {
     }
 
     /** The partition (owner) a key belongs to: a seeded hash of it (see {@link Builder#seed}). */
-    int ownerOf(long key) {
-        return (int) Math.unsignedMultiplyHigh(router.hash(key), owners.length);
+    int partitionOf(long key) {
+        return (int) Math.unsignedMultiplyHigh(router.hash(key), partitions.length);
     }
 
     /** The value of {@code key}, read directly from its partition, or {@link #missingValue()}. */
     @Override
     public long get(long key) {
-        return read(ownerOf(key), t -> t.get(key));
+        return read(partitionOf(key), t -> t.get(key));
     }
 
     /** A read of partition {@code o}'s table; redone on its new table if it grew meanwhile. */
     private long read(int o, PartitionRead read) {
-        Owner owner = owners[o];
+        Partition part = partitions[o];
         while (true) {
-            ConcurrentLongLongTable t = owner.partition;
+            LineTable t = part.table;
             try {
                 return read.apply(t);
             } catch (IllegalStateException e) {
-                if (closed || owner.partition == t) {
+                if (closed || part.table == t) {
                     throw e;
                 }
             }
@@ -405,7 +391,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
         BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
         // One partition: straight to it, unless in place (a read redone after a growth needs the
         // keys, which the grouping copies).
-        if (owners.length == 1 && keys != values) {
+        if (partitions.length == 1 && keys != values) {
             read(0, t -> {
                 t.getAll(keys, keysOffset, values, valuesOffset, length);
                 return 0;
@@ -414,7 +400,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
         }
         Scratch s = scratch.get().groupByPartition(this, keys, keysOffset, null, 0, length);
         int[] start = s.start;
-        for (int o = 0; o < owners.length; o++) {
+        for (int o = 0; o < partitions.length; o++) {
             int n = start[o + 1] - start[o];
             if (n > 0) {
                 int from = start[o];
@@ -431,7 +417,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
 
     /** One thread's buffers for the bulk calls: keys grouped by partition. */
     private static final class Scratch {
-        int[] owner = new int[0];
+        /** home[i]: the partition of the i-th key. */
+        int[] home = new int[0];
         /** index[at]: where the key at {@code at} of the grouped arrays came from. */
         int[] index = new int[0];
         long[] keys = new long[0];
@@ -446,29 +433,29 @@ public final class PartitionedLongLongTable implements LongLongMap {
          */
         Scratch groupByPartition(PartitionedLongLongTable t, long[] keys, int keysOffset, long[] values,
                                  int valuesOffset, int length) {
-            int owners = t.owners.length;
-            if (owner.length < length) {
-                owner = new int[length];
+            int partitions = t.partitions.length;
+            if (home.length < length) {
+                home = new int[length];
                 index = new int[length];
                 this.keys = new long[length];
                 this.values = new long[length];
             }
-            if (start.length < owners + 1) {
-                start = new int[owners + 1];
-                fill = new int[owners + 1];
+            if (start.length < partitions + 1) {
+                start = new int[partitions + 1];
+                fill = new int[partitions + 1];
             }
-            java.util.Arrays.fill(start, 0, owners + 1, 0);
+            java.util.Arrays.fill(start, 0, partitions + 1, 0);
             for (int i = 0; i < length; i++) {
-                int o = t.ownerOf(keys[keysOffset + i]);
-                owner[i] = o;
+                int o = t.partitionOf(keys[keysOffset + i]);
+                home[i] = o;
                 start[o + 1]++;
             }
-            for (int o = 0; o < owners; o++) {
+            for (int o = 0; o < partitions; o++) {
                 start[o + 1] += start[o];
             }
-            System.arraycopy(start, 0, fill, 0, owners);
+            System.arraycopy(start, 0, fill, 0, partitions);
             for (int i = 0; i < length; i++) {
-                int at = fill[owner[i]]++;
+                int at = fill[home[i]]++;
                 this.keys[at] = keys[keysOffset + i];
                 this.values[at] = values == null ? 0 : values[valuesOffset + i];
                 index[at] = i;
@@ -480,7 +467,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
     /** Whether {@code key} is present (read directly). */
     @Override
     public boolean containsKey(long key) {
-        return read(ownerOf(key), t -> t.containsKey(key) ? 1 : 0) != 0;
+        return read(partitionOf(key), t -> t.containsKey(key) ? 1 : 0) != 0;
     }
 
     /**
@@ -492,7 +479,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
      *                                  writer more than {@code maxProducers}
      */
     public void putAsync(long key, long value) {
-        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        LineTable.requireStorable(value, missingValue);
         ensureRunning();
         send(producer(), key, value);
     }
@@ -522,7 +509,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
             return;
         }
         Scratch s = scratch.get().groupByPartition(this, keys, keysOffset, values, valuesOffset, length);
-        for (int o = 0; o < owners.length; o++) {
+        for (int o = 0; o < partitions.length; o++) {
             putGroup(p, s, o);
         }
     }
@@ -539,14 +526,14 @@ public final class PartitionedLongLongTable implements LongLongMap {
         if (count == 0) {
             return;
         }
-        Owner owner = owners[o];
-        if (owner.tryLock()) {
+        Partition part = partitions[o];
+        if (part.tryLock()) {
             try {
-                owner.drainLocked();                 // what others sent first: fresher reads, same cost
-                owner.drainAll(p);                   // and all of ours, so that ours apply in order
-                owner.applyLocked(p, s.keys, from, s.values, count);
+                part.drainLocked();                 // what others sent first: fresher reads, same cost
+                part.drainAll(p);                   // and all of ours, so that ours apply in order
+                part.applyLocked(p, s.keys, from, s.values, count);
             } finally {
-                owner.unlock();
+                part.unlock();
             }
         } else {
             for (int at = from; at < from + count; at++) {
@@ -562,23 +549,12 @@ public final class PartitionedLongLongTable implements LongLongMap {
     }
 
     private void send(Producer p, long key, long value) {
-        int o = ownerOf(key);
-        SpscPairQueue q = p.out[o];
-        if (!q.offer(key, value)) {
-            IdleStrategy wait = p.idle;
-            wait.reset();
-            while (!q.offer(key, value)) {
-                ensureRunning();
-                if (owners[o].drain() <= 0) {   // help; wait only while another thread drains
-                    wait.idle();
-                }
-            }
-        }
-        p.sent[o] = true;
+        int o = partitionOf(key);
+        p.send(o, partitions[o], key, value, running);
         if (!ownerThreads && --p.untilDrain == 0) {
             p.untilDrain = DRAIN_EVERY;
-            owners[p.nextDrain].drain();
-            p.nextDrain = p.nextDrain + 1 == owners.length ? 0 : p.nextDrain + 1;
+            partitions[p.nextDrain].drain();
+            p.nextDrain = p.nextDrain + 1 == partitions.length ? 0 : p.nextDrain + 1;
         }
     }
 
@@ -596,28 +572,12 @@ public final class PartitionedLongLongTable implements LongLongMap {
         if (closed) {
             throw new IllegalStateException("the partitioned table is closed");
         }
-        Producer p = producer.get();
+        Producer p = producers.current();
         if (p == null) {
             return;
         }
-        for (int o = 0; o < owners.length; o++) {
-            if (!p.sent[o]) {
-                continue;
-            }
-            SpscPairQueue q = p.out[o];
-            long target = q.producedPosition();
-            IdleStrategy wait = p.idle;
-            wait.reset();
-            while (q.consumedPosition() < target) {
-                if (closed) {
-                    throw new IllegalStateException("the partitioned table was closed with "
-                            + (target - q.consumedPosition()) + " of this thread's writes unapplied");
-                }
-                if (owners[o].drain() <= 0) {
-                    wait.idle();
-                }
-            }
-            p.sent[o] = false;
+        for (int o = 0; o < partitions.length; o++) {
+            p.awaitApplied(o, partitions[o], () -> closed);
         }
         p.reportFailures();
     }
@@ -628,88 +588,74 @@ public final class PartitionedLongLongTable implements LongLongMap {
      * Takes partition {@code o}'s drain lock for a synchronous write of this thread: drains the
      * partition while it waits where it can (a free lock is taken at once), and once it holds
      * the lock applies what this thread still has queued there, so that the write it is about
-     * to make comes after them. The caller must {@link Owner#unlock()}.
+     * to make comes after them. The caller must {@link Partition#unlock()}.
      */
-    private Owner lockForWrite(int o) {
+    private Partition lockForWrite(int o) {
         ensureRunning();
-        Owner owner = owners[o];
-        if (!owner.tryLock()) {
+        Partition part = partitions[o];
+        if (!part.tryLock()) {
             IdleStrategy wait = idle.get();         // not the producer's: a reader need not register
-            while (!owner.tryLock()) {
+            while (!part.tryLock()) {
                 ensureRunning();
                 wait.idle();
             }
         }
-        Producer p = producer.get();
+        Producer p = producers.current();
         if (p != null) {
             try {
-                owner.drainAll(p);
+                part.drainAll(p);
             } catch (RuntimeException | Error e) {
-                owner.unlock();
+                part.unlock();
                 throw e;
             }
         }
-        return owner;
+        return part;
     }
 
     /** One read of a partition. */
     @FunctionalInterface
     private interface PartitionRead {
-        long apply(ConcurrentLongLongTable partition);
-    }
-
-    /** One synchronous write to a partition, made under its lock, counting the slot it claims in {@code claims[0]}. */
-    @FunctionalInterface
-    private interface PartitionWrite {
-        long apply(ConcurrentLongLongTable partition, long[] claims);
+        long apply(LineTable partition);
     }
 
     /**
      * {@code write} applied to {@code key}'s partition under its lock ({@link #lockForWrite});
      * where it {@code claims} a slot, with room made first and the slot counted.
      */
-    private long locked(long key, boolean claims, PartitionWrite write) {
-        Owner owner = lockForWrite(ownerOf(key));
+    private long locked(long key, boolean claims, Partition.Write write) {
+        Partition part = lockForWrite(partitionOf(key));
         try {
-            RuntimeException noGrowth = claims ? owner.tryRoom(1) : null;
-            owner.claims[0] = 0;
-            try {
-                return write.apply(owner.partition, owner.claims);
-            } catch (TableFullException full) {
-                throw noGrowth != null ? noGrowth : full;
-            } finally {
-                owner.used += owner.claims[0];
-            }
+            return part.writeLocked(claims, write);
         } finally {
-            owner.unlock();
+            part.unlock();
         }
     }
 
     /** The previous value or {@link #missingValue()}; applied now, under the partition's lock. */
     @Override
     public long put(long key, long value) {
-        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        LineTable.requireStorable(value, missingValue);
         return locked(key, true, (t, c) -> t.put(key, value, c));
     }
 
     /** As {@link ConcurrentLongLongTable#putIfAbsent}; applied now, under the partition's lock. */
     @Override
     public long putIfAbsent(long key, long value) {
-        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        LineTable.requireStorable(value, missingValue);
         return locked(key, true, (t, c) -> t.putIfAbsent(key, value, c));
     }
 
     /** As {@link ConcurrentLongLongTable#replace(long, long)}; applied now, under the partition's lock. */
     @Override
     public long replace(long key, long value) {
-        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        LineTable.requireStorable(value, missingValue);
         return locked(key, false, (t, c) -> t.replace(key, value));
     }
 
     /** As {@link ConcurrentLongLongTable#replace(long, long, long)}; applied now, under the partition's lock. */
     @Override
     public boolean replace(long key, long expectedValue, long newValue) {
-        ConcurrentLongLongTable.requireStorable(newValue, missingValue);
+        LineTable.requireStorable(newValue, missingValue);
         return locked(key, false, (t, c) -> t.replace(key, expectedValue, newValue) ? 1 : 0) != 0;
     }
 
@@ -728,7 +674,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
     /** One group of a synchronous bulk call, under the partition's lock: {@code count} keys from {@code from} of the scratch arrays. */
     @FunctionalInterface
     private interface GroupWrite {
-        long apply(Owner owner, Scratch grouped, int from, int count);
+        long apply(Partition part, Scratch grouped, int from, int count);
     }
 
     /**
@@ -739,24 +685,24 @@ public final class PartitionedLongLongTable implements LongLongMap {
     private long lockedGroups(Scratch s, GroupWrite write) {
         long sum = 0;
         BulkFailures failures = new BulkFailures();
-        for (int o = 0; o < owners.length; o++) {
+        for (int o = 0; o < partitions.length; o++) {
             int from = s.start[o];
             int n = s.start[o + 1] - from;
             if (n > 0) {
-                Owner owner = lockForWrite(o);
+                Partition part = lockForWrite(o);
                 try {
-                    sum += write.apply(owner, s, from, n);
+                    sum += write.apply(part, s, from, n);
                 } catch (TableFullException e) {
                     failures.full(e, e.notPut());
                 } catch (RuntimeException e) {
                     ensureOpen();
                     failures.failed(e, n, false);        // a growth without memory: the other groups still go
                 } finally {
-                    owner.unlock();
+                    part.unlock();
                 }
             }
         }
-        failures.throwIfAny(s.start[owners.length]);
+        failures.throwIfAny(s.start[partitions.length]);
         return sum;
     }
 
@@ -773,7 +719,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
         BulkRanges.checkValues(values, valuesOffset, length, missingValue);
         ensureRunning();
         return lockedGroups(scratch.get().groupByPartition(this, keys, keysOffset, values, valuesOffset, length),
-                (owner, g, from, n) -> owner.putLocked(g.keys, from, g.values, n));
+                (part, g, from, n) -> part.putLocked(g.keys, from, g.values, n));
     }
 
     /** {@inheritDoc} Grouped by partition; each group applied under its partition's lock. */
@@ -782,7 +728,7 @@ public final class PartitionedLongLongTable implements LongLongMap {
         Objects.checkFromIndexSize(offset, length, keys.length);
         ensureRunning();
         return lockedGroups(scratch.get().groupByPartition(this, keys, offset, null, 0, length),
-                (owner, g, from, n) -> owner.partition.removeAll(g.keys, from, n));
+                (part, g, from, n) -> part.table.removeAll(g.keys, from, n));
     }
 
     /**
@@ -793,13 +739,13 @@ public final class PartitionedLongLongTable implements LongLongMap {
      */
     @Override
     public void clear() {
-        for (int o = 0; o < owners.length; o++) {
-            Owner owner = lockForWrite(o);
+        for (int o = 0; o < partitions.length; o++) {
+            Partition part = lockForWrite(o);
             try {
-                owner.drainLocked();
-                owner.reset();
+                part.drainLocked();
+                part.reset();
             } finally {
-                owner.unlock();
+                part.unlock();
             }
         }
     }
@@ -814,8 +760,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
     @Override
     public long size() {
         long n = 0;
-        for (int o = 0; o < owners.length; o++) {
-            n += read(o, ConcurrentLongLongTable::size);
+        for (int o = 0; o < partitions.length; o++) {
+            n += read(o, LineTable::size);
         }
         return n;
     }
@@ -824,8 +770,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
     @Override
     public long capacity() {
         long n = 0;
-        for (Owner o : owners) {
-            n += o.partition.capacity();
+        for (Partition part : partitions) {
+            n += part.table.capacity();
         }
         return n;
     }
@@ -842,12 +788,12 @@ public final class PartitionedLongLongTable implements LongLongMap {
         if (closed) {
             throw new IllegalStateException("the partitioned table is closed");
         }
-        for (Owner owner : owners) {
-            ConcurrentLongLongTable t = owner.enterIteration();
+        for (Partition part : partitions) {
+            LineTable t = part.enterIteration();
             try {
                 t.forEach(action);
             } finally {
-                owner.exitIteration();
+                part.exitIteration();
             }
         }
     }
@@ -856,8 +802,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
     @Override
     public long memoryBytes() {
         long n = 0;
-        for (Owner o : owners) {
-            n += o.partition.memoryBytes();
+        for (Partition part : partitions) {
+            n += part.table.memoryBytes();
         }
         return n;
     }
@@ -866,8 +812,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
     @Override
     public long hugePageBytes() {
         long n = 0;
-        for (Owner o : owners) {
-            long h = o.partition.hugePageBytes();
+        for (Partition part : partitions) {
+            long h = part.table.hugePageBytes();
             if (h < 0) {
                 return -1;
             }
@@ -882,15 +828,15 @@ public final class PartitionedLongLongTable implements LongLongMap {
      */
     @Override
     public String memoryDescription() {
-        String first = owners[0].partition.memoryDescription();
+        String first = partitions[0].table.memoryDescription();
         StringBuilder each = new StringBuilder();
         boolean same = true;
-        for (int o = 0; o < owners.length; o++) {
-            String d = owners[o].partition.memoryDescription();
+        for (int o = 0; o < partitions.length; o++) {
+            String d = partitions[o].table.memoryDescription();
             same &= d.equals(first);
             each.append(o == 0 ? "" : "; ").append("partition ").append(o).append(": ").append(d);
         }
-        return same ? owners.length + (owners.length == 1 ? " partition: " : " partitions, each: ") + first
+        return same ? partitions.length + (partitions.length == 1 ? " partition: " : " partitions, each: ") + first
                 : each.toString();
     }
 
@@ -930,11 +876,14 @@ public final class PartitionedLongLongTable implements LongLongMap {
      */
     public void shutdown() {
         stopping = true;
+        for (Partition part : partitions) {
+            part.stop();
+        }
         boolean interrupted = false;
-        for (Owner o : owners) {
-            while (o.thread != null && o.thread.isAlive()) {
+        for (Partition part : partitions) {
+            while (part.thread != null && part.thread.isAlive()) {
                 try {
-                    o.thread.join();
+                    part.thread.join();
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }
@@ -942,8 +891,8 @@ public final class PartitionedLongLongTable implements LongLongMap {
         }
         if (!closed) {
             IdleStrategy wait = idle.get();
-            for (Owner o : owners) {
-                for (int work; (work = o.drain()) != 0; ) {
+            for (Partition part : partitions) {
+                for (int work; (work = part.drain()) != 0; ) {
                     if (work < 0) {
                         wait.idle();        // a writer helping in its sync(): wait for its lock
                     }
@@ -966,15 +915,15 @@ public final class PartitionedLongLongTable implements LongLongMap {
         shutdown();
         if (!closed) {
             closed = true;
-            for (Owner o : owners) {
-                o.closeAll();
+            for (Partition part : partitions) {
+                part.closeAll();
             }
         }
     }
 
     @Override
     public String toString() {
-        return "PartitionedLongLongTable[partitions=" + owners.length + (closed ? ", closed"
+        return "PartitionedLongLongTable[partitions=" + partitions.length + (closed ? ", closed"
                 : ", size=" + size() + ", capacity=" + capacity()) + (ownerThreads ? ", owner threads]" : "]");
     }
 
@@ -985,447 +934,9 @@ public final class PartitionedLongLongTable implements LongLongMap {
         }
     }
 
-    /**
-     * This thread's producer: its own from an earlier write, else a free slot (a new one, or the
-     * slot of a thread that has ended).
-     */
+    /** This thread's producer (see {@link Producers#forThisThread}). */
     private Producer producer() {
-        Producer p = producer.get();
-        if (p == null) {
-            p = register();
-            producer.set(p);
-        }
-        return p;
+        return producers.forThisThread(partitions, running);
     }
 
-    /**
-     * One writer thread's queues, one per partition, its drain turn, and the writes of its that
-     * could not be applied since its last {@link #sync()}.
-     */
-    private static final class Producer {
-        private static final VarHandle THREAD;
-
-        static {
-            try {
-                THREAD = MethodHandles.lookup().findVarHandle(Producer.class, "thread", Thread.class);
-            } catch (ReflectiveOperationException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-        }
-
-        final int id;
-        final SpscPairQueue[] out;
-        final boolean[] sent;
-        final IdleStrategy idle;
-        int untilDrain = DRAIN_EVERY;
-        int nextDrain;
-        /** The thread that writes through these queues; replaced (by CAS) only once it has ended. */
-        @SuppressWarnings("unused") // through THREAD
-        private volatile Thread thread;
-        // Guarded by this: writes not applied since the last report, whether all found no room, the first cause.
-        private long failed;
-        private boolean onlyFull = true;
-        private RuntimeException cause;
-
-        Producer(int id, SpscPairQueue[] out, IdleStrategy idle, Thread thread) {
-            this.id = id;
-            this.out = out;
-            this.sent = new boolean[out.length];
-            this.idle = idle;
-            this.thread = thread;
-        }
-
-        /**
-         * Takes this slot for {@code me} if its thread has ended. A thread seen ended by {@code
-         * isAlive()} happens-before the caller (JLS 17.4.4), so its plain producer-side state is
-         * visible to {@code me}.
-         */
-        boolean takeOver(Thread me) {
-            Thread t = (Thread) THREAD.getVolatile(this);
-            return !t.isAlive() && THREAD.compareAndSet(this, t, me);
-        }
-
-        /** Records {@code writes} of this producer's that could not be applied, because of {@code e}. */
-        synchronized void fail(long writes, RuntimeException e) {
-            failed += writes;
-            onlyFull &= e instanceof TableFullException;
-            if (cause == null) {
-                cause = e;
-            }
-        }
-
-        /** Forgets failures (a new thread takes the slot: the ended one's writes were its own). */
-        synchronized void forgetFailures() {
-            failed = 0;
-            onlyFull = true;
-            cause = null;
-        }
-
-        /** Throws, once, for the writes recorded by {@link #fail} since the last report. */
-        void reportFailures() {
-            long n;
-            boolean full;
-            RuntimeException e;
-            synchronized (this) {
-                n = failed;
-                full = onlyFull;
-                e = cause;
-                forgetFailures();
-            }
-            if (n == 0) {
-                return;
-            }
-            String writes = n + " of this thread's writes since its last sync() ";
-            if (full) {
-                throw new TableFullException(writes + "found their partition full and were not applied;"
-                        + " build the table with a larger capacity or maxCapacity (" + e.getMessage() + ")", n);
-            }
-            throw new IllegalStateException(writes + "could not be applied: " + e.getMessage(), e);
-        }
-    }
-
-    private Producer register() {
-        Thread me = Thread.currentThread();
-        if (producers.get() >= maxProducers) {
-            return reclaim(me);
-        }
-        // Allocated before a slot number is taken: a failure here (memory) leaves no slot behind.
-        SpscPairQueue[] out = new SpscPairQueue[owners.length];
-        for (int o = 0; o < owners.length; o++) {
-            out[o] = new SpscPairQueue(queueCapacity);
-        }
-        IdleStrategy wait = idle.get();
-        int id = producers.getAndIncrement();
-        if (id >= maxProducers) {
-            producers.decrementAndGet();
-            return reclaim(me);
-        }
-        Producer p = new Producer(id, out, wait, me);
-        p.nextDrain = id % owners.length;       // writers start their turns on different partitions
-        slots.set(id, p);
-        return p;
-    }
-
-    /**
-     * The slot of a writer thread that has ended, for {@code me}: its queues are applied first
-     * (draining them here where their partitions' locks are free), so its writes are not lost
-     * and the failures found meanwhile are its own.
-     */
-    private Producer reclaim(Thread me) {
-        for (int id = 0; id < maxProducers; id++) {
-            Producer p = slots.get(id);
-            if (p != null && p.takeOver(me)) {
-                IdleStrategy wait = p.idle;
-                wait.reset();
-                for (int o = 0; o < owners.length; o++) {
-                    while (p.out[o].pending() != 0) {
-                        ensureRunning();
-                        if (owners[o].drain() <= 0) {
-                            wait.idle();
-                        }
-                    }
-                    p.sent[o] = false;
-                }
-                p.forgetFailures();
-                return p;
-            }
-        }
-        throw new IllegalStateException("more than " + maxProducers + " live threads write to this partitioned table"
-                + " (a slot is reused once its thread ends); build it with a larger maxProducers");
-    }
-
-    /**
-     * A partition's drain state: the drain lock, the partition's table, and the owner thread's
-     * loop where there is one. Whoever holds the lock is the partition's one writer.
-     */
-    private final class Owner implements Runnable, SpscPairQueue.Handler {
-        private static final VarHandle LOCK;
-
-        static {
-            try {
-                LOCK = MethodHandles.lookup().findVarHandle(Owner.class, "lock", int.class);
-            } catch (ReflectiveOperationException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-        }
-
-        final int index;
-        final int cpu;
-        volatile Thread thread;
-        /** Why the owner thread runs unpinned, or the last error its loop survived; null if none. */
-        volatile String failure;
-        @SuppressWarnings("unused") // through LOCK
-        private volatile int lock;
-        /** The partition's table: replaced (under the lock, and under this monitor) when it grows or is cleared; read by anyone. */
-        volatile ConcurrentLongLongTable partition;
-        /** The options of the partition's tables (each growth and clear builds a new one). */
-        private final ConcurrentLongLongTable.Builder options;
-        private final long initialSlots;
-        private final long maxSlots;
-        // Guarded by this monitor: iterations in progress, and the replaced tables they may still read.
-        private int iterators;
-        private final List<ConcurrentLongLongTable> retired = new ArrayList<>();
-        // Touched only under the lock:
-        /** Slots claimed in {@link #partition} (a removed key's slot counts until the next growth). */
-        private long used;
-        private final long[] claims = new long[1];
-        private final long[] keys = new long[DRAIN_LIMIT];
-        private final long[] values = new long[DRAIN_LIMIT];
-        private int pending;
-        /** The producer whose writes are being applied: their failures are reported to it. */
-        private Producer applying;
-
-        Owner(int index, int cpu, ConcurrentLongLongTable.Builder options, long slots, long maxSlots) {
-            this.index = index;
-            this.cpu = cpu;
-            this.options = options;
-            this.initialSlots = slots;
-            this.maxSlots = maxSlots;
-            this.partition = table(slots);
-        }
-
-        private ConcurrentLongLongTable table(long slots) {
-            return options.build(slots, index);   // a fixed seed differs by partition
-        }
-
-        /**
-         * Under the lock, before writes that may claim {@code slots} more: grows the partition when
-         * they would pass 0.75 of its capacity, below its maximum. The holder is the partition's
-         * one writer, so it copies alone: the mapped entries, line chunk by chunk, into a table
-         * large enough for twice them (removed keys are left behind), batched and prefetched;
-         * then it switches {@link #partition} ({@link #replace}). A reader still in the old
-         * table gets an {@link IllegalStateException} once it is released and reads the new one.
-         */
-        void room(long slots) {
-            ConcurrentLongLongTable old = partition;
-            long capacity = old.capacity();
-            if (used + slots <= Growth.limitOf(capacity)) {
-                return;
-            }
-            long live = old.size();
-            long target = Growth.grownCapacity(capacity, live + slots, maxSlots);
-            if (target == capacity && Growth.reclaimsLittle(used, live, capacity)) {
-                return;                                  // at its maximum, nothing to reclaim: it fills up
-            }
-            ConcurrentLongLongTable next = table(target);
-            try {
-                Growth.copyAll(old, next, true);
-            } catch (RuntimeException e) {
-                next.close();
-                throw e;
-            }
-            replace(next, live);
-        }
-
-        /**
-         * Under the lock: makes {@code next} the partition, with {@code used} slots claimed, and
-         * releases the old table now, or when the last iteration in it leaves.
-         */
-        private void replace(ConcurrentLongLongTable next, long used) {
-            ConcurrentLongLongTable old;
-            synchronized (this) {
-                old = partition;
-                partition = next;
-                if (iterators > 0) {
-                    retired.add(old);
-                    old = null;
-                }
-            }
-            this.used = used;
-            if (old != null) {
-                old.close();
-            }
-        }
-
-        /**
-         * Under the lock: {@link #room}, returning instead of throwing the failure of a growth
-         * (memory refused): the writes then go into the partition as it is, and a write that
-         * finds no slot there reports that failure.
-         */
-        RuntimeException tryRoom(long slots) {
-            try {
-                room(slots);
-                return null;
-            } catch (RuntimeException e) {
-                return e;
-            }
-        }
-
-        /** Under the lock: an empty partition of the initial capacity in place of the current one. */
-        void reset() {
-            replace(table(initialSlots), 0);
-        }
-
-        /** The partition for an iteration, which keeps its memory until {@link #exitIteration()}. */
-        synchronized ConcurrentLongLongTable enterIteration() {
-            iterators++;
-            return partition;
-        }
-
-        synchronized void exitIteration() {
-            if (--iterators == 0) {
-                retired.forEach(ConcurrentLongLongTable::close);
-                retired.clear();
-            }
-        }
-
-        /** Closes the partition and any replaced table still kept for an iteration. */
-        synchronized void closeAll() {
-            partition.close();
-            retired.forEach(ConcurrentLongLongTable::close);
-            retired.clear();
-        }
-
-        /**
-         * Drains every queue of this partition once (up to 256 messages each)
-         * and applies the messages, if the drain lock is free: how many, or -1 when another
-         * thread holds the lock. The lock's acquiring CAS and releasing store order one holder's
-         * writes (the partition's words, the queues' consumer positions) before the next's.
-         */
-        int drain() {
-            if (!tryLock()) {
-                return -1;
-            }
-            try {
-                return drainLocked();
-            } finally {
-                unlock();
-            }
-        }
-
-        boolean tryLock() {
-            return (int) LOCK.getOpaque(this) == 0 && LOCK.compareAndSet(this, 0, 1);
-        }
-
-        void unlock() {
-            LOCK.setRelease(this, 0);
-        }
-
-        /** Under the lock: every producer's queue once, up to 256 messages each; how many. */
-        int drainLocked() {
-            int work = 0;
-            int n = Math.min(producers.get(), maxProducers);
-            for (int i = 0; i < n; i++) {
-                Producer p = slots.get(i);
-                if (p != null) {
-                    applying = p;
-                    work += p.out[index].drain(this, DRAIN_LIMIT);  // endOfBatch applies before it publishes
-                }
-            }
-            return work;
-        }
-
-        /** Under the lock: everything producer {@code p} has queued for this partition. */
-        void drainAll(Producer p) {
-            applying = p;
-            SpscPairQueue q = p.out[index];
-            while (q.pending() != 0) {
-                q.drain(this, DRAIN_LIMIT);
-            }
-        }
-
-        /** Under the lock: producer {@code p}'s puts straight into the partition, as a drained batch would be. */
-        void applyLocked(Producer p, long[] keys, int offset, long[] values, int length) {
-            applying = p;
-            apply(keys, offset, values, length);
-        }
-
-        /**
-         * Under the lock: puts {@code length} entries with the partition's batched, prefetched
-         * put (release stores: one writer), room made first; counts the slots they claim.
-         * Returns the new mappings.
-         *
-         * @throws TableFullException if some found no room; the others were put (or the failure
-         *                            of the growth that would have made room)
-         */
-        long putLocked(long[] keys, int offset, long[] values, int length) {
-            RuntimeException noGrowth = tryRoom(length);
-            claims[0] = 0;
-            try {
-                return partition.putAllExclusive(keys, offset, values, offset, length, claims);
-            } catch (TableFullException full) {
-                throw noGrowth != null ? noGrowth : full;
-            } finally {
-                used += claims[0];
-            }
-        }
-
-        /**
-         * Applies a batch of asynchronous puts: a failure (a full partition, a growth that
-         * could not get memory) is recorded for the producer they came from, never thrown, so
-         * the drain goes on. If the growth fails, the puts still go into the partition as it is.
-         */
-        private void apply(long[] keys, int offset, long[] values, int length) {
-            RuntimeException growth = tryRoom(length);
-            claims[0] = 0;
-            try {
-                partition.putAllExclusive(keys, offset, values, offset, length, claims);
-            } catch (TableFullException e) {
-                applying.fail(e.notPut(), growth != null ? growth : e);
-            } catch (RuntimeException e) {
-                applying.fail(length, e);
-            } finally {
-                used += claims[0];
-            }
-        }
-
-        @Override
-        public void run() {
-            if (cpu >= 0 && Affinity.available()) {
-                try {
-                    Affinity.pin(CpuList.of(cpu));
-                } catch (RuntimeException e) {
-                    failure = "pinning to cpu " + cpu + " failed (runs unpinned): " + e.getMessage();
-                }
-            }
-            IdleStrategy wait = idle.get();
-            while (true) {
-                boolean last = stopping;     // read before draining: a write enqueued before shutdown() is seen
-                int work;
-                try {
-                    work = drain();          // -1: a writer is helping; look again
-                } catch (RuntimeException | Error e) {
-                    // The messages handed over were recorded as failed for their senders; keep draining.
-                    failure = "the owner thread's drain failed: " + e;
-                    work = 0;
-                }
-                if (work == 0 && last) {
-                    return;
-                }
-                wait.idle(Math.max(work, 0));
-            }
-        }
-
-        @Override
-        public void onMessage(long key, long value) {
-            if (value == missingValue) {
-                flush();                     // puts before a removal are applied before it
-                try {
-                    partition.remove(key);
-                } catch (RuntimeException e) {
-                    applying.fail(1, e);
-                }
-            } else {
-                keys[pending] = key;
-                values[pending++] = value;
-            }
-        }
-
-        @Override
-        public void endOfBatch() {
-            flush();
-        }
-
-        /** Applies the collected puts, in order, with the partition's batched, prefetched putAll. */
-        private void flush() {
-            if (pending == 0) {
-                return;
-            }
-            try {
-                apply(keys, 0, values, pending);
-            } finally {
-                pending = 0;
-            }
-        }
-    }
 }

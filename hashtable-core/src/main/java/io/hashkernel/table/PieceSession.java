@@ -48,7 +48,7 @@ abstract class PieceSession implements LongLongSession {
 
     @Override
     public final void put(long id, long key, long value) {
-        ConcurrentLongLongTable.requireStorable(value, missingValue);
+        LineTable.requireStorable(value, missingValue);
         submit(PUT, id, key, value);
     }
 

@@ -1,7 +1,7 @@
 package io.hashkernel.table;
 
 /**
- * The byte layout of a {@link ConcurrentLongLongTable}'s memory.
+ * The byte layout of a {@link LineTable}'s memory.
  *
  * <pre>
  *   line 0                                                             64 bytes

@@ -4,21 +4,21 @@ import io.hashkernel.prefetch.batch.BatchPipeline;
 
 import java.lang.foreign.MemorySegment;
 
-import static io.hashkernel.table.ConcurrentLongLongTable.ABSENT;
-import static io.hashkernel.table.ConcurrentLongLongTable.CLAIMED;
-import static io.hashkernel.table.ConcurrentLongLongTable.GO_ON;
-import static io.hashkernel.table.ConcurrentLongLongTable.WORD;
+import static io.hashkernel.table.LineTable.ABSENT;
+import static io.hashkernel.table.LineTable.CLAIMED;
+import static io.hashkernel.table.LineTable.GO_ON;
+import static io.hashkernel.table.LineTable.WORD;
 import static io.hashkernel.table.TableLayout.EMPTY_KEY;
 import static io.hashkernel.table.TableLayout.NO_VALUE;
 
 /**
- * The asynchronous pipeline of DRAMHiT (§3.1) over one {@link ConcurrentLongLongTable}: submit
+ * The asynchronous pipeline of DRAMHiT (§3.1) over one {@link LineTable}: submit
  * finds, puts and removes tagged with ids of your choosing; the session batches them, prefetches
  * their cache lines and probes a batch while the next one's misses are in flight; {@link #poll}
  * hands back completed results, in completion order, which need not be submission order.
  *
  * <pre>{@code
- * TableSession s = table.session();
+ * LongLongSession s = table.session();
  * for (int i = 0; i < n; i++) {
  *     s.get(i, keys[i]);                 // id i
  *     int done = s.poll(ids, results);   // whatever has completed so far
@@ -48,7 +48,7 @@ final class TableSession implements LongLongSession {
     private static final byte PUT = 1;
     private static final byte REMOVE = 2;
 
-    private final ConcurrentLongLongTable table;
+    private final LineTable table;
     private final MemorySegment memory;
     private final long missing;
     private final BatchPipeline pipe;
@@ -70,7 +70,7 @@ final class TableSession implements LongLongSession {
     /** Slots claimed by puts since {@link #takeClaims()} (a growing table's reservation). */
     private long claims;
 
-    TableSession(ConcurrentLongLongTable table, BatchPipeline pipe, int depth) {
+    TableSession(LineTable table, BatchPipeline pipe, int depth) {
         this.table = table;
         this.memory = table.memory();
         this.missing = table.missingValue();

@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The line probes of {@link ConcurrentLongLongTable} with the Vector API: one 512-bit load of the
+ * The line probes of {@link LineTable} with the Vector API: one 512-bit load of the
  * line's eight words, one compare against the key broadcast, the key lanes (0, 2, 4, 6) kept by a
  * mask: fewer instructions a line than the scalar branch-free compare (four checked loads, sixteen
  * ALU operations), which counts over DRAM too, where the probe's instructions do not overlap the
@@ -32,15 +32,15 @@ final class VectorLines {
         return LongVector.SPECIES_PREFERRED.vectorBitSize() >= LINE.vectorBitSize();
     }
 
-    /** As {@link ConcurrentLongLongTable#lineFind}: value word offset, ABSENT or GO_ON. */
+    /** As {@link LineTable#lineFind}: value word offset, ABSENT or GO_ON. */
     static long lineFind(MemorySegment m, long base, long key) {
         LongVector line = LongVector.fromMemorySegment(LINE, m, base, ByteOrder.LITTLE_ENDIAN);
         long hit = line.compare(VectorOperators.EQ, key).toLong() & KEY_LANES;
         if (hit != 0) {
-            return ConcurrentLongLongTable.hitOffset(base, hit);
+            return LineTable.hitOffset(base, hit);
         }
         long free = line.compare(VectorOperators.EQ, TableLayout.EMPTY_KEY).toLong() & KEY_LANES;
-        return free != 0 ? ConcurrentLongLongTable.ABSENT : ConcurrentLongLongTable.GO_ON;
+        return free != 0 ? LineTable.ABSENT : LineTable.GO_ON;
     }
 
     /** Eight int lanes, for the tags of eight keys. */
@@ -48,7 +48,7 @@ final class VectorLines {
 
     /**
      * The home lines of {@code keys[from, from + count)}, eight keys at a time (as {@link
-     * ConcurrentLongLongTable#homeLine}, with {@code hasher}'s seeds): line byte offsets to {@code
+     * LineTable#homeLine}, with {@code hasher}'s seeds): line byte offsets to {@code
      * lines[n...]}, their tags ({@code firstTag}, {@code firstTag + 1}, ...) to {@code tags[n...]}.
      * Stops before the first group of eight that holds {@link TableLayout#EMPTY_KEY} (served from
      * the side cell, not a line) and before a tail of fewer than eight.
@@ -79,7 +79,7 @@ final class VectorLines {
     }
 
     /**
-     * One round of {@link ConcurrentLongLongTable#getAll}'s probe for requests {@code [j0, stop)}
+     * One round of {@link LineTable#getAll}'s probe for requests {@code [j0, stop)}
      * ({@code stop - j0 <= 64}), as its scalar loop: to each key's place in {@code values} the
      * value (a hit), the missing value (no hit and a free slot), or the key itself (the line full
      * without it). The hit's value word comes out of the same 512-bit load as the keys (one
@@ -111,7 +111,7 @@ final class VectorLines {
         return missed;
     }
 
-    /** As {@link ConcurrentLongLongTable#matches}: the key lanes (bits 0, 2, 4, 6) equal to {@code key}. */
+    /** As {@link LineTable#matches}: the key lanes (bits 0, 2, 4, 6) equal to {@code key}. */
     static long matches(MemorySegment m, long base, long key) {
         return LongVector.fromMemorySegment(LINE, m, base, ByteOrder.LITTLE_ENDIAN)
                 .compare(VectorOperators.EQ, key).toLong() & KEY_LANES;

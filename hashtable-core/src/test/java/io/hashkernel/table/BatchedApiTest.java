@@ -310,7 +310,7 @@ class BatchedApiTest {
     void theReadOnlyViewOfItsMemoryReadsTheTableAndEndsWithIt() {
         ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(64).missingValue(MISSING).build();
         t.put(5, 6);
-        java.lang.foreign.MemorySegment view = t.readOnlyMemory();
+        java.lang.foreign.MemorySegment view = t.engine().readOnlyMemory();
         assertTrue(view.isReadOnly());
         assertEquals(t.memoryBytes(), view.byteSize());
         boolean found = false;
@@ -321,7 +321,7 @@ class BatchedApiTest {
         assertThrows(IllegalArgumentException.class, () -> view.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 1));
         t.close();
         assertThrows(IllegalStateException.class, () -> view.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0));
-        assertThrows(IllegalStateException.class, t::readOnlyMemory);
+        assertThrows(IllegalStateException.class, () -> t.engine().readOnlyMemory());
     }
 
     @Test

@@ -25,12 +25,12 @@ class LineCompareTest {
             assertFalse(MODULE_LOADED, "this run is meant to have no vector module");
             assertFalse(LineCompare.VECTOR);
             assertEquals("scalar (jdk.incubator.vector not loaded: run with --add-modules jdk.incubator.vector)",
-                    ConcurrentLongLongTable.lineCompare());
+                    LineTable.lineCompare());
         } else {
             assertTrue(MODULE_LOADED, "the build's test JVMs load the vector module");
             assertEquals(VectorLines.native512(), LineCompare.VECTOR);
             assertEquals(LineCompare.VECTOR ? "vector-512" : "scalar (no 512-bit vectors on this CPU)",
-                    ConcurrentLongLongTable.lineCompare());
+                    LineTable.lineCompare());
         }
         assertNull(LineCompare.PROBLEM);
     }

@@ -331,8 +331,8 @@ class LongLongMapModelProperties {
         /** A synchronous write to {@code key}'s partition applies this thread's queued writes there first. */
         private void written(long key) {
             if (map instanceof PartitionedLongLongTable p) {
-                int partition = p.ownerOf(key);
-                unsynced.removeIf(u -> p.ownerOf(u) == partition);
+                int partition = p.partitionOf(key);
+                unsynced.removeIf(u -> p.partitionOf(u) == partition);
             }
         }
 

@@ -277,7 +277,7 @@ class PartitionedTableTest {
             int[] perOwner = new int[2];
             for (long k = 0; k < 1000; k++) {
                 t.putAsync(k, k + 1);
-                perOwner[t.ownerOf(k)]++;
+                perOwner[t.partitionOf(k)]++;
             }
             t.sync();
             assertEquals(1000, t.size());
@@ -318,7 +318,7 @@ class PartitionedTableTest {
             t.putAsync(2, 20);                       // queued: fewer than DRAIN_EVERY writes
             assertEquals(0, t.size());
             t.putAllAsync(new long[] {1, 3, 4, 5}, 0, new long[] {11, 30, 40, 50}, 0, 4);
-            boolean twoDrained = java.util.stream.LongStream.of(1, 3, 4, 5).anyMatch(k -> t.ownerOf(k) == t.ownerOf(2));
+            boolean twoDrained = java.util.stream.LongStream.of(1, 3, 4, 5).anyMatch(k -> t.partitionOf(k) == t.partitionOf(2));
             assertEquals(twoDrained ? 5 : 4, t.size(), "applied by the caller, no sync: the locks were free;"
                     + " the queue of each partition it put into was drained first");
             assertEquals(11, t.get(1), "the queued 1 -> 10 was applied first");
