@@ -40,7 +40,7 @@ final class SpscPairQueue {
 
     /** What the consumer does with a message. */
     @FunctionalInterface
-    public interface Handler {
+    interface Handler {
         /** One message, in order. */
         void onMessage(long first, long second);
 
