@@ -1,5 +1,6 @@
 package io.hashkernel.bench;
 
+import io.hashkernel.prefetch.NativePrefetch;
 import io.hashkernel.prefetch.PrefetchStrategy;
 import io.hashkernel.prefetch.Prefetchers;
 import io.hashkernel.prefetch.TouchPrefetch;
@@ -15,26 +16,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MemoryLimitProbeTest {
-
-    private static boolean x86Linux() {
-        String arch = System.getProperty("os.arch");
-        return System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).startsWith("linux")
-                && (arch.equals("amd64") || arch.equals("x86_64"));
-    }
-
-    private static PrefetchStrategy strategy(String name) {
-        String old = System.getProperty(Prefetchers.PROPERTY);
-        System.setProperty(Prefetchers.PROPERTY, name);
-        try {
-            return Prefetchers.selected();
-        } finally {
-            if (old == null) {
-                System.clearProperty(Prefetchers.PROPERTY);
-            } else {
-                System.setProperty(Prefetchers.PROPERTY, old);
-            }
-        }
-    }
 
     @Test
     void theProbesRegionIsWrittenWithDistinctWords() {
@@ -52,12 +33,14 @@ class MemoryLimitProbeTest {
     void theProbeReadsLinesWithEitherStrategy() throws Exception {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment region = arena.allocate(16L << 20, 64);
-            for (String name : x86Linux() ? new String[] {"native", "touch"} : new String[] {"touch"}) {
-                MemoryLimitProbe.Result r = MemoryLimitProbe.measure(region, 2, 16, 0.2, strategy(name));
+            List<PrefetchStrategy> strategies = NativePrefetch.load() != null
+                    ? List.of(NativePrefetch.load(), TouchPrefetch.INSTANCE) : List.of(TouchPrefetch.INSTANCE);
+            for (PrefetchStrategy s : strategies) {
+                MemoryLimitProbe.Result r = MemoryLimitProbe.measure(region, 2, 16, 0.2, s);
                 assertTrue(r.mops() > 0, r.toString());
-                assertEquals("prefetch " + strategy(name).name(), r.strategy());
+                assertEquals("prefetch " + s.name(), r.strategy());
             }
-            List<MemoryLimitProbe.Result> best = MemoryLimitProbe.measureBest(region, 1, 0.1, strategy("auto"));
+            List<MemoryLimitProbe.Result> best = MemoryLimitProbe.measureBest(region, 1, 0.1, Prefetchers.selected());
             assertEquals(3, best.size());
             assertTrue(best.stream().anyMatch(r -> r.strategy().equals("plain loads")), best.toString());
             for (int i = 1; i < best.size(); i++) {

@@ -177,6 +177,29 @@ class ConcurrentUseTest {
         }
     }
 
+    /**
+     * Looks keys 1..n up in place ({@code getAll(kv, kv)}) for {@code rounds} rounds or until
+     * {@code done}, asserting each answers its own value ({@code valueOf(k, 7)}); sets {@code done}.
+     */
+    private static Runnable inPlaceReader(LongLongMap t, int n, int rounds, AtomicBoolean done) {
+        return () -> {
+            try {
+                long[] kv = new long[n];
+                for (int round = 0; round < rounds && !done.get(); round++) {
+                    for (int i = 0; i < n; i++) {
+                        kv[i] = i + 1;
+                    }
+                    t.getAll(kv, kv);
+                    for (int i = 0; i < n; i++) {
+                        assertEquals(valueOf(i + 1, 7), kv[i], "key " + (i + 1) + " in place");
+                    }
+                }
+            } finally {
+                done.set(true);
+            }
+        };
+    }
+
     @Test
     void inPlaceLookupsWhileTheGrowingTableMigratesAnswerTheirOwnKeys() throws Exception {
         try (GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(1 << 12).missingValue(MISSING)
@@ -191,23 +214,7 @@ class ConcurrentUseTest {
                     t.compact();
                 }
             };
-            Runnable reader = () -> {
-                try {
-                    long[] kv = new long[n];
-                    for (int round = 0; round < 3000; round++) {
-                        for (int i = 0; i < n; i++) {
-                            kv[i] = i + 1;
-                        }
-                        t.getAll(kv, kv);
-                        for (int i = 0; i < n; i++) {
-                            assertEquals(valueOf(i + 1, 7), kv[i], "key " + (i + 1) + " in place");
-                        }
-                    }
-                } finally {
-                    done.set(true);
-                }
-            };
-            run(List.of(migrator, reader));
+            run(List.of(migrator, inPlaceReader(t, n, 3000, done)));
             assertTrue(t.migrations() > 0);
         }
     }
@@ -227,23 +234,7 @@ class ConcurrentUseTest {
                 }
                 done.set(true);
             };
-            Runnable reader = () -> {
-                try {
-                    long[] kv = new long[n];
-                    for (int round = 0; round < 200_000 && !done.get(); round++) {
-                        for (int i = 0; i < n; i++) {
-                            kv[i] = i + 1;
-                        }
-                        t.getAll(kv, kv);
-                        for (int i = 0; i < n; i++) {
-                            assertEquals(valueOf(i + 1, 7), kv[i], "key " + (i + 1) + " in place");
-                        }
-                    }
-                } finally {
-                    done.set(true);
-                }
-            };
-            run(List.of(grower, reader));
+            run(List.of(grower, inPlaceReader(t, n, 200_000, done)));
         }
     }
 
