@@ -17,6 +17,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+/**
+ * What is particular to the fixed table beyond the {@link LongLongMapContractTest} contract: every
+ * missing value encoding, memory providers, long probes, capacity rounding, full-table and clear
+ * behaviour of its slots, and the memory it asks for.
+ */
 @Tag("lines")
 class ConcurrentLongLongTableTest {
 
@@ -70,25 +75,6 @@ class ConcurrentLongLongTableTest {
             assertEquals(6, t.get(5));
             assertFalse(t.containsKey(9));
             assertEquals(1, t.size());
-        }
-    }
-
-    @Test
-    void conditionalOperations() {
-        try (ConcurrentLongLongTable t = table(16, -1)) {
-            assertEquals(-1, t.replace(1, 10), "replace of an absent key does nothing");
-            assertFalse(t.containsKey(1));
-            assertEquals(-1, t.putIfAbsent(1, 10));
-            assertEquals(10, t.putIfAbsent(1, 11), "putIfAbsent keeps the present value");
-            assertEquals(10, t.replace(1, 12));
-            assertFalse(t.replace(1, 10, 13));
-            assertTrue(t.replace(1, 12, 13));
-            assertFalse(t.remove(1, 12));
-            assertTrue(t.remove(1, 13));
-            assertEquals(-1, t.get(1));
-            assertFalse(t.replace(1, 13, 14), "replace(k, old, new) of a removed key");
-            assertEquals(-1, t.putIfAbsent(1, 15), "a removed key can come back");
-            assertEquals(15, t.get(1));
         }
     }
 
