@@ -46,6 +46,8 @@ final class Partition implements Runnable, SpscPairQueue.Handler {
     // Guarded by this monitor: iterations in progress, and the replaced tables they may still read.
     private int iterators;
     private final List<LineTable> retired = new ArrayList<>();
+    /** Set by {@link #closeAll()}: a growth finishing later frees its table instead of installing it. */
+    private boolean closed;
     // Touched only under the lock:
     /** Slots claimed in {@link #table} (a removed key's slot counts until the next growth). */
     private long used;
@@ -109,7 +111,7 @@ final class Partition implements Runnable, SpscPairQueue.Handler {
         LineTable next = newTable(target);
         try {
             Growth.copyAll(old, next, true);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             next.close();
             throw e;
         }
@@ -123,6 +125,10 @@ final class Partition implements Runnable, SpscPairQueue.Handler {
     private void replace(LineTable next, long used) {
         LineTable old;
         synchronized (this) {
+            if (closed) {
+                next.close();
+                throw new IllegalStateException("the partitioned table is closed");
+            }
             old = table;
             table = next;
             if (iterators > 0) {
@@ -170,6 +176,7 @@ final class Partition implements Runnable, SpscPairQueue.Handler {
 
     /** Closes the partition and any replaced table still kept for an iteration. */
     synchronized void closeAll() {
+        closed = true;
         table.close();
         retired.forEach(LineTable::close);
         retired.clear();
@@ -276,17 +283,20 @@ final class Partition implements Runnable, SpscPairQueue.Handler {
 
     /**
      * Applies a batch of asynchronous puts: a failure (a full partition, a growth that
-     * could not get memory) is recorded for the producer they came from, never thrown, so
-     * the drain goes on. If the growth fails, the puts still go into the partition as it is.
+     * could not get memory, even an {@link Error}) is recorded for the producer they came from,
+     * never thrown, so the drain goes on and the writes are reported at the producer's next
+     * sync(). If the growth fails, the puts still go into the partition as it is.
      */
     private void apply(long[] keys, int offset, long[] values, int length) {
-        RuntimeException growth = tryRoom(length);
         claims[0] = 0;
         try {
-            table.putAllExclusive(keys, offset, values, offset, length, claims);
-        } catch (TableFullException e) {
-            applying.fail(e.notPut(), growth != null ? growth : e);
-        } catch (RuntimeException e) {
+            RuntimeException growth = tryRoom(length);
+            try {
+                table.putAllExclusive(keys, offset, values, offset, length, claims);
+            } catch (TableFullException e) {
+                applying.fail(e.notPut(), growth != null ? growth : e);
+            }
+        } catch (RuntimeException | Error e) {
             applying.fail(length, e);
         } finally {
             used += claims[0];
@@ -326,7 +336,7 @@ final class Partition implements Runnable, SpscPairQueue.Handler {
             flush();                     // puts before a removal are applied before it
             try {
                 table.remove(key);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 applying.fail(1, e);
             }
         } else {

@@ -6,6 +6,8 @@ import io.hashkernel.table.spi.MemoryProvider;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -96,10 +98,16 @@ public final class PartitionedLongLongTable implements LongLongMap {
      *       queued writes are applied. A registration allocates before it takes a slot number.
      *  (P4) A drained message is never lost: SpscPairQueue.drain counts a message consumed once
      *       the handler has it and always publishes its position; a write the partition cannot
-     *       take (full at its maximum, or its growth refused memory) is recorded in the producer
+     *       take (full at its maximum, its growth refused memory, any other failure, Errors
+     *       included) is recorded in the producer
      *       it came from and thrown, once, by that producer's next sync().
      *  (P5) A replaced partition table is released only when no forEach is inside it (counted
      *       under the Partition's monitor; the last iteration to leave releases it).
+     *  (P6) No write after shutdown's last drain: a synchronous writer re-reads `stopping` once it
+     *       holds the drain lock and lets go if it is set (volatile CAS then volatile read, against
+     *       shutdown's volatile write then its drain's CAS: one of the two sees the other). A
+     *       growth that still ends after close() released the partition frees its new table
+     *       instead of installing it (Partition.closeAll marks it closed under its monitor).
      *
      * Linearisation points.
      *  get/containsKey/getAll: as in the partition table read (direct, never blocked); a read that
@@ -600,6 +608,12 @@ public final class PartitionedLongLongTable implements LongLongMap {
                 wait.idle();
             }
         }
+        if (stopping) {
+            // shutdown() may have finished its last drain of this partition before the lock was
+            // taken: a write now could grow the partition while close() frees it.
+            part.unlock();
+            ensureRunning();
+        }
         Producer p = producers.current();
         if (p != null) {
             try {
@@ -902,6 +916,24 @@ public final class PartitionedLongLongTable implements LongLongMap {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * What went wrong in the owner threads, a line for each partition that had a problem: why
+     * its thread runs unpinned ({@link Builder#pinOwners} asked for a CPU the thread could not
+     * be pinned to), or the last error its loop survived (the writes it was applying are
+     * reported to their writers' {@link #sync()}). Empty when all went well, and always empty
+     * without owner threads.
+     */
+    public List<String> ownerThreadProblems() {
+        List<String> problems = new ArrayList<>();
+        for (Partition part : partitions) {
+            String failure = part.failure;
+            if (failure != null) {
+                problems.add("partition " + part.index + ": " + failure);
+            }
+        }
+        return List.copyOf(problems);
     }
 
     /** Whether {@link #shutdown()} (or {@link #close()}) has been called. */

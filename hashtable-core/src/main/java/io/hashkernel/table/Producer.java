@@ -37,7 +37,7 @@ final class Producer {
     // Guarded by this: writes not applied since the last report, whether all found no room, the first cause.
     private long failed;
     private boolean onlyFull = true;
-    private RuntimeException cause;
+    private Throwable cause;
 
     Producer(int id, SpscPairQueue[] out, IdleStrategy idle, Thread thread) {
         this.id = id;
@@ -105,7 +105,7 @@ final class Producer {
     }
 
     /** Records {@code writes} of this producer's that could not be applied, because of {@code e}. */
-    synchronized void fail(long writes, RuntimeException e) {
+    synchronized void fail(long writes, Throwable e) {
         failed += writes;
         onlyFull &= e instanceof TableFullException;
         if (cause == null) {
@@ -124,7 +124,7 @@ final class Producer {
     void reportFailures() {
         long n;
         boolean full;
-        RuntimeException e;
+        Throwable e;
         synchronized (this) {
             n = failed;
             full = onlyFull;

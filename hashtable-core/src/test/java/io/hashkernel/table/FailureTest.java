@@ -6,9 +6,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import io.hashkernel.numa.Affinity;
+import org.agrona.concurrent.BusySpinIdleStrategy;
+import org.junit.jupiter.api.Assumptions;
+
+import java.lang.foreign.MemorySegment;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -371,5 +379,204 @@ class FailureTest {
                 assertEquals(present, t.size());
             }
         });
+    }
+
+    /** GC-managed memory that throws {@link OutOfMemoryError} (not an exception) while {@link #fail} is set. */
+    static final class ErrorThrowing implements MemoryProvider {
+        final AtomicBoolean fail = new AtomicBoolean();
+
+        @Override
+        public TableMemory allocate(long bytes, long alignment) {
+            if (fail.get()) {
+                throw new OutOfMemoryError("cannot allocate " + bytes + " bytes: an error thrown by the test");
+            }
+            return MemoryProvider.gcManaged().allocate(bytes, alignment);
+        }
+    }
+
+    @ParameterizedTest(name = "owner threads: {0}")
+    @ValueSource(booleans = {true, false})
+    void anErrorWhileApplyingQueuedWritesIsReportedToTheirWriter(boolean ownerThreads) {
+        assertTimeoutPreemptively(HANG, () -> {
+            ErrorThrowing memory = new ErrorThrowing();
+            try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(1).capacity(64)
+                    .ownerThreads(ownerThreads).queueCapacity(64).missingValue(MISSING).memory(memory).build()) {
+                memory.fail.set(true);
+                for (long k = 1; k <= 1000; k++) {
+                    t.putAsync(k, k);
+                }
+                IllegalStateException e = assertThrows(IllegalStateException.class, t::sync);
+                assertTrue(e.getCause() instanceof OutOfMemoryError && e.getMessage().contains("could not be applied"),
+                        e.toString());
+                assertEquals(List.of(), t.ownerThreadProblems(), "the error went to its writer, not to the owner's loop");
+                memory.fail.set(false);
+                for (long k = 1; k <= 1000; k++) {
+                    t.putAsync(k, k + 1);
+                }
+                t.sync();
+                for (long k = 1; k <= 1000; k++) {
+                    assertEquals(k + 1, t.get(k), "the partition grows again once memory can be had");
+                }
+            }
+        });
+    }
+
+    /** Counts the memory handed out and not yet released. */
+    static final class Counting implements MemoryProvider {
+        final AtomicInteger open = new AtomicInteger();
+
+        @Override
+        public TableMemory allocate(long bytes, long alignment) {
+            TableMemory m = MemoryProvider.gcManaged().allocate(bytes, alignment);
+            open.incrementAndGet();
+            return new TableMemory() {
+                private final AtomicBoolean closed = new AtomicBoolean();
+
+                @Override
+                public MemorySegment segment() {
+                    return m.segment();
+                }
+
+                @Override
+                public String description() {
+                    return m.description();
+                }
+
+                @Override
+                public void close() {
+                    if (closed.compareAndSet(false, true)) {
+                        open.decrementAndGet();
+                        m.close();
+                    }
+                }
+            };
+        }
+    }
+
+    /**
+     * close() racing synchronous writers that keep growing the partition: each writer either
+     * completes or gets an {@link IllegalStateException}, and no partition table outlives close().
+     * (A writer that took the drain lock after shutdown's last drain used to grow the partition
+     * while close() freed it, installing a table nobody freed.)
+     */
+    @Test
+    void closeRacingGrowingWritersFreesEveryTable() {
+        assertTimeoutPreemptively(HANG, () -> {
+            for (int round = 0; round < 200; round++) {
+                Counting memory = new Counting();
+                PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(1).capacity(64)
+                        .ownerThreads(false).missingValue(MISSING).memory(memory).build();
+                CountDownLatch started = new CountDownLatch(2);
+                AtomicReference<Throwable> unexpected = new AtomicReference<>();
+                Thread[] writers = new Thread[2];
+                for (int w = 0; w < writers.length; w++) {
+                    long first = w * 1_000_000_000L + 1;
+                    writers[w] = Thread.ofPlatform().start(() -> {
+                        started.countDown();
+                        try {
+                            for (long k = first; ; k++) {
+                                t.put(k, k);
+                            }
+                        } catch (IllegalStateException expected) {
+                            // shut down or closed
+                        } catch (Throwable e) {
+                            unexpected.set(e);
+                        }
+                    });
+                }
+                started.await();
+                Thread.onSpinWait();
+                t.close();
+                for (Thread w : writers) {
+                    w.join();
+                }
+                assertEquals(null, unexpected.get(), "round " + round);
+                assertEquals(0, memory.open.get(), "round " + round + ": a partition table outlived close()");
+            }
+        });
+    }
+
+    /**
+     * A writer that waited for the drain lock while {@link PartitionedLongLongTable#shutdown()}
+     * ran does not write once it gets the lock: shutdown() returned, and close() may be freeing
+     * the partition (a growth then would install a table nobody frees).
+     */
+    @Test
+    void aWriterWaitingForTheLockDuringShutdownDoesNotWriteAfterIt() {
+        assertTimeoutPreemptively(HANG, () -> {
+            CountDownLatch growing = new CountDownLatch(1);
+            CountDownLatch finishGrowth = new CountDownLatch(1);
+            AtomicReference<Thread> blocked = new AtomicReference<>();
+            AtomicLong lateGrowth = new AtomicLong(-1);
+            AtomicLong shutdownReturned = new AtomicLong(Long.MAX_VALUE);
+            MemoryProvider memory = (bytes, alignment) -> {
+                if (Thread.currentThread() == blocked.get()) {
+                    growing.countDown();
+                    try {
+                        finishGrowth.await();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                } else if (System.nanoTime() > shutdownReturned.get()) {
+                    lateGrowth.set(System.nanoTime());
+                }
+                return MemoryProvider.gcManaged().allocate(bytes, alignment);
+            };
+            try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(1).capacity(64)
+                    .ownerThreads(false).missingValue(MISSING).memory(memory).build()) {
+                for (long k = 1; k <= 48; k++) {
+                    t.put(k, k);
+                }
+                Thread holder = Thread.ofPlatform().unstarted(() -> t.put(49, 49));   // grows, holding the lock
+                blocked.set(holder);
+                holder.start();
+                growing.await();
+                long[] keys = new long[400];
+                for (int i = 0; i < keys.length; i++) {
+                    keys[i] = 1000 + i;
+                }
+                AtomicReference<Throwable> waiterGot = new AtomicReference<>();
+                Thread waiter = Thread.ofPlatform().start(() -> {
+                    try {
+                        t.putAll(keys, 0, keys, 0, keys.length);   // needs a growth of its own
+                    } catch (Throwable e) {
+                        waiterGot.set(e);
+                    }
+                });
+                // Until the waiter's back-off has reached its longest parks (1 ms) and it is in one.
+                for (long until = System.nanoTime() + 20_000_000; System.nanoTime() < until
+                        || waiter.getState() != Thread.State.TIMED_WAITING; ) {
+                    Thread.onSpinWait();
+                }
+                finishGrowth.countDown();
+                holder.join();                                  // the lock is free; the waiter is still parked
+                t.shutdown();
+                shutdownReturned.set(System.nanoTime());
+                waiter.join();
+                assertEquals(-1, lateGrowth.get(), "a write grew the partition after shutdown() returned");
+                assertTrue(waiterGot.get() == null || waiterGot.get() instanceof IllegalStateException,
+                        String.valueOf(waiterGot.get()));
+                if (waiterGot.get() != null) {
+                    assertEquals(MISSING, t.get(1000), "a refused write left nothing behind");
+                }
+                assertEquals(49, t.get(49));
+            }
+        });
+    }
+
+    @Test
+    void anOwnerThreadThatCannotBePinnedSaysWhy() {
+        Assumptions.assumeTrue(Affinity.available(), "thread affinity is not available here");
+        ConcurrentLongLongTable.Builder options = ConcurrentLongLongTable.builder().memory(MemoryProvider.gcManaged());
+        Partition part = new Partition(0, 1 << 20, options, 64, 64, new Producers(1, 64, () -> new BusySpinIdleStrategy()),
+                () -> new BusySpinIdleStrategy());
+        try {
+            part.stop();
+            part.run();                                     // pins itself, fails, drains once and ends
+            assertTrue(part.failure != null && part.failure.contains("pinning to cpu " + (1 << 20) + " failed"),
+                    String.valueOf(part.failure));
+        } finally {
+            part.closeAll();
+        }
     }
 }

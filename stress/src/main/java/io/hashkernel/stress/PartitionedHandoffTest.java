@@ -1,6 +1,8 @@
 package io.hashkernel.stress;
 
 import io.hashkernel.table.PartitionedLongLongTable;
+import io.hashkernel.table.spi.MemoryProvider;
+import io.hashkernel.table.spi.TableMemory;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Description;
@@ -12,6 +14,7 @@ import org.openjdk.jcstress.infra.results.JJJ_Result;
 import org.openjdk.jcstress.infra.results.JJ_Result;
 import org.openjdk.jcstress.infra.results.J_Result;
 
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static io.hashkernel.stress.PutGetPublicationTest.V1;
@@ -314,5 +317,78 @@ public final class PartitionedHandoffTest {
             GROWING.remove(present);
             GROWING.remove(added);
         }
+    }
+
+    /**
+     * close() racing a synchronous put that grows the partition: the put either completes before
+     * the partition is released or throws, and no partition table outlives close(). The memory is
+     * GC-managed, so a growth copying from a released table would succeed and install a table
+     * nobody frees, which is what the arbiter counts.
+     */
+    @JCStressTest
+    @Description("close() against a put that grows the partition: every table is freed.")
+    @Outcome(id = {"1, 0", "0, 0"}, expect = ACCEPTABLE,
+            desc = "the put completed (1) or was refused (0); no table left open")
+    @Outcome(expect = FORBIDDEN, desc = "a table outlived close()")
+    @State
+    public static class CloseRacesGrowingPut {
+        final AtomicLong open = new AtomicLong();
+        final PartitionedLongLongTable table = PartitionedLongLongTable.builder().partitions(1).ownerThreads(false)
+                .capacity(4).maxProducers(1).missingValue(MISSING).memory(counting(open)).build();
+
+        public CloseRacesGrowingPut() {
+            for (long k = 1; k <= 3; k++) {
+                table.put(k, k);                // 0.75 of 4 slots: the next new key grows the partition
+            }
+        }
+
+        @Actor
+        public void writer(JJ_Result r) {
+            try {
+                table.put(4, 4);
+                r.r1 = 1;
+            } catch (IllegalStateException shutDownOrClosed) {
+                r.r1 = 0;
+            }
+        }
+
+        @Actor
+        public void closer() {
+            table.close();
+        }
+
+        @Arbiter
+        public void arbiter(JJ_Result r) {
+            r.r2 = open.get();
+        }
+    }
+
+    /** GC-managed memory that counts in {@code open} the tables not yet released. */
+    static MemoryProvider counting(AtomicLong open) {
+        return (bytes, alignment) -> {
+            TableMemory memory = MemoryProvider.gcManaged().allocate(bytes, alignment);
+            open.incrementAndGet();
+            return new TableMemory() {
+                private boolean closed;
+
+                @Override
+                public MemorySegment segment() {
+                    return memory.segment();
+                }
+
+                @Override
+                public String description() {
+                    return memory.description();
+                }
+
+                @Override
+                public synchronized void close() {
+                    if (!closed) {
+                        closed = true;
+                        open.decrementAndGet();
+                    }
+                }
+            };
+        };
     }
 }
