@@ -1,0 +1,952 @@
+package io.hashkernel.kernel;
+
+import io.hashkernel.table.ConcurrentLongLongTable;
+import io.hashkernel.table.GrowingLongLongTable;
+import io.hashkernel.table.LongLongMap;
+import io.hashkernel.table.spi.MemoryProvider;
+import io.hashkernel.table.spi.TableMemory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The kernel substrate: a pool of physical memory cut into 4 KiB frames and 2 MiB superpages, a
+ * tree of containers with quotas, and isolation {@link Domain}s whose memory is revoked when they
+ * fail and which restart.
+ *
+ * <p>Its calls never throw at a refused request: they return a {@link Result}, whose
+ * {@link Result.Err} names the {@link KernelError} and says what was wrong and what is allowed
+ * (the quota and the container, say). They are thread-safe.
+ *
+ * <p>Guarantees, checked by {@link #checkInvariants()}: no frame is lost (free + held = the
+ * pool), every held frame has exactly one holder, every container holds no more than its quota
+ * (and its children's quotas are reserved from it), every map agrees with the objects it
+ * describes, and a dead domain holds no memory and no segment it was given is still open.
+ */
+public final class Kernel implements AutoCloseable {
+
+    /*
+     * Implementation notes.
+     *
+     * One lock. Every call that changes kernel state takes `lock` (a big kernel lock, as in
+     * Atmosphere's verified kernel): the maps, the pool, the object arrays and the containers'
+     * counters are only written under it, so each call is atomic and checkInvariants() (under it
+     * too) sees a consistent state. Domain calls do not take it: Domain.call reads the domain's
+     * volatile incarnation and runs the service in the caller's thread.
+     *
+     * Maps. Every map the kernel keeps is a HashKernel table in kernel-owned memory (memory the
+     * kernel allocates for itself outside the frame pool), keyed by frame number or object id,
+     * with 0 as the missing value (ids and frame owners are never 0):
+     *   frameOwner:       frame -> container holding it (a superpage under its first frame)
+     *   frameDomain:      frame -> domain it is mapped into
+     *   allocationAt:     first frame of a domain allocation -> allocation id
+     *   objectContainer:  object (container, domain) -> the container charged for it (the root: itself)
+     *   domainState:      domain -> ALIVE or DEAD
+     * Frame numbers are bounded by the pool, so the frame maps are fixed tables sized at boot; the
+     * object maps grow. Objects live in arrays indexed by the low half of their ids
+     * (ObjectSlots); the high half is a generation, so ids are never reused.
+     *
+     * Revocation. A domain allocation is a slice of the pool re-scoped to a shared Arena of its
+     * own (MemorySegment.reinterpret). Freeing it, or the domain's death, closes that arena
+     * before the frames go back to the pool: closing a shared arena is a handshake with every
+     * thread, after which no access through the segment can happen (one in flight completes or
+     * throws), so a frame is never reachable by its old domain once another may get it. One arena
+     * per allocation (not one per domain) is what lets a live domain free memory without keeping
+     * a way into frames that the pool may hand to someone else.
+     *
+     * Failure. Domain.call catches every Throwable of the service and calls failed(domain,
+     * incarnation): under the lock, if that incarnation is still the live one, the domain is
+     * marked dead (incarnation null, domainState DEAD), every allocation of the incarnation is
+     * revoked and its frames freed, and the restart policy may start a new incarnation (its
+     * factory runs again, in fresh memory). Calls that were running in the old incarnation read
+     * revoked memory and fail in turn; they find the incarnation already replaced and only
+     * report the error.
+     */
+
+    static final long ALIVE = 1;
+    static final long DEAD = 2;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final FramePool pool;
+    private final long poolBase;
+    private final ObjectSlots<Object> objects = new ObjectSlots<>();
+    private final ObjectSlots<Allocation> allocations = new ObjectSlots<>();
+    private final ConcurrentLongLongTable frameOwner;
+    private final ConcurrentLongLongTable frameDomain;
+    private final ConcurrentLongLongTable allocationAt;
+    private final GrowingLongLongTable objectContainer;
+    private final GrowingLongLongTable domainState;
+    private final long root;
+    private volatile boolean closed;
+
+    private Kernel(Builder b) {
+        this.pool = new FramePool(b.superpages);
+        this.poolBase = pool.bytes(0, 1).address();
+        long frameSlots = Math.max(64, Long.highestOneBit(pool.totalSmallFrames() * 2 - 1) * 2);
+        List<LongLongMap> made = new ArrayList<>();
+        try {
+            frameOwner = frameTable(frameSlots, made);
+            frameDomain = frameTable(frameSlots, made);
+            allocationAt = frameTable(frameSlots, made);
+            objectContainer = objectTable(made);
+            domainState = objectTable(made);
+        } catch (RuntimeException e) {
+            made.forEach(LongLongMap::close);
+            pool.close();
+            throw e;
+        }
+        Quota rootQuota = new Quota(pool.totalSmallFrames(), pool.superpages(), b.rootObjects);
+        this.root = objects.add(id -> new Container(id, 0, rootQuota));
+        objectContainer.put(root, root);
+    }
+
+    private static ConcurrentLongLongTable frameTable(long slots, List<LongLongMap> made) {
+        ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(slots).build();
+        made.add(t);
+        return t;
+    }
+
+    private static GrowingLongLongTable objectTable(List<LongLongMap> made) {
+        GrowingLongLongTable t = GrowingLongLongTable.builder().capacity(64).build();
+        made.add(t);
+        return t;
+    }
+
+    /** A builder of a kernel of 64 MiB of frames. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options of a {@link Kernel}. */
+    public static final class Builder {
+        private int superpages = 32;
+        private long rootObjects = 1 << 20;
+
+        private Builder() {
+        }
+
+        /**
+         * The frame pool's size: a positive multiple of 2 MiB, at most 2 TiB.
+         *
+         * @throws IllegalArgumentException otherwise
+         */
+        public Builder memoryBytes(long bytes) {
+            if (bytes <= 0 || bytes % FramePool.HUGE != 0 || bytes / FramePool.HUGE > Integer.MAX_VALUE / FramePool.PER_SUPERPAGE) {
+                throw new IllegalArgumentException("the frame pool must be a positive multiple of 2 MiB of at most 2 TiB, was "
+                        + bytes + " bytes");
+            }
+            this.superpages = (int) (bytes / FramePool.HUGE);
+            return this;
+        }
+
+        /**
+         * How many kernel objects the root container may hold (its quota's third part; its frame
+         * quotas are the whole pool). Default 2^20.
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder rootObjects(long objects) {
+            if (objects <= 0) {
+                throw new IllegalArgumentException("rootObjects must be positive, was " + objects);
+            }
+            this.rootObjects = objects;
+            return this;
+        }
+
+        /**
+         * Boots the kernel: maps the pool and builds the kernel's maps.
+         *
+         * @throws IllegalArgumentException if the machine cannot give the memory
+         */
+        public Kernel build() {
+            return new Kernel(this);
+        }
+    }
+
+    // ------------------------------------------------------------------------------ containers
+
+    /** The root container: its quotas are the whole pool. */
+    public ContainerId root() {
+        return new ContainerId(root);
+    }
+
+    /**
+     * A new child of {@code parent} with quota {@code quota}, reserved from the parent's quota
+     * (plus one object of the parent's for the child itself).
+     */
+    public Result<ContainerId> createContainer(ContainerId parent, Quota quota) {
+        if (parent == null || quota == null) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "createContainer needs a parent and a quota, was "
+                    + parent + ", " + quota);
+        }
+        String problem = quota.problem();
+        if (problem != null) {
+            return Result.err(KernelError.INVALID_ARGUMENT, problem);
+        }
+        lock.lock();
+        try {
+            Result<Container> p = liveContainer(parent.id());
+            if (!(p instanceof Result.Ok<Container>(Container c))) {
+                return cast(p);
+            }
+            if (c.freeSmall() < quota.smallFrames() || c.freeHuge() < quota.hugeFrames()
+                    || c.freeObjects() < quota.objects() + 1) {
+                return Result.err(KernelError.QUOTA_EXCEEDED, c + " cannot reserve " + quota
+                        + " and an object for a child: it has " + c.freeSmall() + " free 4 KiB frames, "
+                        + c.freeHuge() + " free 2 MiB frames and " + c.freeObjects() + " free objects of its quota " + c.quota);
+            }
+            long id = objects.add(i -> new Container(i, c.id, quota));
+            c.reservedSmall += quota.smallFrames();
+            c.reservedHuge += quota.hugeFrames();
+            c.reservedObjects += quota.objects();
+            c.objects++;
+            objectContainer.put(id, c.id);
+            return Result.ok(new ContainerId(id));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Kills a container: its child containers (recursively) and domains die, every frame they
+     * hold goes back to the pool, and its quota goes back to its parent.
+     */
+    public Result<Void> killContainer(ContainerId container) {
+        if (container == null) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "killContainer needs a container, was null");
+        }
+        lock.lock();
+        try {
+            Result<Container> r = liveContainer(container.id());
+            if (!(r instanceof Result.Ok<Container>(Container c))) {
+                return cast(r);
+            }
+            if (c.id == root) {
+                return Result.err(KernelError.INVALID_ARGUMENT, "the root container cannot be killed; close the kernel");
+            }
+            kill(c);
+            Container parent = (Container) objects.get(c.parent);
+            parent.reservedSmall -= c.quota.smallFrames();
+            parent.reservedHuge -= c.quota.hugeFrames();
+            parent.reservedObjects -= c.quota.objects();
+            parent.objects--;
+            return Result.ok(null);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under the lock: frees everything {@code c} and its descendants hold, and removes them. */
+    private void kill(Container c) {
+        List<Long> charged = new ArrayList<>();
+        objectContainer.forEach((object, holder) -> {
+            if (holder == c.id && object != c.id) {
+                charged.add(object);
+            }
+        });
+        for (long object : charged) {
+            Object o = objects.get(object);
+            if (o instanceof Container child) {
+                kill(child);
+            } else if (o instanceof Domain<?> d) {
+                remove(d);
+            }
+        }
+        List<Long> frames = new ArrayList<>();
+        frameOwner.forEach((frame, holder) -> {
+            if (holder == c.id) {
+                frames.add(frame);
+            }
+        });
+        for (long frame : frames) {
+            releaseFrame(c, frame);
+        }
+        objectContainer.remove(c.id);
+        objects.remove(c.id);
+    }
+
+    /** What a container may hold and holds. */
+    public Result<Usage> usage(ContainerId container) {
+        if (container == null) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "usage needs a container, was null");
+        }
+        lock.lock();
+        try {
+            return liveContainer(container.id()).map(c -> new Usage(c.quota, c.smallFrames, c.hugeFrames, c.objects,
+                    new Quota(c.reservedSmall, c.reservedHuge, c.reservedObjects)));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * A container's quota and what it holds against it.
+     *
+     * @param quota       its quota
+     * @param smallFrames 4 KiB frames it (or its domains) holds
+     * @param hugeFrames  2 MiB frames it (or its domains) holds
+     * @param objects     objects charged to it (children, domains)
+     * @param reserved    the quotas of its children
+     */
+    public record Usage(Quota quota, long smallFrames, long hugeFrames, long objects, Quota reserved) {
+    }
+
+    // ---------------------------------------------------------------------------------- frames
+
+    /** A free frame of {@code size} for {@code container}, charged to its quota. */
+    public Result<Frame> allocateFrame(ContainerId container, FrameSize size) {
+        if (container == null || size == null) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "allocateFrame needs a container and a size, was "
+                    + container + ", " + size);
+        }
+        lock.lock();
+        try {
+            Result<Container> r = liveContainer(container.id());
+            if (!(r instanceof Result.Ok<Container>(Container c))) {
+                return cast(r);
+            }
+            Result<Long> n = take(c, size, 1);
+            return n.map(frame -> new Frame(frame, size));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Frees a frame {@code container} holds (not one mapped into a domain: the domain frees those). */
+    public Result<Void> freeFrame(ContainerId container, Frame frame) {
+        lock.lock();
+        try {
+            Result<Container> r = heldFrame(container, frame, true);
+            if (!(r instanceof Result.Ok<Container>(Container c))) {
+                return cast(r);
+            }
+            releaseFrame(c, frame.number());
+            return Result.ok(null);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Splits a 2 MiB frame {@code container} holds into its 512 frames of 4 KiB, which it then
+     * holds (its quota charged 512 small frames and freed one huge).
+     */
+    public Result<List<Frame>> splitFrame(ContainerId container, Frame frame) {
+        lock.lock();
+        try {
+            Result<Container> r = heldFrame(container, frame, true);
+            if (!(r instanceof Result.Ok<Container>(Container c))) {
+                return cast(r);
+            }
+            if (frame.size() != FrameSize.HUGE) {
+                return Result.err(KernelError.INVALID_STATE, "only a 2 MiB frame splits, was " + frame);
+            }
+            if (c.freeSmall() < FramePool.PER_SUPERPAGE) {
+                return Result.err(KernelError.QUOTA_EXCEEDED, c + " has " + c.freeSmall()
+                        + " free 4 KiB frames of its quota " + c.quota + "; a split needs " + FramePool.PER_SUPERPAGE);
+            }
+            pool.splitAllocated(frame.number());
+            List<Frame> frames = new ArrayList<>(FramePool.PER_SUPERPAGE);
+            for (int i = 0; i < FramePool.PER_SUPERPAGE; i++) {
+                long n = frame.number() + i;
+                frameOwner.put(n, c.id);              // the first frame's entry now means the small frame
+                frames.add(new Frame(n, FrameSize.SMALL));
+            }
+            c.hugeFrames--;
+            c.smallFrames += FramePool.PER_SUPERPAGE;
+            return Result.ok(List.copyOf(frames));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Merges the 512 frames of 4 KiB of one superpage, all held by {@code container} and none
+     * mapped into a domain, back into one 2 MiB frame. {@code first} is the superpage's first frame.
+     */
+    public Result<Frame> mergeFrames(ContainerId container, Frame first) {
+        lock.lock();
+        try {
+            Result<Container> r = heldFrame(container, first, true);
+            if (!(r instanceof Result.Ok<Container>(Container c))) {
+                return cast(r);
+            }
+            if (first.size() != FrameSize.SMALL || first.number() % FramePool.PER_SUPERPAGE != 0) {
+                return Result.err(KernelError.INVALID_ARGUMENT, "a merge names the first 4 KiB frame of a superpage "
+                        + "(a number divisible by 512), was " + first);
+            }
+            for (int i = 1; i < FramePool.PER_SUPERPAGE; i++) {
+                long n = first.number() + i;
+                if (frameOwner.get(n) != c.id || frameDomain.get(n) != 0) {
+                    return Result.err(KernelError.INVALID_STATE, "4 KiB frame " + n + " of the superpage is not held by "
+                            + c + " outside any domain; a merge needs all 512");
+                }
+            }
+            if (c.freeHuge() < 1) {
+                return Result.err(KernelError.QUOTA_EXCEEDED, c + " has no free 2 MiB frame in its quota " + c.quota);
+            }
+            for (int i = 1; i < FramePool.PER_SUPERPAGE; i++) {
+                frameOwner.remove(first.number() + i);
+            }
+            pool.mergeAllocated((int) (first.number() / FramePool.PER_SUPERPAGE));
+            c.smallFrames -= FramePool.PER_SUPERPAGE;
+            c.hugeFrames++;
+            return Result.ok(new Frame(first.number(), FrameSize.HUGE));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The container holding {@code frame}, or {@link KernelError#NO_SUCH_OBJECT} if it is free. */
+    public Result<ContainerId> holderOf(Frame frame) {
+        if (frame == null || frame.size() == null || !pool.inPool(frame.number())) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "no such frame in a pool of " + pool.totalSmallFrames()
+                    + " 4 KiB frames: " + frame);
+        }
+        lock.lock();
+        try {
+            if (closed) {
+                return closedError();
+            }
+            long n = frame.number();
+            long holder = frameOwner.get(n);
+            boolean sized = frame.size() == FrameSize.HUGE ? pool.isHugeAllocated(n) : pool.isSmallAllocated(n);
+            return holder != 0 && sized ? Result.ok(new ContainerId(holder))
+                    : Result.err(KernelError.NO_SUCH_OBJECT, frame + " is free");
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Free memory in the pool, in 4 KiB frames (a whole free superpage counts 512). */
+    public long freeFrames() {
+        lock.lock();
+        try {
+            return pool.freeSmallFrames();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The pool's size in 4 KiB frames. */
+    public long totalFrames() {
+        return pool.totalSmallFrames();
+    }
+
+    /** Under the lock: {@code count} frames of {@code size} (contiguous), charged to {@code c}; the first's number. */
+    private Result<Long> take(Container c, FrameSize size, int count) {
+        if (size == FrameSize.SMALL) {
+            if (c.freeSmall() < count) {
+                return Result.err(KernelError.QUOTA_EXCEEDED, c + " has " + c.freeSmall()
+                        + " free 4 KiB frames of its quota " + c.quota + ", asked for " + count);
+            }
+            long n = pool.allocateSmall();
+            if (n < 0) {
+                return Result.err(KernelError.OUT_OF_MEMORY, "the pool has no free 4 KiB frame ("
+                        + pool.freeSmallFrames() + " free of " + pool.totalSmallFrames() + ")");
+            }
+            frameOwner.put(n, c.id);
+            c.smallFrames++;
+            return Result.ok(n);
+        }
+        if (c.freeHuge() < count) {
+            return Result.err(KernelError.QUOTA_EXCEEDED, c + " has " + c.freeHuge()
+                    + " free 2 MiB frames of its quota " + c.quota + ", asked for " + count);
+        }
+        long n = pool.allocateHuge(count);
+        if (n < 0) {
+            return Result.err(KernelError.OUT_OF_MEMORY, "the pool has no " + count + " contiguous free 2 MiB frames ("
+                    + pool.wholeFreeSuperpages() + " free of " + pool.superpages() + ")");
+        }
+        for (int i = 0; i < count; i++) {
+            frameOwner.put(n + (long) i * FramePool.PER_SUPERPAGE, c.id);
+        }
+        c.hugeFrames += count;
+        return Result.ok(n);
+    }
+
+    /** Under the lock: frame {@code n} (held by {@code c}) back to the pool, uncharged. */
+    private void releaseFrame(Container c, long n) {
+        frameOwner.remove(n);
+        frameDomain.remove(n);
+        if (pool.isHugeAllocated(n)) {
+            pool.freeHuge(n);
+            c.hugeFrames--;
+        } else {
+            pool.freeSmall(n);
+            c.smallFrames--;
+        }
+    }
+
+    /** Under the lock: the live container holding {@code frame}, itself held outside any domain. */
+    private Result<Container> heldFrame(ContainerId container, Frame frame, boolean unmapped) {
+        if (container == null || frame == null || frame.size() == null) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "a frame call needs a container and a frame, was "
+                    + container + ", " + frame);
+        }
+        Result<Container> r = liveContainer(container.id());
+        if (!(r instanceof Result.Ok<Container>(Container c))) {
+            return r;
+        }
+        long n = frame.number();
+        if (!pool.inPool(n)) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "frame " + n + " is outside the pool of "
+                    + pool.totalSmallFrames() + " 4 KiB frames");
+        }
+        boolean sized = frame.size() == FrameSize.HUGE ? pool.isHugeAllocated(n) : pool.isSmallAllocated(n);
+        long holder = frameOwner.get(n);
+        if (!sized || holder == 0) {
+            return Result.err(KernelError.NO_SUCH_OBJECT, frame + " is not allocated (as a frame of that size)");
+        }
+        if (holder != c.id) {
+            return Result.err(KernelError.NOT_OWNER, frame + " is held by container " + holder + ", not by " + c);
+        }
+        if (unmapped && frameDomain.get(n) != 0) {
+            return Result.err(KernelError.INVALID_STATE, frame + " is mapped into domain " + frameDomain.get(n)
+                    + "; the domain frees it");
+        }
+        return Result.ok(c);
+    }
+
+    // --------------------------------------------------------------------------------- domains
+
+    /**
+     * Creates a domain in {@code container} (charged one object) and runs its factory there. If
+     * the factory throws, the domain's memory is revoked, nothing stays charged, and the result
+     * is {@link KernelError#DOMAIN_FAILED} with the cause.
+     */
+    public <S> Result<Domain<S>> createDomain(ContainerId container, DomainSpec<S> spec) {
+        if (container == null || spec == null) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "createDomain needs a container and a spec, was "
+                    + container + ", " + spec);
+        }
+        lock.lock();
+        try {
+            Result<Container> r = liveContainer(container.id());
+            if (!(r instanceof Result.Ok<Container>(Container c))) {
+                return cast(r);
+            }
+            if (c.freeObjects() < 1) {
+                return Result.err(KernelError.QUOTA_EXCEEDED, c + " has no free object in its quota " + c.quota
+                        + " for domain " + spec.name());
+            }
+            long id = objects.add(i -> new Domain<>(this, i, c.id, spec));
+            @SuppressWarnings("unchecked")
+            Domain<S> d = (Domain<S>) objects.get(id);
+            c.objects++;
+            objectContainer.put(id, c.id);
+            domainState.put(id, DEAD);
+            Throwable failure = start(d, 0);
+            if (failure != null) {
+                remove(d);
+                return new Result.Err<>(KernelError.DOMAIN_FAILED, "domain " + spec.name()
+                        + "'s factory failed; nothing of it remains", failure);
+            }
+            return Result.ok(d);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Kills a domain: it is never restarted, and its memory is revoked and freed. */
+    public Result<Void> killDomain(Domain<?> domain) {
+        if (domain == null || domain.kernel != this) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "killDomain needs a domain of this kernel, was " + domain);
+        }
+        lock.lock();
+        try {
+            if (closed) {
+                return closedError();
+            }
+            if (objects.get(domain.id) != domain) {
+                return Result.err(KernelError.NO_SUCH_OBJECT, domain + " no longer exists (its container was killed)");
+            }
+            domain.killed = true;
+            Domain.Incarnation<?> inc = domain.live;
+            if (inc != null) {
+                die(domain, inc);
+            }
+            return Result.ok(null);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether {@code domain} (a domain of this kernel) still exists, dead or alive. */
+    public boolean exists(Domain<?> domain) {
+        lock.lock();
+        try {
+            return domain != null && objects.get(domain.id) == domain;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** From Domain.call: incarnation {@code inc} of {@code d} threw {@code t}. */
+    void failed(Domain<?> d, Domain.Incarnation<?> inc, Throwable t) {
+        lock.lock();
+        try {
+            if (d.live != inc) {
+                return;                                  // already dead (a racing call failed first, or killed)
+            }
+            die(d, inc);
+            while (!d.killed && !closed && d.restarts < d.spec.restart().maxRestarts()) {
+                d.restarts++;
+                if (start(d, d.restarts) == null) {
+                    return;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under the lock: runs {@code d}'s factory as incarnation {@code number}; its failure, or null. */
+    private <S> Throwable start(Domain<S> d, int number) {
+        Context context = new Context(d, number);
+        S service;
+        try {
+            service = d.spec.factory().apply(context);
+            if (service == null) {
+                throw new NullPointerException("domain " + d.spec.name() + "'s factory returned null");
+            }
+            if (!d.spec.service().isInstance(service)) {
+                throw new ClassCastException("domain " + d.spec.name() + "'s factory returned a "
+                        + service.getClass().getName() + ", not a " + d.spec.service().getName());
+            }
+        } catch (Throwable t) {
+            revoke(context);
+            return t;
+        }
+        d.live = new Domain.Incarnation<>(number, service, context);
+        domainState.put(d.id, ALIVE);
+        return null;
+    }
+
+    /** Under the lock: {@code d}'s incarnation {@code inc} ends; its memory is revoked and freed. */
+    private void die(Domain<?> d, Domain.Incarnation<?> inc) {
+        d.live = null;
+        domainState.put(d.id, DEAD);
+        revoke(inc.context());
+    }
+
+    /** Under the lock: every allocation of {@code context} revoked and its frames freed. */
+    private void revoke(Context context) {
+        context.revoked = true;
+        List<Allocation> mine = new ArrayList<>();
+        allocations.forEach(a -> {
+            if (a.owner == context) {
+                mine.add(a);
+            }
+        });
+        for (Allocation a : mine) {
+            release(a);
+        }
+    }
+
+    /** Under the lock: a domain removed for good (dead, its memory freed, uncharged). */
+    private void remove(Domain<?> d) {
+        d.killed = true;
+        Domain.Incarnation<?> inc = d.live;
+        if (inc != null) {
+            die(d, inc);
+        }
+        Container c = (Container) objects.get(d.container);
+        c.objects--;
+        objectContainer.remove(d.id);
+        domainState.remove(d.id);
+        objects.remove(d.id);
+    }
+
+    /** One domain allocation: its frames and the arena that revokes its segment. */
+    private static final class Allocation {
+        final long id;
+        final Context owner;
+        final long first;
+        final int count;
+        final FrameSize size;
+        final Arena arena;
+        final MemorySegment segment;
+
+        Allocation(long id, Context owner, long first, int count, FrameSize size, Arena arena, MemorySegment segment) {
+            this.id = id;
+            this.owner = owner;
+            this.first = first;
+            this.count = count;
+            this.size = size;
+            this.arena = arena;
+            this.segment = segment;
+        }
+    }
+
+    /** Under the lock: revokes allocation {@code a} and frees its frames. */
+    private void release(Allocation a) {
+        a.arena.close();                                 // a handshake: no access through the segment after this
+        Container c = (Container) objects.get(a.owner.domain.container);
+        long step = a.size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
+        for (int i = 0; i < a.count; i++) {
+            releaseFrame(c, a.first + i * step);
+        }
+        allocationAt.remove(a.first);
+        allocations.remove(a.id);
+    }
+
+    /** A domain incarnation's access to kernel memory. */
+    final class Context implements DomainContext {
+        final Domain<?> domain;
+        final int number;
+        /** Set under the lock when the incarnation ends: it allocates nothing more. */
+        volatile boolean revoked;
+
+        Context(Domain<?> domain, int number) {
+            this.domain = domain;
+            this.number = number;
+        }
+
+        @Override
+        public String name() {
+            return domain.spec.name();
+        }
+
+        @Override
+        public int incarnation() {
+            return number;
+        }
+
+        @Override
+        public MemorySegment allocate(long bytes, long alignment) {
+            Result<MemorySegment> r = allocateFor(this, bytes, alignment);
+            if (r instanceof Result.Err<MemorySegment> e) {
+                throw e.error() == KernelError.DOMAIN_DEAD || e.error() == KernelError.KERNEL_CLOSED
+                        ? new IllegalStateException(e.message()) : new IllegalArgumentException(e.message());
+            }
+            return r.orElseThrow();
+        }
+
+        @Override
+        public void free(MemorySegment segment) {
+            Result<Void> r = freeFor(this, segment);
+            if (r instanceof Result.Err<Void> e) {
+                throw new IllegalArgumentException(e.message());
+            }
+        }
+
+        @Override
+        public MemoryProvider memory() {
+            return (bytes, alignment) -> {
+                MemorySegment segment = allocate(bytes, alignment);
+                return new TableMemory() {
+                    @Override
+                    public MemorySegment segment() {
+                        return segment;
+                    }
+
+                    @Override
+                    public String description() {
+                        return "frames of domain " + domain.spec.name();
+                    }
+
+                    @Override
+                    public void close() {
+                        freeFor(Context.this, segment);     // nothing to do once the domain's memory was revoked
+                    }
+                };
+            };
+        }
+    }
+
+    private Result<MemorySegment> allocateFor(Context ctx, long bytes, long alignment) {
+        if (bytes <= 0 || alignment <= 0 || Long.bitCount(alignment) != 1 || alignment > FramePool.HUGE) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "a domain allocates a positive number of bytes aligned to a "
+                    + "power of two of at most 2 MiB, was " + bytes + " bytes aligned to " + alignment);
+        }
+        lock.lock();
+        try {
+            if (closed) {
+                return closedError();
+            }
+            if (ctx.revoked) {
+                return Result.err(KernelError.DOMAIN_DEAD, "domain " + ctx.name() + "'s incarnation " + ctx.number
+                        + " is dead; it allocates nothing");
+            }
+            Container c = (Container) objects.get(ctx.domain.container);
+            boolean small = bytes <= FramePool.SMALL && alignment <= FramePool.SMALL;
+            FrameSize size = small ? FrameSize.SMALL : FrameSize.HUGE;
+            long frames = small ? 1 : (bytes + FramePool.HUGE - 1) / FramePool.HUGE;
+            if (frames > Integer.MAX_VALUE) {
+                return Result.err(KernelError.INVALID_ARGUMENT, "cannot allocate " + bytes + " bytes");
+            }
+            Result<Long> r = take(c, size, (int) frames);
+            if (!(r instanceof Result.Ok<Long>(Long first))) {
+                return cast(r);
+            }
+            long span = small ? FramePool.SMALL : frames * FramePool.HUGE;
+            pool.bytes(first, span).fill((byte) 0);
+            long step = small ? 1 : FramePool.PER_SUPERPAGE;
+            for (long i = 0; i < frames; i++) {
+                frameDomain.put(first + i * step, ctx.domain.id);
+            }
+            Arena arena = Arena.ofShared();
+            MemorySegment segment = Scopes.revocable(pool.bytes(first, bytes), arena);
+            long id = allocations.add(i -> new Allocation(i, ctx, first, (int) frames, size, arena, segment));
+            allocationAt.put(first, id);
+            return Result.ok(segment);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Result<Void> freeFor(Context ctx, MemorySegment segment) {
+        if (segment == null) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "free needs a segment, was null");
+        }
+        lock.lock();
+        try {
+            long offset = segment.address() - poolBase;
+            Allocation a = null;
+            if (offset >= 0 && offset % FramePool.SMALL == 0 && pool.inPool(offset / FramePool.SMALL)) {
+                a = allocations.get(allocationAt.get(offset / FramePool.SMALL));
+            }
+            if (a == null || a.owner != ctx) {
+                return Result.err(KernelError.NO_SUCH_OBJECT, "the segment " + segment
+                        + " is not a live allocation of domain " + ctx.name() + "'s incarnation " + ctx.number);
+            }
+            if (a.segment.byteSize() != segment.byteSize()) {
+                return Result.err(KernelError.INVALID_ARGUMENT, "free the whole allocation of " + a.segment.byteSize()
+                        + " bytes, not a slice of " + segment.byteSize());
+            }
+            release(a);
+            return Result.ok(null);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ----------------------------------------------------------------------------- invariants
+
+    /**
+     * Checks every invariant of the kernel's state and returns the violations found (none: an
+     * empty list). Takes the kernel's lock, so it sees the state between two calls.
+     */
+    public List<String> checkInvariants() {
+        lock.lock();
+        try {
+            return new Invariants(this).check();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // What Invariants reads, under the lock.
+    FramePool pool() {
+        return pool;
+    }
+
+    ObjectSlots<Object> objects() {
+        return objects;
+    }
+
+    LongLongMap frameOwnerMap() {
+        return frameOwner;
+    }
+
+    LongLongMap frameDomainMap() {
+        return frameDomain;
+    }
+
+    LongLongMap allocationMap() {
+        return allocationAt;
+    }
+
+    LongLongMap objectContainerMap() {
+        return objectContainer;
+    }
+
+    LongLongMap domainStateMap() {
+        return domainState;
+    }
+
+    long rootId() {
+        return root;
+    }
+
+    /** Under the lock: each live allocation as (domain id, first frame, count, huge?, arena alive, owner revoked). */
+    void forEachAllocation(AllocationVisitor visitor) {
+        allocations.forEach(a -> visitor.visit(a.owner.domain, a.first, a.count, a.size, a.arena.scope().isAlive(),
+                a.owner.revoked, a.id));
+    }
+
+    @FunctionalInterface
+    interface AllocationVisitor {
+        void visit(Domain<?> domain, long first, int count, FrameSize size, boolean open, boolean revoked, long id);
+    }
+
+    // ---------------------------------------------------------------------------------- misc
+
+    private Result<Container> liveContainer(long id) {
+        if (closed) {
+            return closedError();
+        }
+        return objects.get(id) instanceof Container c ? Result.ok(c)
+                : Result.err(KernelError.NO_SUCH_OBJECT, "no container " + id + " (never created, or killed)");
+    }
+
+    private static <T> Result<T> closedError() {
+        return Result.err(KernelError.KERNEL_CLOSED, "the kernel is closed");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> Result<T> cast(Result<?> err) {
+        return (Result<T>) Objects.requireNonNull((Result.Err<?>) err);
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Kills every domain (revoking its memory), releases the kernel's maps and unmaps the pool.
+     * Later calls return {@link KernelError#KERNEL_CLOSED}; idempotent.
+     */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            List<Domain<?>> domains = new ArrayList<>();
+            objects.forEach(o -> {
+                if (o instanceof Domain<?> d) {
+                    domains.add(d);
+                }
+            });
+            for (Domain<?> d : domains) {
+                d.killed = true;
+                Domain.Incarnation<?> inc = d.live;
+                if (inc != null) {
+                    die(d, inc);
+                }
+            }
+            closed = true;
+            frameOwner.close();
+            frameDomain.close();
+            allocationAt.close();
+            objectContainer.close();
+            domainState.close();
+            pool.close();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return closed ? "Kernel[closed]" : "Kernel[" + pool.totalSmallFrames() + " frames of 4 KiB, " + pool.placement() + "]";
+    }
+}
