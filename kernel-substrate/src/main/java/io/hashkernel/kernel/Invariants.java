@@ -129,6 +129,9 @@ final class Invariants {
                 fail(c + " is charged to " + holder + ", its parent is " + c.parent);
             } else if (o instanceof Domain<?> d && holder != d.container) {
                 fail(d + " is charged to " + holder + ", its container is " + d.container);
+            } else if (o instanceof SharedObject x && (holder != x.container || x.owner.container != x.container)) {
+                fail("exchange-heap object " + object + " is charged to " + holder + ", its owner "
+                        + x.owner + " is in container " + x.owner.container);
             }
         });
         if (entries[0] != k.objects().live()) {
@@ -149,6 +152,38 @@ final class Invariants {
                 }
             }
         });
+        long[] shared = {0};
+        long[] covered = {0};                            // frames of allocations and shared objects
+        k.objects().forEach(o -> {
+            if (o instanceof SharedObject x) {
+                shared[0]++;
+                if (x.state() == SharedObject.DROPPED || !x.arena.scope().isAlive()) {
+                    fail("exchange-heap object " + x.id + " is dropped but still an object");
+                }
+                if (x.owner.live == null || k.objects().get(x.owner.id) != x.owner) {
+                    fail("exchange-heap object " + x.id + " is owned by " + x.owner + ", which is not alive");
+                }
+                if (k.sharedOwnerMap().get(x.id) != x.owner.id) {
+                    fail("the owner map says exchange-heap object " + x.id + " is owned by "
+                            + k.sharedOwnerMap().get(x.id) + ", not by " + x.owner);
+                }
+                long step = x.size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
+                for (int i = 0; i < x.count; i++) {
+                    if (k.frameOwnerMap().get(x.first + i * step) != x.container) {
+                        fail("frame " + (x.first + i * step) + " of exchange-heap object " + x.id + " is not held by its container");
+                    }
+                    if (k.frameDomainMap().get(x.first + i * step) != x.owner.id) {
+                        fail("frame " + (x.first + i * step) + " of exchange-heap object " + x.id + " is not marked in use by its owner");
+                    }
+                }
+                covered[0] += x.count;
+            }
+        });
+        long[] owned = {0};
+        k.sharedOwnerMap().forEach((object, owner) -> owned[0]++);
+        if (owned[0] != shared[0]) {
+            fail("the owner map has " + owned[0] + " entries for " + shared[0] + " exchange-heap objects");
+        }
         k.forEachAllocation((domain, first, count, size, open, revoked, id) -> {
             Domain.Incarnation<?> live = domain.live;
             if (revoked || live == null || !open) {
@@ -163,6 +198,12 @@ final class Invariants {
                     fail("frame " + (first + i * step) + " of an allocation of " + domain + " is not mapped to it");
                 }
             }
+            covered[0] += count;
         });
+        long[] mapped = {0};
+        k.frameDomainMap().forEach((frame, domain) -> mapped[0]++);
+        if (mapped[0] != covered[0]) {
+            fail(mapped[0] + " frames are marked in use by domains, " + covered[0] + " belong to their allocations and objects");
+        }
     }
 }

@@ -42,10 +42,12 @@ public final class Kernel implements AutoCloseable {
      * kernel allocates for itself outside the frame pool), keyed by frame number or object id,
      * with 0 as the missing value (ids and frame owners are never 0):
      *   frameOwner:       frame -> container holding it (a superpage under its first frame)
-     *   frameDomain:      frame -> domain it is mapped into
+     *   frameDomain:      frame -> domain using it (a domain allocation, or an exchange-heap object it owns):
+     *                     such a frame is "mapped", and its container cannot free, split or merge it
      *   allocationAt:     first frame of a domain allocation -> allocation id
      *   objectContainer:  object (container, domain) -> the container charged for it (the root: itself)
      *   domainState:      domain -> ALIVE or DEAD
+     *   sharedOwner:      exchange-heap object -> the domain owning it
      * Frame numbers are bounded by the pool, so the frame maps are fixed tables sized at boot; the
      * object maps grow. Objects live in arrays indexed by the low half of their ids
      * (ObjectSlots); the high half is a generation, so ids are never reused.
@@ -65,6 +67,16 @@ public final class Kernel implements AutoCloseable {
      * factory runs again, in fresh memory). Calls that were running in the old incarnation read
      * revoked memory and fail in turn; they find the incarnation already replaced and only
      * report the error.
+     *
+     * Exchange heap. A shared object is frames (charged to its owner's container, in the frame map
+     * like any other) in an arena of its own, plus an ownership word (SharedObject): epoch << 20 |
+     * borrows, or -1 once dropped. A handle (XRef) carries the epoch it was made for and checks
+     * the word before each access. A borrow CASes the count up only while the epoch matches; a
+     * move or a drop CASes (epoch, 0 borrows) to the next epoch or to -1, so a move racing a
+     * borrow either happens first (the borrow finds a new epoch and is refused) or fails
+     * (INVALID_STATE, borrowed). A drop closes the object's arena before its frames go back, so an
+     * access that passed the check while the drop ran throws rather than reading a reused frame.
+     * The owner's death drops its objects whatever their borrows (the borrowers' reads throw).
      */
 
     static final long ALIVE = 1;
@@ -80,6 +92,7 @@ public final class Kernel implements AutoCloseable {
     private final ConcurrentLongLongTable allocationAt;
     private final GrowingLongLongTable objectContainer;
     private final GrowingLongLongTable domainState;
+    private final GrowingLongLongTable sharedOwner;
     private final long root;
     private volatile boolean closed;
 
@@ -94,6 +107,7 @@ public final class Kernel implements AutoCloseable {
             allocationAt = frameTable(frameSlots, made);
             objectContainer = objectTable(made);
             domainState = objectTable(made);
+            sharedOwner = objectTable(made);
         } catch (RuntimeException e) {
             made.forEach(LongLongMap::close);
             pool.close();
@@ -254,6 +268,9 @@ public final class Kernel implements AutoCloseable {
                 kill(child);
             } else if (o instanceof Domain<?> d) {
                 remove(d);
+            } else if (o instanceof SharedObject x) {
+                x.forceDrop();
+                releaseShared(x);
             }
         }
         List<Long> frames = new ArrayList<>();
@@ -632,6 +649,17 @@ public final class Kernel implements AutoCloseable {
         d.live = null;
         domainState.put(d.id, DEAD);
         revoke(inc.context());
+        List<Long> owned = new ArrayList<>();
+        sharedOwner.forEach((object, owner) -> {
+            if (owner == d.id) {
+                owned.add(object);
+            }
+        });
+        for (long object : owned) {
+            SharedObject x = (SharedObject) objects.get(object);
+            x.forceDrop();
+            releaseShared(x);
+        }
     }
 
     /** Under the lock: every allocation of {@code context} revoked and its frames freed. */
@@ -826,6 +854,162 @@ public final class Kernel implements AutoCloseable {
         }
     }
 
+    // --------------------------------------------------------------------------- exchange heap
+
+    /**
+     * A zero-filled object of {@code bytes} in the exchange heap, owned by {@code owner} and
+     * charged to its container (one object, and a 4 KiB frame, or as many contiguous 2 MiB frames
+     * as it takes).
+     */
+    public Result<XRef> allocateShared(Domain<?> owner, long bytes) {
+        if (owner == null || owner.kernel != this || bytes <= 0) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "allocateShared needs a domain of this kernel and a positive size, was "
+                    + owner + ", " + bytes + " bytes");
+        }
+        lock.lock();
+        try {
+            if (closed) {
+                return closedError();
+            }
+            if (owner.live == null) {
+                return Result.err(KernelError.DOMAIN_DEAD, owner + " is dead; it can own nothing");
+            }
+            Container c = (Container) objects.get(owner.container);
+            if (c.freeObjects() < 1) {
+                return Result.err(KernelError.QUOTA_EXCEEDED, c + " has no free object in its quota " + c.quota
+                        + " for an exchange-heap object");
+            }
+            boolean small = bytes <= FramePool.SMALL;
+            FrameSize size = small ? FrameSize.SMALL : FrameSize.HUGE;
+            long frames = small ? 1 : (bytes + FramePool.HUGE - 1) / FramePool.HUGE;
+            if (frames > Integer.MAX_VALUE) {
+                return Result.err(KernelError.INVALID_ARGUMENT, "cannot allocate " + bytes + " bytes");
+            }
+            Result<Long> r = take(c, size, (int) frames);
+            if (!(r instanceof Result.Ok<Long>(Long first))) {
+                return cast(r);
+            }
+            pool.bytes(first, small ? FramePool.SMALL : frames * FramePool.HUGE).fill((byte) 0);
+            long step = small ? 1 : FramePool.PER_SUPERPAGE;
+            for (long i = 0; i < frames; i++) {
+                frameDomain.put(first + i * step, owner.id);   // in use: the container may not free or merge it
+            }
+            Arena arena = Arena.ofShared();
+            MemorySegment segment = Scopes.revocable(pool.bytes(first, bytes), arena);
+            long id = objects.add(i -> new SharedObject(i, first, (int) frames, size, arena, segment, owner));
+            c.objects++;
+            objectContainer.put(id, c.id);
+            sharedOwner.put(id, owner.id);
+            return Result.ok(new XRef(this, (SharedObject) objects.get(id), 0, owner));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@link XRef#moveTo}: under the lock, the object recharged to {@code to}'s container. */
+    Result<XRef> moveShared(XRef ref, Domain<?> to) {
+        if (to == null || to.kernel != this) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "moveTo needs a domain of this kernel, was " + to);
+        }
+        lock.lock();
+        try {
+            Result<SharedObject> r = liveShared(ref);
+            if (!(r instanceof Result.Ok<SharedObject>(SharedObject x))) {
+                return cast(r);
+            }
+            if (to.live == null) {
+                return Result.err(KernelError.DOMAIN_DEAD, to + " is dead; it can own nothing");
+            }
+            Container from = (Container) objects.get(x.container);
+            Container dest = (Container) objects.get(to.container);
+            if (dest != from) {
+                long small = x.size == FrameSize.SMALL ? x.count : 0;
+                long huge = x.size == FrameSize.HUGE ? x.count : 0;
+                if (dest.freeObjects() < 1 || dest.freeSmall() < small || dest.freeHuge() < huge) {
+                    return Result.err(KernelError.QUOTA_EXCEEDED, dest + " cannot take exchange-heap object " + x.id
+                            + " (an object and " + x.count + " " + (small > 0 ? "4 KiB" : "2 MiB") + " frames): it has "
+                            + dest.freeObjects() + " free objects, " + dest.freeSmall() + " free 4 KiB and "
+                            + dest.freeHuge() + " free 2 MiB frames of its quota " + dest.quota);
+                }
+            }
+            if (!x.transition(ref.epoch, (ref.epoch + 1) << SharedObject.BORROW_BITS)) {
+                return Result.err(KernelError.INVALID_STATE, "exchange-heap object " + x.id
+                        + " is borrowed; it moves once the borrows end");
+            }
+            long step = x.size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
+            for (int i = 0; i < x.count; i++) {
+                frameDomain.put(x.first + i * step, to.id);
+            }
+            if (dest != from) {
+                for (int i = 0; i < x.count; i++) {
+                    frameOwner.put(x.first + i * step, dest.id);
+                }
+                if (x.size == FrameSize.SMALL) {
+                    from.smallFrames -= x.count;
+                    dest.smallFrames += x.count;
+                } else {
+                    from.hugeFrames -= x.count;
+                    dest.hugeFrames += x.count;
+                }
+                from.objects--;
+                dest.objects++;
+                objectContainer.put(x.id, dest.id);
+                x.container = dest.id;
+            }
+            x.owner = to;
+            sharedOwner.put(x.id, to.id);
+            return Result.ok(new XRef(this, x, ref.epoch + 1, to));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@link XRef#drop}: under the lock, the object freed. */
+    Result<Void> dropShared(XRef ref) {
+        lock.lock();
+        try {
+            Result<SharedObject> r = liveShared(ref);
+            if (!(r instanceof Result.Ok<SharedObject>(SharedObject x))) {
+                return cast(r);
+            }
+            if (!x.transition(ref.epoch, SharedObject.DROPPED)) {
+                return Result.err(KernelError.INVALID_STATE, "exchange-heap object " + x.id
+                        + " is borrowed; it can be dropped once the borrows end");
+            }
+            releaseShared(x);
+            return Result.ok(null);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Result<SharedObject> liveShared(XRef ref) {
+        if (ref == null) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "no exchange-heap handle (null)");
+        }
+        if (closed) {
+            return closedError();
+        }
+        if (objects.get(ref.object.id) != ref.object || !ref.isValid()) {
+            return Result.err(KernelError.NO_SUCH_OBJECT, ref.stale());
+        }
+        return Result.ok(ref.object);
+    }
+
+    /** Under the lock: a dropped object's memory revoked and freed, and the object removed. */
+    private void releaseShared(SharedObject x) {
+        x.arena.close();
+        Container c = (Container) objects.get(x.container);
+        long step = x.size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
+        for (int i = 0; i < x.count; i++) {
+            releaseFrame(c, x.first + i * step);
+        }
+        c.objects--;
+        objectContainer.remove(x.id);
+        sharedOwner.remove(x.id);
+        objects.remove(x.id);
+    }
+
     // ----------------------------------------------------------------------------- invariants
 
     /**
@@ -868,6 +1052,10 @@ public final class Kernel implements AutoCloseable {
 
     LongLongMap domainStateMap() {
         return domainState;
+    }
+
+    LongLongMap sharedOwnerMap() {
+        return sharedOwner;
     }
 
     long rootId() {
@@ -939,6 +1127,7 @@ public final class Kernel implements AutoCloseable {
             allocationAt.close();
             objectContainer.close();
             domainState.close();
+            sharedOwner.close();
             pool.close();
         } finally {
             lock.unlock();

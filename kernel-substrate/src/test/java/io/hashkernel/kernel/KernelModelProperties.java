@@ -13,11 +13,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Random sequences of kernel calls (containers, frames, splits and merges, domains, calls,
- * crashes, kills) against a model of what each container holds: after every step the kernel's
+ * crashes, kills, exchange-heap objects moved and dropped) against a model of what each container holds: after every step the kernel's
  * invariants hold and every container's usage is the model's. jqwik shrinks a failing sequence.
  */
 class KernelModelProperties {
@@ -28,14 +29,15 @@ class KernelModelProperties {
         @Override
         public String toString() {
             String[] names = {"createContainer", "killContainer", "allocateFrame", "freeFrame", "splitFrame",
-                    "mergeFrames", "createDomain", "call", "crash", "killDomain"};
+                    "mergeFrames", "createDomain", "call", "crash", "killDomain", "allocateShared", "moveShared",
+                    "dropShared"};
             return names[kind] + "(" + a + ", " + b + ")";
         }
     }
 
     @Provide
     Arbitrary<List<Step>> steps() {
-        return Combinators.combine(Arbitraries.integers().between(0, 9), Arbitraries.integers().between(0, 999),
+        return Combinators.combine(Arbitraries.integers().between(0, 12), Arbitraries.integers().between(0, 999),
                 Arbitraries.integers().between(0, 999)).as(Step::new).list().ofMaxSize(60);
     }
 
@@ -52,6 +54,8 @@ class KernelModelProperties {
         final List<Model> children = new ArrayList<>();
         final List<Frame> frames = new ArrayList<>();
         final List<Domain<Cell>> domains = new ArrayList<>();
+        /** Exchange-heap objects owned by its domains (each one 4 KiB frame). */
+        final List<XRef> shared = new ArrayList<>();
 
         Model(ContainerId id, Model parent, Quota quota) {
             this.id = id;
@@ -61,7 +65,7 @@ class KernelModelProperties {
 
         long small() {
             return frames.stream().filter(f -> f.size() == FrameSize.SMALL).count()
-                    + domains.stream().filter(Domain::isAlive).count();
+                    + domains.stream().filter(Domain::isAlive).count() + shared.size();
         }
 
         long huge() {
@@ -69,7 +73,7 @@ class KernelModelProperties {
         }
 
         long objects() {
-            return children.size() + domains.size();
+            return children.size() + domains.size() + shared.size();
         }
 
         Quota reserved() {
@@ -180,14 +184,61 @@ class KernelModelProperties {
                                     : d.call(cell -> { throw new IllegalStateException("crash"); });
                             assertEquals(!alive ? KernelError.DOMAIN_DEAD : s.kind() == 7 ? null : KernelError.DOMAIN_FAILED,
                                     r.error(), r.toString());
+                            if (s.kind() == 8) {
+                                dropOwnedBy(c, d);
+                            }
                         }
                     }
                     case 9 -> {
                         if (!c.domains.isEmpty()) {
                             Domain<Cell> d = c.domains.remove(s.b() % c.domains.size());
                             assertTrue(kernel.killDomain(d).isOk());
+                            dropOwnedBy(c, d);
                             assertEquals(KernelError.DOMAIN_DEAD, d.call(Cell::increment).error());
                             c.domains.add(d);                       // still an object (and charged) until its container dies
+                        }
+                    }
+                    case 10 -> {
+                        if (!c.domains.isEmpty()) {
+                            Domain<Cell> d = c.domains.get(s.b() % c.domains.size());
+                            Result<XRef> r = kernel.allocateShared(d, 1 + s.b() % 4096);
+                            if (!d.isAlive()) {
+                                assertEquals(KernelError.DOMAIN_DEAD, r.error(), r.toString());
+                            } else if (c.quota.objects() - c.objects() - c.reserved().objects() < 1
+                                    || c.quota.smallFrames() - c.small() - c.reserved().smallFrames() < 1) {
+                                assertEquals(KernelError.QUOTA_EXCEEDED, r.error(), r.toString());
+                            } else if (r.isOk()) {
+                                c.shared.add(r.orElseThrow());
+                            } else {
+                                assertEquals(KernelError.OUT_OF_MEMORY, r.error(), r.toString());
+                            }
+                        }
+                    }
+                    case 11 -> {
+                        Model to = live.get(s.b() % live.size());
+                        if (!c.shared.isEmpty() && !to.domains.isEmpty()) {
+                            XRef x = c.shared.get(s.b() % c.shared.size());
+                            Domain<Cell> dest = to.domains.get(s.a() % to.domains.size());
+                            Result<XRef> r = x.moveTo(dest);
+                            boolean fits = to == c || to.quota.objects() - to.objects() - to.reserved().objects() >= 1
+                                    && to.quota.smallFrames() - to.small() - to.reserved().smallFrames() >= 1;
+                            if (!dest.isAlive()) {
+                                assertEquals(KernelError.DOMAIN_DEAD, r.error(), r.toString());
+                            } else {
+                                assertEquals(fits, r.isOk(), r.toString());
+                            }
+                            if (r.isOk()) {
+                                c.shared.remove(x);
+                                to.shared.add(r.orElseThrow());
+                                assertTrue(x == r.orElseThrow() || !x.isValid());
+                            }
+                        }
+                    }
+                    case 12 -> {
+                        if (!c.shared.isEmpty()) {
+                            XRef x = c.shared.remove(s.b() % c.shared.size());
+                            assertTrue(x.drop().isOk());
+                            assertFalse(x.isValid());
                         }
                     }
                     default -> throw new AssertionError(s);
@@ -202,10 +253,14 @@ class KernelModelProperties {
             for (Model m : live) {
                 assertTrue(m == root || kernel.killContainer(m.id).isOk() || !kernel.usage(m.id).isOk());
             }
-            assertEquals(root.frames.stream().mapToLong(f -> f.size().bytes() / 4096).sum()
-                            + root.domains.stream().filter(Domain::isAlive).count(),
+            assertEquals(root.small() + 512 * root.huge(),
                     kernel.totalFrames() - kernel.freeFrames(), "only the root's own frames are held");
         }
+    }
+
+    private static void dropOwnedBy(Model c, Domain<Cell> d) {
+        c.shared.removeIf(x -> x.owner() == d && !x.isValid());
+        assertTrue(c.shared.stream().noneMatch(x -> x.owner() == d), "a dead owner's objects are dropped");
     }
 
     private static Frame pick(List<Frame> frames, FrameSize size, int b) {
