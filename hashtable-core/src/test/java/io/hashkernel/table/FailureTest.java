@@ -10,7 +10,6 @@ import io.hashkernel.numa.Affinity;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.junit.jupiter.api.Assumptions;
 
-import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -429,27 +428,10 @@ class FailureTest {
         public TableMemory allocate(long bytes, long alignment) {
             TableMemory m = MemoryProvider.gcManaged().allocate(bytes, alignment);
             open.incrementAndGet();
-            return new TableMemory() {
-                private final AtomicBoolean closed = new AtomicBoolean();
-
-                @Override
-                public MemorySegment segment() {
-                    return m.segment();
-                }
-
-                @Override
-                public String description() {
-                    return m.description();
-                }
-
-                @Override
-                public void close() {
-                    if (closed.compareAndSet(false, true)) {
-                        open.decrementAndGet();
-                        m.close();
-                    }
-                }
-            };
+            return TableMemory.of(m.segment(), m.description(), () -> {
+                open.decrementAndGet();
+                m.close();
+            });
         }
     }
 

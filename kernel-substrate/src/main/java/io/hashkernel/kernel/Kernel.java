@@ -767,22 +767,9 @@ public final class Kernel implements AutoCloseable {
         public MemoryProvider memory() {
             return (bytes, alignment) -> {
                 MemorySegment segment = allocate(bytes, alignment);
-                return new TableMemory() {
-                    @Override
-                    public MemorySegment segment() {
-                        return segment;
-                    }
-
-                    @Override
-                    public String description() {
-                        return "frames of domain " + domain.spec.name();
-                    }
-
-                    @Override
-                    public void close() {
-                        freeFor(Context.this, segment);     // nothing to do once the domain's memory was revoked
-                    }
-                };
+                // Closing it after the domain's memory was revoked has nothing left to do.
+                return TableMemory.of(segment, "frames of domain " + domain.spec.name(),
+                        () -> freeFor(Context.this, segment));
             };
         }
     }

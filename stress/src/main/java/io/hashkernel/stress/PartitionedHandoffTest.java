@@ -14,7 +14,6 @@ import org.openjdk.jcstress.infra.results.JJJ_Result;
 import org.openjdk.jcstress.infra.results.JJ_Result;
 import org.openjdk.jcstress.infra.results.J_Result;
 
-import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static io.hashkernel.stress.PutGetPublicationTest.V1;
@@ -368,27 +367,10 @@ public final class PartitionedHandoffTest {
         return (bytes, alignment) -> {
             TableMemory memory = MemoryProvider.gcManaged().allocate(bytes, alignment);
             open.incrementAndGet();
-            return new TableMemory() {
-                private boolean closed;
-
-                @Override
-                public MemorySegment segment() {
-                    return memory.segment();
-                }
-
-                @Override
-                public String description() {
-                    return memory.description();
-                }
-
-                @Override
-                public synchronized void close() {
-                    if (!closed) {
-                        closed = true;
-                        open.decrementAndGet();
-                    }
-                }
-            };
+            return TableMemory.of(memory.segment(), memory.description(), () -> {
+                open.decrementAndGet();
+                memory.close();
+            });
         };
     }
 }

@@ -23,24 +23,7 @@ final class Tables {
     static final MemoryProvider RELEASED = (bytes, alignment) -> {
         Arena arena = Arena.ofShared();
         MemorySegment segment = arena.allocate(bytes, alignment);
-        return new TableMemory() {
-            @Override
-            public MemorySegment segment() {
-                return segment;
-            }
-
-            @Override
-            public String description() {
-                return "Arena.ofShared (released on close)";
-            }
-
-            @Override
-            public void close() {
-                if (arena.scope().isAlive()) {
-                    arena.close();
-                }
-            }
-        };
+        return TableMemory.of(segment, "Arena.ofShared (released on close)", arena::close);
     };
 
     /** A 4-slot table (a single cache line) on GC-managed memory; jcstress creates millions. */

@@ -1,6 +1,8 @@
 package io.hashkernel.table.spi;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A block of memory handed to a table by a {@link MemoryProvider}.
@@ -27,5 +29,34 @@ public interface TableMemory extends AutoCloseable {
      */
     default long hugePageBytes() {
         return -1;
+    }
+
+    /**
+     * {@code segment}, described as {@code description}, released by running {@code release}
+     * once: the first {@link #close()} runs it, later ones do nothing.
+     */
+    static TableMemory of(MemorySegment segment, String description, Runnable release) {
+        Objects.requireNonNull(segment, "segment");
+        Objects.requireNonNull(description, "description");
+        Objects.requireNonNull(release, "release");
+        AtomicBoolean released = new AtomicBoolean();
+        return new TableMemory() {
+            @Override
+            public MemorySegment segment() {
+                return segment;
+            }
+
+            @Override
+            public String description() {
+                return description;
+            }
+
+            @Override
+            public void close() {
+                if (released.compareAndSet(false, true)) {
+                    release.run();
+                }
+            }
+        };
     }
 }
