@@ -9,7 +9,8 @@ import java.lang.annotation.Target;
 /**
  * On an {@link XRef} parameter of a {@link DomainService} method: the generated proxy lends the
  * object read-only for the length of the call ({@link XRef#borrow()}) instead of moving it; the
- * callee gets the caller's handle, which refuses writes, moves and drops until the call returns.
+ * callee gets a lent handle ({@link XRef.Borrow#handle()}) that reads the object, refuses writes,
+ * moves and drops, and goes stale when the call returns.
  */
 @Documented
 @Retention(RetentionPolicy.RUNTIME)

@@ -27,6 +27,8 @@ public final class Domain<S> {
     volatile int restarts;
     /** Whether it was killed (a killed domain is never restarted). Written under the kernel's lock. */
     boolean killed;
+    /** The context of an incarnation whose factory is running, or null. Under the kernel's lock. */
+    Kernel.Context starting;
     private final LongAdder calls = new LongAdder();
     private final LongAdder failures = new LongAdder();
 
@@ -44,9 +46,13 @@ public final class Domain<S> {
     /**
      * Calls {@code body} on the domain's service: its value, or {@link KernelError#DOMAIN_DEAD}
      * if the domain is dead, or {@link KernelError#DOMAIN_FAILED} (with the cause) if it threw, in
-     * which case the domain is dead and recreated where its policy allows.
+     * which case the domain is dead and recreated where its policy allows (one try: a factory
+     * that fails again leaves it dead). A null body is {@link KernelError#INVALID_ARGUMENT}.
      */
     public <R> Result<R> call(Function<? super S, ? extends R> body) {
+        if (body == null) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "call needs a body, was null");
+        }
         Incarnation<S> inc = live;
         if (inc == null) {
             return Result.err(KernelError.DOMAIN_DEAD, "domain " + spec.name() + " (" + id + ") is dead"

@@ -35,10 +35,14 @@ final class Invariants {
         }
     }
 
-    /** Every held frame is allocated in the pool and held by a live container; free + held = total. */
+    /**
+     * Every held frame is allocated in the pool and held by a live container (or in quarantine,
+     * as the quarantine says); free + held = total.
+     */
     private void frames() {
         FramePool pool = k.pool();
         long[] held = new long[2];                       // small, huge
+        long[] quarantined = {0};
         k.frameOwnerMap().forEach((frame, holder) -> {
             if (!pool.inPool(frame)) {
                 fail("frame map names frame " + frame + " outside the pool");
@@ -51,10 +55,16 @@ final class Invariants {
             } else {
                 fail("frame " + frame + " is held by " + holder + " but free in the pool");
             }
-            if (!(k.objects().get(holder) instanceof Container)) {
+            if (holder == Kernel.QUARANTINE) {
+                quarantined[0] += pool.isHugeAllocated(frame) ? FramePool.PER_SUPERPAGE : 1;
+            } else if (!(k.objects().get(holder) instanceof Container)) {
                 fail("frame " + frame + " is held by " + holder + ", which is not a live container");
             }
         });
+        if (quarantined[0] != k.quarantinedFrames()) {
+            fail("the frame map has " + quarantined[0] + " 4 KiB frames in quarantine, the quarantine "
+                    + k.quarantinedFrames());
+        }
         if (held[0] != pool.countAllocatedSmall() || held[1] != pool.countAllocatedHuge()) {
             fail("the frame map holds " + held[0] + " 4 KiB and " + held[1] + " 2 MiB frames, the pool has "
                     + pool.countAllocatedSmall() + " and " + pool.countAllocatedHuge() + " allocated");

@@ -60,11 +60,24 @@ public final class Kernel implements AutoCloseable {
      * per allocation (not one per domain) is what lets a live domain free memory without keeping
      * a way into frames that the pool may hand to someone else.
      *
+     * Quarantine. Closing an arena fails while a JDK operation holds it (a channel writing the
+     * segment's ByteBuffer, say). Its frames then leave their container for the quarantine (held
+     * by QUARANTINE in the frame map), and each later frame allocation, checkInvariants() and
+     * close() try the close again; only once it succeeds do the frames go back to the pool. If
+     * some are still held at close(), the pool stays mapped, so the holder never faults.
+     *
+     * Factories. A domain's factory runs under the lock and may call the kernel, even to kill its
+     * own domain or container or to close the kernel. The starting context is recorded in the
+     * domain (starting), so such a kill revokes what the factory allocated; when the factory
+     * returns, start() installs the incarnation only if the domain still exists and was not
+     * killed, else it fails.
+     *
      * Failure. Domain.call catches every Throwable of the service and calls failed(domain,
      * incarnation): under the lock, if that incarnation is still the live one, the domain is
      * marked dead (incarnation null, domainState DEAD), every allocation of the incarnation is
      * revoked and its frames freed, and the restart policy may start a new incarnation (its
-     * factory runs again, in fresh memory). Calls that were running in the old incarnation read
+     * factory runs again, in fresh memory; once a failure: if it fails again, the domain stays
+     * dead). Calls that were running in the old incarnation read
      * revoked memory and fail in turn; they find the incarnation already replaced and only
      * report the error.
      *
@@ -81,6 +94,8 @@ public final class Kernel implements AutoCloseable {
 
     static final long ALIVE = 1;
     static final long DEAD = 2;
+    /** The frame map's holder of quarantined frames (not a container: ids are positive). */
+    static final long QUARANTINE = -1;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final FramePool pool;
@@ -94,6 +109,8 @@ public final class Kernel implements AutoCloseable {
     private final GrowingLongLongTable domainState;
     private final GrowingLongLongTable sharedOwner;
     private final long root;
+    /** Revoked memory whose arena could not be closed yet (a JDK operation holds it): its frames wait here. */
+    private final List<Quarantined> quarantine = new ArrayList<>();
     private volatile boolean closed;
 
     private Kernel(Builder b) {
@@ -208,7 +225,7 @@ public final class Kernel implements AutoCloseable {
                 return cast(p);
             }
             if (c.freeSmall() < quota.smallFrames() || c.freeHuge() < quota.hugeFrames()
-                    || c.freeObjects() < quota.objects() + 1) {
+                    || c.freeObjects() - 1 < quota.objects()) {
                 return Result.err(KernelError.QUOTA_EXCEEDED, c + " cannot reserve " + quota
                         + " and an object for a child: it has " + c.freeSmall() + " free 4 KiB frames, "
                         + c.freeHuge() + " free 2 MiB frames and " + c.freeObjects() + " free objects of its quota " + c.quota);
@@ -449,6 +466,10 @@ public final class Kernel implements AutoCloseable {
         }
     }
 
+    private long poolBytes() {
+        return pool.totalSmallFrames() * FramePool.SMALL;
+    }
+
     /** The pool's size in 4 KiB frames. */
     public long totalFrames() {
         return pool.totalSmallFrames();
@@ -456,6 +477,7 @@ public final class Kernel implements AutoCloseable {
 
     /** Under the lock: {@code count} frames of {@code size} (contiguous), charged to {@code c}; the first's number. */
     private Result<Long> take(Container c, FrameSize size, int count) {
+        retryQuarantine();
         if (size == FrameSize.SMALL) {
             if (c.freeSmall() < count) {
                 return Result.err(KernelError.QUOTA_EXCEEDED, c + " has " + c.freeSmall()
@@ -559,7 +581,9 @@ public final class Kernel implements AutoCloseable {
             domainState.put(id, DEAD);
             Throwable failure = start(d, 0);
             if (failure != null) {
-                remove(d);
+                if (!closed && objects.get(id) == d) {
+                    remove(d);                           // else its factory killed its container, or closed the kernel
+                }
                 return new Result.Err<>(KernelError.DOMAIN_FAILED, "domain " + spec.name()
                         + "'s factory failed; nothing of it remains", failure);
             }
@@ -582,11 +606,7 @@ public final class Kernel implements AutoCloseable {
             if (objects.get(domain.id) != domain) {
                 return Result.err(KernelError.NO_SUCH_OBJECT, domain + " no longer exists (its container was killed)");
             }
-            domain.killed = true;
-            Domain.Incarnation<?> inc = domain.live;
-            if (inc != null) {
-                die(domain, inc);
-            }
+            end(domain);
             return Result.ok(null);
         } finally {
             lock.unlock();
@@ -611,11 +631,11 @@ public final class Kernel implements AutoCloseable {
                 return;                                  // already dead (a racing call failed first, or killed)
             }
             die(d, inc);
-            while (!d.killed && !closed && d.restarts < d.spec.restart().maxRestarts()) {
+            // One restart a failure: a factory that fails again leaves the domain dead rather than
+            // retrying under the lock.
+            if (!d.killed && !closed && d.restarts < d.spec.restart().maxRestarts()) {
                 d.restarts++;
-                if (start(d, d.restarts) == null) {
-                    return;
-                }
+                start(d, d.restarts);
             }
         } finally {
             lock.unlock();
@@ -626,6 +646,7 @@ public final class Kernel implements AutoCloseable {
     private <S> Throwable start(Domain<S> d, int number) {
         Context context = new Context(d, number);
         S service;
+        d.starting = context;                            // a kill while the factory runs revokes it
         try {
             service = d.spec.factory().apply(context);
             if (service == null) {
@@ -636,12 +657,36 @@ public final class Kernel implements AutoCloseable {
                         + service.getClass().getName() + ", not a " + d.spec.service().getName());
             }
         } catch (Throwable t) {
-            revoke(context);
+            if (!context.revoked) {
+                revoke(context);
+            }
             return t;
+        } finally {
+            d.starting = null;
+        }
+        if (context.revoked || d.killed || closed || objects.get(d.id) != d) {
+            if (!context.revoked) {
+                revoke(context);
+            }
+            return new IllegalStateException("domain " + d.spec.name() + " was killed, or the kernel closed, while its "
+                    + "factory ran");
         }
         d.live = new Domain.Incarnation<>(number, service, context);
         domainState.put(d.id, ALIVE);
         return null;
+    }
+
+    /** Under the lock: {@code d} is killed: never restarted; its incarnation, or the one starting, revoked. */
+    private void end(Domain<?> d) {
+        d.killed = true;
+        Domain.Incarnation<?> inc = d.live;
+        if (inc != null) {
+            die(d, inc);
+        }
+        Context starting = d.starting;
+        if (starting != null && !starting.revoked) {
+            revoke(starting);
+        }
     }
 
     /** Under the lock: {@code d}'s incarnation {@code inc} ends; its memory is revoked and freed. */
@@ -678,11 +723,7 @@ public final class Kernel implements AutoCloseable {
 
     /** Under the lock: a domain removed for good (dead, its memory freed, uncharged). */
     private void remove(Domain<?> d) {
-        d.killed = true;
-        Domain.Incarnation<?> inc = d.live;
-        if (inc != null) {
-            die(d, inc);
-        }
+        end(d);
         Container c = (Container) objects.get(d.container);
         c.objects--;
         objectContainer.remove(d.id);
@@ -713,14 +754,84 @@ public final class Kernel implements AutoCloseable {
 
     /** Under the lock: revokes allocation {@code a} and frees its frames. */
     private void release(Allocation a) {
-        a.arena.close();                                 // a handshake: no access through the segment after this
         Container c = (Container) objects.get(a.owner.domain.container);
-        long step = a.size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
-        for (int i = 0; i < a.count; i++) {
-            releaseFrame(c, a.first + i * step);
-        }
+        freeOrQuarantine(c, a.arena, a.first, a.count, a.size);
         allocationAt.remove(a.first);
         allocations.remove(a.id);
+    }
+
+    /**
+     * Under the lock: closes {@code arena} (a handshake: no access through its segments after it)
+     * and frees the frames, uncharged from {@code c}. If the arena cannot be closed yet (a JDK
+     * operation, such as a channel write of the segment's buffer, holds it), the frames leave
+     * {@code c} for the quarantine, and go back to the pool when a later try closes the arena.
+     */
+    private void freeOrQuarantine(Container c, Arena arena, long first, int count, FrameSize size) {
+        long step = size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
+        if (closeArena(arena)) {
+            for (int i = 0; i < count; i++) {
+                releaseFrame(c, first + i * step);
+            }
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            long n = first + i * step;
+            frameDomain.remove(n);
+            frameOwner.put(n, QUARANTINE);
+        }
+        if (size == FrameSize.SMALL) {
+            c.smallFrames -= count;
+        } else {
+            c.hugeFrames -= count;
+        }
+        quarantine.add(new Quarantined(arena, first, count, size));
+    }
+
+    private static boolean closeArena(Arena arena) {
+        try {
+            arena.close();
+            return true;
+        } catch (IllegalStateException acquired) {
+            return !arena.scope().isAlive();
+        }
+    }
+
+    /** Frames of revoked memory that could not be freed yet. */
+    private record Quarantined(Arena arena, long first, int count, FrameSize size) {
+    }
+
+    /** Under the lock: frees the quarantined frames whose arena closes now. */
+    private void retryQuarantine() {
+        if (quarantine.isEmpty()) {
+            return;
+        }
+        quarantine.removeIf(q -> {
+            if (!closeArena(q.arena())) {
+                return false;
+            }
+            if (!closed) {
+                long step = q.size() == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
+                for (int i = 0; i < q.count(); i++) {
+                    long n = q.first() + i * step;
+                    frameOwner.remove(n);
+                    if (q.size() == FrameSize.SMALL) {
+                        pool.freeSmall(n);
+                    } else {
+                        pool.freeHuge(n);
+                    }
+                }
+            }
+            return true;
+        });
+    }
+
+    /** Under the lock: 4 KiB frames in quarantine (for the invariant check). */
+    long quarantinedFrames() {
+        long n = 0;
+        for (Quarantined q : quarantine) {
+            n += q.size() == FrameSize.SMALL ? q.count() : (long) q.count() * FramePool.PER_SUPERPAGE;
+        }
+        return n;
     }
 
     /** A domain incarnation's access to kernel memory. */
@@ -759,7 +870,8 @@ public final class Kernel implements AutoCloseable {
         public void free(MemorySegment segment) {
             Result<Void> r = freeFor(this, segment);
             if (r instanceof Result.Err<Void> e) {
-                throw new IllegalArgumentException(e.message());
+                throw e.error() == KernelError.KERNEL_CLOSED ? new IllegalStateException(e.message())
+                        : new IllegalArgumentException(e.message());
             }
         }
 
@@ -775,9 +887,11 @@ public final class Kernel implements AutoCloseable {
     }
 
     private Result<MemorySegment> allocateFor(Context ctx, long bytes, long alignment) {
-        if (bytes <= 0 || alignment <= 0 || Long.bitCount(alignment) != 1 || alignment > FramePool.HUGE) {
-            return Result.err(KernelError.INVALID_ARGUMENT, "a domain allocates a positive number of bytes aligned to a "
-                    + "power of two of at most 2 MiB, was " + bytes + " bytes aligned to " + alignment);
+        if (bytes <= 0 || bytes > poolBytes() || alignment <= 0 || Long.bitCount(alignment) != 1
+                || alignment > FramePool.HUGE) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "a domain allocates a positive number of bytes, at most the "
+                    + "pool's " + poolBytes() + ", aligned to a power of two of at most 2 MiB, was " + bytes
+                    + " bytes aligned to " + alignment);
         }
         lock.lock();
         try {
@@ -821,6 +935,9 @@ public final class Kernel implements AutoCloseable {
         }
         lock.lock();
         try {
+            if (closed) {
+                return closedError();
+            }
             long offset = segment.address() - poolBase;
             Allocation a = null;
             if (offset >= 0 && offset % FramePool.SMALL == 0 && pool.inPool(offset / FramePool.SMALL)) {
@@ -849,9 +966,9 @@ public final class Kernel implements AutoCloseable {
      * as it takes).
      */
     public Result<XRef> allocateShared(Domain<?> owner, long bytes) {
-        if (owner == null || owner.kernel != this || bytes <= 0) {
-            return Result.err(KernelError.INVALID_ARGUMENT, "allocateShared needs a domain of this kernel and a positive size, was "
-                    + owner + ", " + bytes + " bytes");
+        if (owner == null || owner.kernel != this || bytes <= 0 || bytes > poolBytes()) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "allocateShared needs a domain of this kernel and a positive "
+                    + "size of at most the pool's " + poolBytes() + " bytes, was " + owner + ", " + bytes + " bytes");
         }
         lock.lock();
         try {
@@ -985,12 +1102,8 @@ public final class Kernel implements AutoCloseable {
 
     /** Under the lock: a dropped object's memory revoked and freed, and the object removed. */
     private void releaseShared(SharedObject x) {
-        x.arena.close();
         Container c = (Container) objects.get(x.container);
-        long step = x.size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
-        for (int i = 0; i < x.count; i++) {
-            releaseFrame(c, x.first + i * step);
-        }
+        freeOrQuarantine(c, x.arena, x.first, x.count, x.size);
         c.objects--;
         objectContainer.remove(x.id);
         sharedOwner.remove(x.id);
@@ -1006,6 +1119,7 @@ public final class Kernel implements AutoCloseable {
     public List<String> checkInvariants() {
         lock.lock();
         try {
+            retryQuarantine();
             return new Invariants(this).check();
         } finally {
             lock.unlock();
@@ -1102,20 +1216,19 @@ public final class Kernel implements AutoCloseable {
                 }
             });
             for (Domain<?> d : domains) {
-                d.killed = true;
-                Domain.Incarnation<?> inc = d.live;
-                if (inc != null) {
-                    die(d, inc);
-                }
+                end(d);
             }
             closed = true;
+            retryQuarantine();
             frameOwner.close();
             frameDomain.close();
             allocationAt.close();
             objectContainer.close();
             domainState.close();
             sharedOwner.close();
-            pool.close();
+            if (quarantine.isEmpty()) {
+                pool.close();
+            }   // else a JDK operation still holds revoked memory: the pool stays mapped rather than fault
         } finally {
             lock.unlock();
         }

@@ -11,7 +11,8 @@ import java.util.Objects;
  * read-only for the length of a call: while borrowed it cannot be written, moved or dropped.
  * When its owner dies the object is dropped and every handle and borrow of it throws.
  *
- * <p>Use throws {@link IllegalStateException} once the handle is stale (moved away, dropped);
+ * <p>Use throws {@link IllegalStateException} once the handle is stale (moved away, dropped, or,
+ * for a lent handle, its loan ended);
  * kernel calls on it ({@link #moveTo}, {@link #drop}) return named errors instead. Like an owned
  * value, one handle is for one thread at a time; the ownership word itself (moves, borrows,
  * drops) is safe under races.
@@ -21,12 +22,19 @@ public final class XRef {
     final SharedObject object;
     final long epoch;
     private final Domain<?> owner;
+    /** For a lent handle ({@link Borrow#handle()}): the loan it lives by; null for the owner's handle. */
+    private final Borrow lentBy;
 
     XRef(Kernel kernel, SharedObject object, long epoch, Domain<?> owner) {
+        this(kernel, object, epoch, owner, null);
+    }
+
+    private XRef(Kernel kernel, SharedObject object, long epoch, Domain<?> owner, Borrow lentBy) {
         this.kernel = kernel;
         this.object = object;
         this.epoch = epoch;
         this.owner = owner;
+        this.lentBy = lentBy;
     }
 
     /** The domain this handle belongs to. */
@@ -39,10 +47,18 @@ public final class XRef {
         return object.segment.byteSize();
     }
 
-    /** Whether this handle is still its object's owner handle (not moved away, not dropped). */
+    /**
+     * Whether this handle still reaches its object: not moved away, not dropped, and, for a lent
+     * handle, its loan not ended.
+     */
     public boolean isValid() {
         long s = object.state();
-        return s != SharedObject.DROPPED && SharedObject.epochOf(s) == epoch;
+        return s != SharedObject.DROPPED && SharedObject.epochOf(s) == epoch && (lentBy == null || !lentBy.closed);
+    }
+
+    /** Whether this is a lent, read-only handle ({@link Borrow#handle()}) rather than the owner's. */
+    public boolean isLent() {
+        return lentBy != null;
     }
 
     /** The long at {@code offset} (any alignment). */
@@ -88,15 +104,31 @@ public final class XRef {
      * handle. This handle is stale afterwards.
      */
     public Result<XRef> moveTo(Domain<?> to) {
+        if (lentBy != null) {
+            return Result.err(KernelError.INVALID_STATE, "a lent handle of exchange-heap object " + object.id
+                    + " cannot move it; only its owner's can");
+        }
         return kernel.moveShared(this, to);
     }
 
     /** Frees the object; every handle of it is stale afterwards. */
     public Result<Void> drop() {
+        if (lentBy != null) {
+            return Result.err(KernelError.INVALID_STATE, "a lent handle of exchange-heap object " + object.id
+                    + " cannot drop it; only its owner's can");
+        }
         return kernel.dropShared(this);
     }
 
     private void check(boolean write) {
+        if (lentBy != null) {
+            if (lentBy.closed) {
+                throw new IllegalStateException("the loan of exchange-heap object " + object.id + " has ended");
+            }
+            if (write) {
+                throw new IllegalStateException("exchange-heap object " + object.id + " is lent read-only");
+            }
+        }
         long s = object.state();
         if (s == SharedObject.DROPPED || SharedObject.epochOf(s) != epoch) {
             throw new IllegalStateException(stale());
@@ -119,7 +151,7 @@ public final class XRef {
 
     /** A read-only loan of the object, for the length of a call. */
     public final class Borrow implements AutoCloseable {
-        private boolean closed;
+        private volatile boolean closed;
 
         private Borrow() {
         }
@@ -139,6 +171,15 @@ public final class XRef {
         /** The object's size in bytes. */
         public long byteSize() {
             return object.segment.byteSize();
+        }
+
+        /**
+         * A handle for the borrower: it reads the object, refuses writes, moves and drops, and
+         * goes stale when this loan ends (so a callee that keeps it gains nothing).
+         */
+        public XRef handle() {
+            ensureOpen();
+            return new XRef(kernel, object, epoch, owner, this);
         }
 
         private void ensureOpen() {

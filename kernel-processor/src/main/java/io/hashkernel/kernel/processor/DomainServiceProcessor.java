@@ -18,11 +18,13 @@ import javax.lang.model.element.AnnotationValue;
 import javax.lang.model.element.Element;
 import javax.lang.model.element.ElementKind;
 import javax.lang.model.element.ExecutableElement;
+import javax.lang.model.element.NestingKind;
 import javax.lang.model.element.Modifier;
 import javax.lang.model.element.PackageElement;
 import javax.lang.model.element.TypeElement;
 import javax.lang.model.element.VariableElement;
 import javax.lang.model.type.DeclaredType;
+import javax.lang.model.type.ExecutableType;
 import javax.lang.model.type.TypeKind;
 import javax.lang.model.type.TypeMirror;
 import javax.lang.model.util.ElementFilter;
@@ -30,6 +32,7 @@ import javax.tools.Diagnostic;
 import java.io.IOException;
 import java.lang.reflect.UndeclaredThrowableException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -66,6 +69,8 @@ public final class DomainServiceProcessor extends AbstractProcessor {
     private static final ClassName RESULT = ClassName.get(KERNEL, "Result");
     private static final ClassName DOMAIN = ClassName.get(KERNEL, "Domain");
     private static final ClassName DOMAIN_PROXY = ClassName.get(KERNEL, "DomainProxy");
+    /** DomainProxy's members: a service method of one of these names would clash with them. */
+    private static final Set<String> PROXY_MEMBERS = Set.of("domain", "of", "proxyName", "refused", "notBorrowed");
 
     @Override
     public SourceVersion getSupportedSourceVersion() {
@@ -88,6 +93,17 @@ public final class DomainServiceProcessor extends AbstractProcessor {
             if (!service.getTypeParameters().isEmpty()) {
                 error(e, "@DomainService interfaces cannot be generic; " + service.getSimpleName()
                         + " has type parameters " + service.getTypeParameters());
+                continue;
+            }
+            for (Element outer = service; !(outer instanceof PackageElement); outer = outer.getEnclosingElement()) {
+                if (outer.getModifiers().contains(Modifier.PRIVATE)) {
+                    error(e, "a @DomainService interface must be reachable from its package's generated proxy; "
+                            + outer.getSimpleName() + " is private");
+                    service = null;
+                    break;
+                }
+            }
+            if (service == null) {
                 continue;
             }
             TypeSpec proxy = proxy(service);
@@ -120,11 +136,27 @@ public final class DomainServiceProcessor extends AbstractProcessor {
                         .addStatement("super(domain)")
                         .build());
         boolean ok = true;
+        Set<String> signatures = new HashSet<>();
         for (ExecutableElement m : ElementFilter.methodsIn(processingEnv.getElementUtils().getAllMembers(service))) {
-            if (!m.getModifiers().contains(Modifier.ABSTRACT) || m.getEnclosingElement().getKind() != ElementKind.INTERFACE) {
+            if (!m.getModifiers().contains(Modifier.ABSTRACT) || m.getEnclosingElement().getKind() != ElementKind.INTERFACE
+                    || isObjectMethod(m)) {
                 continue;                                   // default, static and Object's methods
             }
-            MethodSpec method = method(service, m);
+            ExecutableType member = (ExecutableType) processingEnv.getTypeUtils().asMemberOf((DeclaredType) service.asType(), m);
+            StringBuilder signature = new StringBuilder(m.getSimpleName()).append('(');
+            for (TypeMirror p : member.getParameterTypes()) {
+                signature.append(processingEnv.getTypeUtils().erasure(p)).append(',');
+            }
+            if (!signatures.add(signature.toString())) {
+                continue;                                   // the same method from two superinterfaces
+            }
+            if (PROXY_MEMBERS.contains(m.getSimpleName().toString())) {
+                error(m, "a @DomainService method cannot be named " + m.getSimpleName() + ": the proxy's base class "
+                        + "DomainProxy has a member of that name");
+                ok = false;
+                continue;
+            }
+            MethodSpec method = method(service, m, member);
             if (method == null) {
                 ok = false;
             } else {
@@ -132,6 +164,14 @@ public final class DomainServiceProcessor extends AbstractProcessor {
             }
         }
         return ok ? type.build() : null;
+    }
+
+    /** toString(), hashCode() or equals(Object) redeclared: Object implements them, the proxy keeps Object's. */
+    private static boolean isObjectMethod(ExecutableElement m) {
+        String name = m.getSimpleName().toString();
+        List<? extends VariableElement> ps = m.getParameters();
+        return (ps.isEmpty() && (name.equals("toString") || name.equals("hashCode")))
+                || (ps.size() == 1 && name.equals("equals") && ps.get(0).asType().toString().equals("java.lang.Object"));
     }
 
     private static String proxySimpleName(TypeElement service) {
@@ -143,17 +183,18 @@ public final class DomainServiceProcessor extends AbstractProcessor {
     }
 
     /** One proxy method, or null after reporting an error. */
-    private MethodSpec method(TypeElement service, ExecutableElement m) {
+    private MethodSpec method(TypeElement service, ExecutableElement m, ExecutableType member) {
         if (!m.getTypeParameters().isEmpty()) {
             error(m, "@DomainService methods cannot be generic; " + m.getSimpleName() + " has type parameters "
                     + m.getTypeParameters());
             return null;
         }
-        TypeMirror returns = m.getReturnType();
+        TypeMirror returns = member.getReturnType();
         TypeName value = returns.getKind() == TypeKind.VOID ? ClassName.get(Void.class) : TypeName.get(returns).box();
         TypeName result = ParameterizedTypeName.get(RESULT, value);
         MethodSpec.Builder b = MethodSpec.methodBuilder(m.getSimpleName().toString())
                 .addModifiers(Modifier.PUBLIC)
+                .varargs(m.isVarArgs())
                 .returns(result)
                 .addJavadoc("Calls {@link $T#$L} in the domain.\n", ClassName.get(service), m.getSimpleName());
         CodeBlock.Builder lend = CodeBlock.builder();
@@ -162,10 +203,20 @@ public final class DomainServiceProcessor extends AbstractProcessor {
         List<String> borrows = new ArrayList<>();
         List<String> moves = new ArrayList<>();
         List<String> args = new ArrayList<>();
+        Set<String> taken = new HashSet<>();
         for (VariableElement p : m.getParameters()) {
+            taken.add(p.getSimpleName().toString());
+        }
+        String resultVar = fresh("result", taken);
+        String serviceVar = fresh("service", taken);
+        String errorVar = fresh("e", taken);
+        List<? extends TypeMirror> types = member.getParameterTypes();
+        for (int i = 0; i < types.size(); i++) {
+            VariableElement p = m.getParameters().get(i);
+            TypeMirror type = types.get(i);
             String name = p.getSimpleName().toString();
-            b.addParameter(ParameterSpec.builder(TypeName.get(p.asType()), name).build());
-            boolean isRef = isXRef(p.asType());
+            b.addParameter(ParameterSpec.builder(TypeName.get(type), name).build());
+            boolean isRef = isXRef(type);
             AnnotationMirror projected = annotation(p, PROJECTED);
             boolean borrowed = annotation(p, BORROWED) != null;
             if (borrowed && !isRef) {
@@ -177,35 +228,38 @@ public final class DomainServiceProcessor extends AbstractProcessor {
                     error(p, "an XRef is moved or @Borrowed, not @Projected");
                     return null;
                 }
-                String copy = name + "$in";
-                if (!projection(p, projected, name, copy, before, after)) {
+                String copy = fresh(name + "In", taken);
+                if (!projection(p, type, projected, name, copy, before, after)) {
                     return null;
                 }
                 args.add(copy);
             } else if (borrowed) {
-                String loan = name + "$loan";
+                String loan = fresh(name + "Loan", taken);
                 lend.addStatement("final $T $L", BORROW, loan)
                         .beginControlFlow("try")
                         .addStatement("$L = $L.borrow()", loan, name)
-                        .nextControlFlow("catch ($T e$$)", IllegalStateException.class);
+                        .nextControlFlow("catch ($T $L)", IllegalStateException.class, errorVar);
                 for (String earlier : borrows) {
                     lend.addStatement("$L.close()", earlier);
                 }
-                lend.addStatement("return notBorrowed($S, e$$)", name).endControlFlow();
+                lend.addStatement("return notBorrowed($S, $L)", name, errorVar).endControlFlow();
                 borrows.add(loan);
-                args.add(name);
+                args.add(loan + ".handle()");
             } else if (isRef) {
+                String moved = fresh(name + "Moved", taken);
                 moves.add(name);
-                args.add(name + "$moved.orElseThrow()");
+                moves.add(moved);
+                args.add(moved + ".orElseThrow()");
             } else {
                 args.add(name);
             }
         }
         // Borrows first, then moves: a borrow that fails has moved nothing. A move that fails ends
         // the borrows; arguments moved before it stay with the callee (a move is not undone).
-        for (String name : moves) {
-            String moved = name + "$moved";
-            lend.addStatement("$T<$T> $L = $L.moveTo(domain)", RESULT, X_REF, moved, name)
+        for (int i = 0; i < moves.size(); i += 2) {
+            String name = moves.get(i);
+            String moved = moves.get(i + 1);
+            lend.addStatement("$T<$T> $L = $L.moveTo(this.domain)", RESULT, X_REF, moved, name)
                     .beginControlFlow("if (!$L.isOk())", moved);
             for (String loan : borrows) {
                 lend.addStatement("$L.close()", loan);
@@ -214,20 +268,21 @@ public final class DomainServiceProcessor extends AbstractProcessor {
         }
         b.addCode(lend.build());
         b.addCode(before.build());
-        String call = "service$." + m.getSimpleName() + "(" + String.join(", ", args) + ")";
+        String call = serviceVar + "." + m.getSimpleName() + "(" + String.join(", ", args) + ")";
         CodeBlock invoke = returns.getKind() == TypeKind.VOID
                 ? CodeBlock.of("{ $L; return null; }", call) : CodeBlock.of("$L", call);
-        if (!m.getThrownTypes().isEmpty()) {
+        if (!member.getThrownTypes().isEmpty()) {
             // A checked exception of the callee is a failure like any other: carried as the cause.
-            invoke = CodeBlock.of("{ try { $L } catch ($T | $T e$$) { throw e$$; } catch ($T e$$) { throw new $T(e$$); } }",
+            invoke = CodeBlock.of("{ try { $L } catch ($T | $T $L) { throw $L; } catch ($T $L) { throw new $T($L); } }",
                     returns.getKind() == TypeKind.VOID ? CodeBlock.of("$L; return null;", call) : CodeBlock.of("return $L;", call),
-                    RuntimeException.class, Error.class, Exception.class, UndeclaredThrowableException.class);
+                    RuntimeException.class, Error.class, errorVar, errorVar, Throwable.class, errorVar,
+                    UndeclaredThrowableException.class, errorVar);
         }
         if (borrows.isEmpty()) {
-            b.addStatement("$T result$$ = domain.call(service$$ -> $L)", result, invoke);
+            b.addStatement("$T $L = this.domain.call($L -> $L)", result, resultVar, serviceVar, invoke);
         } else {
-            b.addStatement("$T result$$", result).beginControlFlow("try")
-                    .addStatement("result$$ = domain.call(service$$ -> $L)", invoke)
+            b.addStatement("$T $L", result, resultVar).beginControlFlow("try")
+                    .addStatement("$L = this.domain.call($L -> $L)", resultVar, serviceVar, invoke)
                     .nextControlFlow("finally");
             for (String loan : borrows) {
                 b.addStatement("$L.close()", loan);
@@ -236,20 +291,24 @@ public final class DomainServiceProcessor extends AbstractProcessor {
         }
         CodeBlock back = after.build();
         if (!back.isEmpty()) {
-            b.beginControlFlow("if (result$$.isOk())").addCode(back).endControlFlow();
+            b.beginControlFlow("if ($L.isOk())", resultVar).addCode(back).endControlFlow();
         }
-        return b.addStatement("return result$$").build();
+        return b.addStatement("return $L", resultVar).build();
     }
 
     /** The copy-in and copy-back code of a projected parameter; false after reporting an error. */
-    private boolean projection(VariableElement p, AnnotationMirror projected, String name, String copy,
+    private boolean projection(VariableElement p, TypeMirror t, AnnotationMirror projected, String name, String copy,
                                CodeBlock.Builder before, CodeBlock.Builder after) {
-        TypeMirror t = p.asType();
         if (t.getKind() != TypeKind.DECLARED || ((DeclaredType) t).asElement().getKind() != ElementKind.CLASS) {
             error(p, "a @Projected parameter must be of a class with public fields; " + name + " is a " + t);
             return false;
         }
         TypeElement type = (TypeElement) ((DeclaredType) t).asElement();
+        if (type.getNestingKind() != NestingKind.TOP_LEVEL && !type.getModifiers().contains(Modifier.STATIC)) {
+            error(p, "a @Projected parameter's class must be top-level or a static nested class; "
+                    + type.getSimpleName() + " is an inner (or local) class");
+            return false;
+        }
         boolean constructor = ElementFilter.constructorsIn(type.getEnclosedElements()).stream()
                 .anyMatch(c -> c.getParameters().isEmpty() && accessible(c, p));
         if (!constructor || type.getModifiers().contains(Modifier.ABSTRACT)) {
@@ -298,6 +357,15 @@ public final class DomainServiceProcessor extends AbstractProcessor {
         }
         return !mods.contains(Modifier.PRIVATE) && processingEnv.getElementUtils().getPackageOf(e)
                 .equals(processingEnv.getElementUtils().getPackageOf(use));
+    }
+
+    /** {@code base}, or {@code base} with {@code $} appended until no parameter or earlier local has the name. */
+    private static String fresh(String base, Set<String> taken) {
+        String name = base + "$";
+        while (!taken.add(name)) {
+            name += "$";
+        }
+        return name;
     }
 
     private static List<String> names(AnnotationMirror a, String member) {

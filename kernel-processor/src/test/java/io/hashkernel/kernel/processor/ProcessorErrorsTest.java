@@ -43,7 +43,7 @@ class ProcessorErrorsTest {
         assertTrue(text.contains("public final class CalcProxy extends DomainProxy<Calc>"), text);
         assertTrue(text.contains("public Result<Long> add(long a, long b)"), text);
         assertTrue(text.contains("public Result<Void> reset()"), text);
-        assertTrue(text.contains("label.moveTo(domain)"), text);
+        assertTrue(text.contains("label.moveTo(this.domain)"), text);
     }
 
     @Test

@@ -77,6 +77,11 @@ class ProxyTest {
         }
 
         @Override
+        public void keep(XRef data) {
+            kept.add(data);
+        }
+
+        @Override
         public long measure(Vec v) {
             lastSecret[0] = v.secret;
             v.length = Math.abs(v.x) + Math.abs(v.y);
@@ -158,6 +163,14 @@ class ProxyTest {
         Result<Void> r = store.scribble(data);
         assertEquals(KernelError.DOMAIN_FAILED, r.error(), "a lent object refuses writes; the callee failed");
         assertEquals(78, data.getLong(0));
+        assertTrue(store.keep(data).isOk());
+        StoreService live = (StoreService) domain.call(s -> s).orElseThrow();
+        XRef kept = live.kept.get(live.kept.size() - 1);
+        assertTrue(kept.isLent());
+        assertFalse(kept.isValid(), "a lent handle kept past the call is stale");
+        assertThrows(IllegalStateException.class, () -> kept.getLong(0));
+        assertEquals(KernelError.INVALID_STATE, kept.moveTo(domain).error());
+        assertEquals(KernelError.INVALID_STATE, kept.drop().error());
         XRef moved = data.moveTo(domain).orElseThrow();
         assertEquals(KernelError.INVALID_STATE, store.peek(data).error(), "a stale handle cannot be lent");
         assertTrue(moved.isValid());

@@ -25,6 +25,9 @@ public interface Store {
     /** Tries to write a lent object (refused). */
     void scribble(@Borrowed XRef data);
 
+    /** Keeps the lent handle beyond the call. */
+    void keep(@Borrowed XRef data);
+
     /** Sets v.length from x and y; also changes x, which is not copied back; sees secret as 0. */
     long measure(@Projected(reads = {"x", "y"}, writes = {"length"}) Vec v);
 
