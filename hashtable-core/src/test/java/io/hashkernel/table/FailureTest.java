@@ -32,13 +32,29 @@ class FailureTest {
     private static final long MISSING = -1;
     private static final Duration HANG = Duration.ofMinutes(2);
 
-    /** GC-managed memory that refuses every request while {@link #refuse} is set. */
+    /**
+     * GC-managed memory that refuses every request while {@link #refuse} is set: with an
+     * {@link IllegalArgumentException}, as the SPI says, or (made with {@code true}) with an
+     * {@link OutOfMemoryError}, as a provider that runs out of native memory may.
+     */
     static final class Refusing implements MemoryProvider {
         final AtomicBoolean refuse = new AtomicBoolean();
+        private final boolean withError;
+
+        Refusing() {
+            this(false);
+        }
+
+        Refusing(boolean withError) {
+            this.withError = withError;
+        }
 
         @Override
         public TableMemory allocate(long bytes, long alignment) {
             if (refuse.get()) {
+                if (withError) {
+                    throw new OutOfMemoryError("cannot allocate " + bytes + " bytes: an error thrown by the test");
+                }
                 throw new IllegalArgumentException("cannot allocate " + bytes + " bytes: refused by the test");
             }
             return MemoryProvider.gcManaged().allocate(bytes, alignment);
@@ -380,27 +396,14 @@ class FailureTest {
         });
     }
 
-    /** GC-managed memory that throws {@link OutOfMemoryError} (not an exception) while {@link #fail} is set. */
-    static final class ErrorThrowing implements MemoryProvider {
-        final AtomicBoolean fail = new AtomicBoolean();
-
-        @Override
-        public TableMemory allocate(long bytes, long alignment) {
-            if (fail.get()) {
-                throw new OutOfMemoryError("cannot allocate " + bytes + " bytes: an error thrown by the test");
-            }
-            return MemoryProvider.gcManaged().allocate(bytes, alignment);
-        }
-    }
-
     @ParameterizedTest(name = "owner threads: {0}")
     @ValueSource(booleans = {true, false})
     void anErrorWhileApplyingQueuedWritesIsReportedToTheirWriter(boolean ownerThreads) {
         assertTimeoutPreemptively(HANG, () -> {
-            ErrorThrowing memory = new ErrorThrowing();
+            Refusing memory = new Refusing(true);
             try (PartitionedLongLongTable t = PartitionedLongLongTable.builder().partitions(1).capacity(64)
                     .ownerThreads(ownerThreads).queueCapacity(64).missingValue(MISSING).memory(memory).build()) {
-                memory.fail.set(true);
+                memory.refuse.set(true);
                 for (long k = 1; k <= 1000; k++) {
                     t.putAsync(k, k);
                 }
@@ -408,7 +411,7 @@ class FailureTest {
                 assertTrue(e.getCause() instanceof OutOfMemoryError && e.getMessage().contains("could not be applied"),
                         e.toString());
                 assertEquals(List.of(), t.ownerThreadProblems(), "the error went to its writer, not to the owner's loop");
-                memory.fail.set(false);
+                memory.refuse.set(false);
                 for (long k = 1; k <= 1000; k++) {
                     t.putAsync(k, k + 1);
                 }

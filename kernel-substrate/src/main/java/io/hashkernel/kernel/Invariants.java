@@ -40,10 +40,10 @@ final class Invariants {
      * as the quarantine says); free + held = total.
      */
     private void frames() {
-        FramePool pool = k.pool();
+        FramePool pool = k.pool;
         long[] held = new long[2];                       // small, huge
         long[] quarantined = {0};
-        k.frameOwnerMap().forEach((frame, holder) -> {
+        k.frameOwner.forEach((frame, holder) -> {
             if (!pool.inPool(frame)) {
                 fail("frame map names frame " + frame + " outside the pool");
                 return;
@@ -57,7 +57,7 @@ final class Invariants {
             }
             if (holder == Kernel.QUARANTINE) {
                 quarantined[0] += pool.isHugeAllocated(frame) ? FramePool.PER_SUPERPAGE : 1;
-            } else if (!(k.objects().get(holder) instanceof Container)) {
+            } else if (!(k.objects.get(holder) instanceof Container)) {
                 fail("frame " + frame + " is held by " + holder + ", which is not a live container");
             }
         });
@@ -73,33 +73,33 @@ final class Invariants {
         if (total != pool.totalSmallFrames()) {
             fail("free + held = " + total + " 4 KiB frames, the pool has " + pool.totalSmallFrames() + " (a leak)");
         }
-        k.frameDomainMap().forEach((frame, domain) -> {
-            if (!(k.objects().get(domain) instanceof Domain<?> d) || d.live == null) {
+        k.frameDomain.forEach((frame, domain) -> {
+            if (!(k.objects.get(domain) instanceof Domain<?> d) || d.live == null) {
                 fail("frame " + frame + " is mapped into " + domain + ", which is not a live domain");
-            } else if (k.frameOwnerMap().get(frame) != d.container) {
+            } else if (k.frameOwner.get(frame) != d.container) {
                 fail("frame " + frame + " is mapped into domain " + domain + " but held by "
-                        + k.frameOwnerMap().get(frame) + ", not by its container " + d.container);
+                        + k.frameOwner.get(frame) + ", not by its container " + d.container);
             }
         });
     }
 
     /** Each container's counters equal what the maps say it holds, and stay within its quota. */
     private void containers() {
-        k.objects().forEach(o -> {
+        k.objects.forEach(o -> {
             if (!(o instanceof Container c)) {
                 return;
             }
             long[] frames = new long[2];
-            k.frameOwnerMap().forEach((frame, holder) -> {
+            k.frameOwner.forEach((frame, holder) -> {
                 if (holder == c.id) {
-                    frames[k.pool().isHugeAllocated(frame) ? 1 : 0]++;
+                    frames[k.pool.isHugeAllocated(frame) ? 1 : 0]++;
                 }
             });
             long[] charged = new long[4];                // objects, reserved small, huge, objects
-            k.objectContainerMap().forEach((object, holder) -> {
+            k.objectContainer.forEach((object, holder) -> {
                 if (holder == c.id && object != c.id) {
                     charged[0]++;
-                    if (k.objects().get(object) instanceof Container child) {
+                    if (k.objects.get(object) instanceof Container child) {
                         charged[1] += child.quota.smallFrames();
                         charged[2] += child.quota.hugeFrames();
                         charged[3] += child.quota.objects();
@@ -120,7 +120,7 @@ final class Invariants {
                 fail(c + " is over its quota " + c.quota + ": holds " + c.smallFrames + "/" + c.hugeFrames + "/"
                         + c.objects + ", reserves " + c.reservedSmall + "/" + c.reservedHuge + "/" + c.reservedObjects);
             }
-            if (c.parent != 0 && !(k.objects().get(c.parent) instanceof Container)) {
+            if (c.parent != 0 && !(k.objects.get(c.parent) instanceof Container)) {
                 fail(c + "'s parent " + c.parent + " is not a live container");
             }
         });
@@ -129,10 +129,10 @@ final class Invariants {
     /** The object map and the object arrays describe the same objects. */
     private void objects() {
         long[] entries = {0};
-        LongLongMap map = k.objectContainerMap();
+        LongLongMap map = k.objectContainer;
         map.forEach((object, holder) -> {
             entries[0]++;
-            Object o = k.objects().get(object);
+            Object o = k.objects.get(object);
             if (o == null) {
                 fail("the object map names " + object + ", which does not exist");
             } else if (o instanceof Container c && holder != (c.parent == 0 ? c.id : c.parent)) {
@@ -144,19 +144,19 @@ final class Invariants {
                         + x.owner + " is in container " + x.owner.container);
             }
         });
-        if (entries[0] != k.objects().live()) {
-            fail("the object map has " + entries[0] + " entries for " + k.objects().live() + " objects");
+        if (entries[0] != k.objects.live()) {
+            fail("the object map has " + entries[0] + " entries for " + k.objects.live() + " objects");
         }
-        if (!(k.objects().get(k.rootId()) instanceof Container)) {
+        if (!(k.objects.get(k.root) instanceof Container)) {
             fail("the root container is gone");
         }
     }
 
     /** A live domain's state says so; a dead one holds no memory; every allocation's segment is open exactly while its domain lives. */
     private void domains() {
-        k.objects().forEach(o -> {
+        k.objects.forEach(o -> {
             if (o instanceof Domain<?> d) {
-                long state = k.domainStateMap().get(d.id);
+                long state = k.domainState.get(d.id);
                 if (state != (d.live != null ? Kernel.ALIVE : Kernel.DEAD)) {
                     fail(d + " has state " + state + " in the domain map");
                 }
@@ -164,25 +164,25 @@ final class Invariants {
         });
         long[] shared = {0};
         long[] covered = {0};                            // frames of allocations and shared objects
-        k.objects().forEach(o -> {
+        k.objects.forEach(o -> {
             if (o instanceof SharedObject x) {
                 shared[0]++;
                 if (x.state() == SharedObject.DROPPED || !x.arena.scope().isAlive()) {
                     fail("exchange-heap object " + x.id + " is dropped but still an object");
                 }
-                if (x.owner.live == null || k.objects().get(x.owner.id) != x.owner) {
+                if (x.owner.live == null || k.objects.get(x.owner.id) != x.owner) {
                     fail("exchange-heap object " + x.id + " is owned by " + x.owner + ", which is not alive");
                 }
-                if (k.sharedOwnerMap().get(x.id) != x.owner.id) {
+                if (k.sharedOwner.get(x.id) != x.owner.id) {
                     fail("the owner map says exchange-heap object " + x.id + " is owned by "
-                            + k.sharedOwnerMap().get(x.id) + ", not by " + x.owner);
+                            + k.sharedOwner.get(x.id) + ", not by " + x.owner);
                 }
                 long step = x.size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
                 for (int i = 0; i < x.count; i++) {
-                    if (k.frameOwnerMap().get(x.first + i * step) != x.container) {
+                    if (k.frameOwner.get(x.first + i * step) != x.container) {
                         fail("frame " + (x.first + i * step) + " of exchange-heap object " + x.id + " is not held by its container");
                     }
-                    if (k.frameDomainMap().get(x.first + i * step) != x.owner.id) {
+                    if (k.frameDomain.get(x.first + i * step) != x.owner.id) {
                         fail("frame " + (x.first + i * step) + " of exchange-heap object " + x.id + " is not marked in use by its owner");
                     }
                 }
@@ -190,7 +190,7 @@ final class Invariants {
             }
         });
         long[] owned = {0};
-        k.sharedOwnerMap().forEach((object, owner) -> owned[0]++);
+        k.sharedOwner.forEach((object, owner) -> owned[0]++);
         if (owned[0] != shared[0]) {
             fail("the owner map has " + owned[0] + " entries for " + shared[0] + " exchange-heap objects");
         }
@@ -199,19 +199,19 @@ final class Invariants {
             if (revoked || live == null || !open) {
                 fail("an allocation at frame " + first + " of " + domain + " outlives its incarnation (open " + open + ")");
             }
-            if (k.allocationMap().get(first) != id) {
+            if (k.allocationAt.get(first) != id) {
                 fail("the allocation map does not find the allocation at frame " + first);
             }
             long step = size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
             for (int i = 0; i < count; i++) {
-                if (k.frameDomainMap().get(first + i * step) != domain.id) {
+                if (k.frameDomain.get(first + i * step) != domain.id) {
                     fail("frame " + (first + i * step) + " of an allocation of " + domain + " is not mapped to it");
                 }
             }
             covered[0] += count;
         });
         long[] mapped = {0};
-        k.frameDomainMap().forEach((frame, domain) -> mapped[0]++);
+        k.frameDomain.forEach((frame, domain) -> mapped[0]++);
         if (mapped[0] != covered[0]) {
             fail(mapped[0] + " frames are marked in use by domains, " + covered[0] + " belong to their allocations and objects");
         }

@@ -98,17 +98,17 @@ public final class Kernel implements AutoCloseable {
     static final long QUARANTINE = -1;
 
     private final ReentrantLock lock = new ReentrantLock();
-    private final FramePool pool;
+    final FramePool pool;
     private final long poolBase;
-    private final ObjectSlots<Object> objects = new ObjectSlots<>();
+    final ObjectSlots<Object> objects = new ObjectSlots<>();
     private final ObjectSlots<Allocation> allocations = new ObjectSlots<>();
-    private final ConcurrentLongLongTable frameOwner;
-    private final ConcurrentLongLongTable frameDomain;
-    private final ConcurrentLongLongTable allocationAt;
-    private final GrowingLongLongTable objectContainer;
-    private final GrowingLongLongTable domainState;
-    private final GrowingLongLongTable sharedOwner;
-    private final long root;
+    final ConcurrentLongLongTable frameOwner;
+    final ConcurrentLongLongTable frameDomain;
+    final ConcurrentLongLongTable allocationAt;
+    final GrowingLongLongTable objectContainer;
+    final GrowingLongLongTable domainState;
+    final GrowingLongLongTable sharedOwner;
+    final long root;
     /** Revoked memory whose arena could not be closed yet (a JDK operation holds it): its frames wait here. */
     private final List<Quarantined> quarantine = new ArrayList<>();
     private volatile boolean closed;
@@ -1126,42 +1126,7 @@ public final class Kernel implements AutoCloseable {
         }
     }
 
-    // What Invariants reads, under the lock.
-    FramePool pool() {
-        return pool;
-    }
-
-    ObjectSlots<Object> objects() {
-        return objects;
-    }
-
-    LongLongMap frameOwnerMap() {
-        return frameOwner;
-    }
-
-    LongLongMap frameDomainMap() {
-        return frameDomain;
-    }
-
-    LongLongMap allocationMap() {
-        return allocationAt;
-    }
-
-    LongLongMap objectContainerMap() {
-        return objectContainer;
-    }
-
-    LongLongMap domainStateMap() {
-        return domainState;
-    }
-
-    LongLongMap sharedOwnerMap() {
-        return sharedOwner;
-    }
-
-    long rootId() {
-        return root;
-    }
+    // Invariants reads the maps, the pool and the objects (package-private fields) under the lock.
 
     /** Under the lock: each live allocation as (domain id, first frame, count, huge?, arena alive, owner revoked). */
     void forEachAllocation(AllocationVisitor visitor) {
