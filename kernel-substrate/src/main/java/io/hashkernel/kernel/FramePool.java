@@ -52,6 +52,11 @@ final class FramePool implements AutoCloseable {
         this.wholeFree = superpages;
     }
 
+    /** The distance, in 4 KiB frame numbers, between consecutive frames of {@code size}. */
+    static long step(FrameSize size) {
+        return size == FrameSize.SMALL ? 1 : PER_SUPERPAGE;
+    }
+
     int superpages() {
         return superpages;
     }

@@ -177,7 +177,7 @@ final class Invariants {
                     fail("the owner map says exchange-heap object " + x.id + " is owned by "
                             + k.sharedOwner.get(x.id) + ", not by " + x.owner);
                 }
-                long step = x.size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
+                long step = FramePool.step(x.size);
                 for (int i = 0; i < x.count; i++) {
                     if (k.frameOwner.get(x.first + i * step) != x.container) {
                         fail("frame " + (x.first + i * step) + " of exchange-heap object " + x.id + " is not held by its container");
@@ -202,7 +202,7 @@ final class Invariants {
             if (k.allocationAt.get(first) != id) {
                 fail("the allocation map does not find the allocation at frame " + first);
             }
-            long step = size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
+            long step = FramePool.step(size);
             for (int i = 0; i < count; i++) {
                 if (k.frameDomain.get(first + i * step) != domain.id) {
                     fail("frame " + (first + i * step) + " of an allocation of " + domain + " is not mapped to it");

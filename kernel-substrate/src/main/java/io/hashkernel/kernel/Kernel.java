@@ -354,7 +354,7 @@ public final class Kernel implements AutoCloseable {
     public Result<Void> freeFrame(ContainerId container, Frame frame) {
         lock.lock();
         try {
-            Result<Container> r = heldFrame(container, frame, true);
+            Result<Container> r = heldFrame(container, frame);
             if (!(r instanceof Result.Ok<Container>(Container c))) {
                 return cast(r);
             }
@@ -372,7 +372,7 @@ public final class Kernel implements AutoCloseable {
     public Result<List<Frame>> splitFrame(ContainerId container, Frame frame) {
         lock.lock();
         try {
-            Result<Container> r = heldFrame(container, frame, true);
+            Result<Container> r = heldFrame(container, frame);
             if (!(r instanceof Result.Ok<Container>(Container c))) {
                 return cast(r);
             }
@@ -405,7 +405,7 @@ public final class Kernel implements AutoCloseable {
     public Result<Frame> mergeFrames(ContainerId container, Frame first) {
         lock.lock();
         try {
-            Result<Container> r = heldFrame(container, first, true);
+            Result<Container> r = heldFrame(container, first);
             if (!(r instanceof Result.Ok<Container>(Container c))) {
                 return cast(r);
             }
@@ -522,7 +522,7 @@ public final class Kernel implements AutoCloseable {
     }
 
     /** Under the lock: the live container holding {@code frame}, itself held outside any domain. */
-    private Result<Container> heldFrame(ContainerId container, Frame frame, boolean unmapped) {
+    private Result<Container> heldFrame(ContainerId container, Frame frame) {
         if (container == null || frame == null || frame.size() == null) {
             return Result.err(KernelError.INVALID_ARGUMENT, "a frame call needs a container and a frame, was "
                     + container + ", " + frame);
@@ -544,7 +544,7 @@ public final class Kernel implements AutoCloseable {
         if (holder != c.id) {
             return Result.err(KernelError.NOT_OWNER, frame + " is held by container " + holder + ", not by " + c);
         }
-        if (unmapped && frameDomain.get(n) != 0) {
+        if (frameDomain.get(n) != 0) {
             return Result.err(KernelError.INVALID_STATE, frame + " is mapped into domain " + frameDomain.get(n)
                     + "; the domain frees it");
         }
@@ -767,7 +767,7 @@ public final class Kernel implements AutoCloseable {
      * {@code c} for the quarantine, and go back to the pool when a later try closes the arena.
      */
     private void freeOrQuarantine(Container c, Arena arena, long first, int count, FrameSize size) {
-        long step = size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
+        long step = FramePool.step(size);
         if (closeArena(arena)) {
             for (int i = 0; i < count; i++) {
                 releaseFrame(c, first + i * step);
@@ -810,7 +810,7 @@ public final class Kernel implements AutoCloseable {
                 return false;
             }
             if (!closed) {
-                long step = q.size() == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
+                long step = FramePool.step(q.size());
                 for (int i = 0; i < q.count(); i++) {
                     long n = q.first() + i * step;
                     frameOwner.remove(n);
@@ -886,6 +886,30 @@ public final class Kernel implements AutoCloseable {
         }
     }
 
+    /** Frames taken for a domain's use: the first's number, how many, their size, and the revocable segment. */
+    private record InUse(long first, int count, FrameSize size, Arena arena, MemorySegment segment) {
+    }
+
+    /**
+     * Under the lock: frames for {@code bytes} (one 4 KiB frame if {@code small}, else contiguous
+     * 2 MiB frames) charged to {@code c}, zeroed, marked in use by {@code user} (so the container
+     * cannot free or merge them), and a segment of {@code bytes} over them in an arena of its own.
+     */
+    private Result<InUse> takeInUse(Container c, Domain<?> user, long bytes, boolean small) {
+        FrameSize size = small ? FrameSize.SMALL : FrameSize.HUGE;
+        int frames = small ? 1 : (int) Math.ceilDiv(bytes, FramePool.HUGE);   // bytes is at most the pool's
+        Result<Long> r = take(c, size, frames);
+        if (!(r instanceof Result.Ok<Long>(Long first))) {
+            return cast(r);
+        }
+        pool.bytes(first, frames * size.bytes()).fill((byte) 0);
+        for (int i = 0; i < frames; i++) {
+            frameDomain.put(first + i * FramePool.step(size), user.id);
+        }
+        Arena arena = Arena.ofShared();
+        return Result.ok(new InUse(first, frames, size, arena, Scopes.revocable(pool.bytes(first, bytes), arena)));
+    }
+
     private Result<MemorySegment> allocateFor(Context ctx, long bytes, long alignment) {
         if (bytes <= 0 || bytes > poolBytes() || alignment <= 0 || Long.bitCount(alignment) != 1
                 || alignment > FramePool.HUGE) {
@@ -903,27 +927,13 @@ public final class Kernel implements AutoCloseable {
                         + " is dead; it allocates nothing");
             }
             Container c = (Container) objects.get(ctx.domain.container);
-            boolean small = bytes <= FramePool.SMALL && alignment <= FramePool.SMALL;
-            FrameSize size = small ? FrameSize.SMALL : FrameSize.HUGE;
-            long frames = small ? 1 : (bytes + FramePool.HUGE - 1) / FramePool.HUGE;
-            if (frames > Integer.MAX_VALUE) {
-                return Result.err(KernelError.INVALID_ARGUMENT, "cannot allocate " + bytes + " bytes");
-            }
-            Result<Long> r = take(c, size, (int) frames);
-            if (!(r instanceof Result.Ok<Long>(Long first))) {
+            Result<InUse> r = takeInUse(c, ctx.domain, bytes, bytes <= FramePool.SMALL && alignment <= FramePool.SMALL);
+            if (!(r instanceof Result.Ok<InUse>(InUse m))) {
                 return cast(r);
             }
-            long span = small ? FramePool.SMALL : frames * FramePool.HUGE;
-            pool.bytes(first, span).fill((byte) 0);
-            long step = small ? 1 : FramePool.PER_SUPERPAGE;
-            for (long i = 0; i < frames; i++) {
-                frameDomain.put(first + i * step, ctx.domain.id);
-            }
-            Arena arena = Arena.ofShared();
-            MemorySegment segment = Scopes.revocable(pool.bytes(first, bytes), arena);
-            long id = allocations.add(i -> new Allocation(i, ctx, first, (int) frames, size, arena, segment));
-            allocationAt.put(first, id);
-            return Result.ok(segment);
+            long id = allocations.add(i -> new Allocation(i, ctx, m.first(), m.count(), m.size(), m.arena(), m.segment()));
+            allocationAt.put(m.first(), id);
+            return Result.ok(m.segment());
         } finally {
             lock.unlock();
         }
@@ -983,24 +993,11 @@ public final class Kernel implements AutoCloseable {
                 return Result.err(KernelError.QUOTA_EXCEEDED, c + " has no free object in its quota " + c.quota
                         + " for an exchange-heap object");
             }
-            boolean small = bytes <= FramePool.SMALL;
-            FrameSize size = small ? FrameSize.SMALL : FrameSize.HUGE;
-            long frames = small ? 1 : (bytes + FramePool.HUGE - 1) / FramePool.HUGE;
-            if (frames > Integer.MAX_VALUE) {
-                return Result.err(KernelError.INVALID_ARGUMENT, "cannot allocate " + bytes + " bytes");
-            }
-            Result<Long> r = take(c, size, (int) frames);
-            if (!(r instanceof Result.Ok<Long>(Long first))) {
+            Result<InUse> r = takeInUse(c, owner, bytes, bytes <= FramePool.SMALL);
+            if (!(r instanceof Result.Ok<InUse>(InUse m))) {
                 return cast(r);
             }
-            pool.bytes(first, small ? FramePool.SMALL : frames * FramePool.HUGE).fill((byte) 0);
-            long step = small ? 1 : FramePool.PER_SUPERPAGE;
-            for (long i = 0; i < frames; i++) {
-                frameDomain.put(first + i * step, owner.id);   // in use: the container may not free or merge it
-            }
-            Arena arena = Arena.ofShared();
-            MemorySegment segment = Scopes.revocable(pool.bytes(first, bytes), arena);
-            long id = objects.add(i -> new SharedObject(i, first, (int) frames, size, arena, segment, owner));
+            long id = objects.add(i -> new SharedObject(i, m.first(), m.count(), m.size(), m.arena(), m.segment(), owner));
             c.objects++;
             objectContainer.put(id, c.id);
             sharedOwner.put(id, owner.id);
@@ -1040,7 +1037,7 @@ public final class Kernel implements AutoCloseable {
                 return Result.err(KernelError.INVALID_STATE, "exchange-heap object " + x.id
                         + " is borrowed; it moves once the borrows end");
             }
-            long step = x.size == FrameSize.SMALL ? 1 : FramePool.PER_SUPERPAGE;
+            long step = FramePool.step(x.size);
             for (int i = 0; i < x.count; i++) {
                 frameDomain.put(x.first + i * step, to.id);
             }
