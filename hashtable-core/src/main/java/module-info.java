@@ -7,7 +7,9 @@
  * prefetch option), so that module is read transitively; the memory, NUMA and idling machinery
  * underneath is not part of the API.
  */
-@SuppressWarnings("requires-automatic") // Agrona has no module-info; used inside only
+// requires-automatic: Agrona has no module-info and is used inside only; module: the qualified
+// export names io.hashkernel.pm, which is built after this module.
+@SuppressWarnings({"requires-automatic", "module"})
 module io.hashkernel.table {
     requires io.hashkernel.numa;
     requires transitive io.hashkernel.prefetch;
@@ -17,4 +19,6 @@ module io.hashkernel.table {
 
     exports io.hashkernel.table;
     exports io.hashkernel.table.spi;
+    // Layout, adoption of existing memory and slot offsets, for the persistent backend only.
+    exports io.hashkernel.table.internal to io.hashkernel.pm;
 }

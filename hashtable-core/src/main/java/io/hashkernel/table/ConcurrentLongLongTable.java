@@ -3,6 +3,7 @@ package io.hashkernel.table;
 import io.hashkernel.prefetch.PrefetchStrategy;
 import io.hashkernel.prefetch.Prefetchers;
 import io.hashkernel.prefetch.batch.BatchPipeline;
+import io.hashkernel.table.internal.TableInternals;
 import io.hashkernel.table.spi.MemoryProvider;
 
 import java.util.Objects;
@@ -49,6 +50,48 @@ public final class ConcurrentLongLongTable implements LongLongMap {
     public static final int DEFAULT_DEPTH = 1;
 
     private final LineTable table;
+
+    static {
+        TableInternals.register(new TableInternals.Access() {
+            @Override
+            public long bytesFor(long capacity) {
+                return TableLayout.bytesFor(capacity);
+            }
+
+            @Override
+            public long roundCapacity(long requested) {
+                return TableLayout.roundCapacity(requested);
+            }
+
+            @Override
+            public TableInternals.Adopted adopt(Builder options, long capacity, long mappings) {
+                LineTable engine = options.engine(capacity, 0);
+                try {
+                    long repaired = 0;
+                    if (mappings < 0) {
+                        repaired = engine.recoverAdopted();
+                    } else {
+                        engine.addSize(mappings);
+                    }
+                    return new TableInternals.Adopted(new ConcurrentLongLongTable(engine), repaired);
+                } catch (RuntimeException | Error e) {
+                    engine.close();
+                    throw e;
+                }
+            }
+
+            @Override
+            public long homeLine(ConcurrentLongLongTable table, long key) {
+                return table.table.homeLine(key);
+            }
+
+            @Override
+            public long valueOffset(ConcurrentLongLongTable table, long key) {
+                return table.table.valueOffset(key);
+            }
+        });
+    }
+
 
     private ConcurrentLongLongTable(LineTable table) {
         this.table = table;

@@ -915,6 +915,56 @@ final class LineTable implements LongLongMap {
         size.add(-removed);
     }
 
+    /**
+     * For memory that held a table of this layout when its process died ({@code
+     * io.hashkernel.pm}): makes every slot a state this protocol can produce, then counts the
+     * mappings into the size. The caller guarantees that no other thread uses the table yet.
+     *
+     * <p>A crash may leave the words of unfinished writes in any combination, so two repairs:
+     * a value word in a free slot (its key word was lost) is cleared, since a later claim of the
+     * slot would otherwise read it as the new key's value; and a key that a lookup cannot reach
+     * (a free slot or the same key comes first in its probe sequence, because an earlier key's
+     * claim was lost) loses its value word, keeping its key word so that the keys probing past it
+     * stay reachable. Both only ever hit writes that were still unfinished, provided a write was
+     * made durable together with the key words of its probe sequence. Idempotent.
+     *
+     * @return how many value words were cleared
+     */
+    long recoverAdopted() {
+        ensureOpen();
+        final MemorySegment m = memory;
+        long cleared = 0;
+        long mapped = 0;
+        long end = capacity << SLOT_SHIFT;
+        for (long offset = 0; offset < end; offset += SLOT_BYTES) {
+            long key = m.get(KEY_WORD, offset);
+            if (m.get(KEY_WORD, offset + VALUE_OFFSET) == NO_VALUE) {
+                continue;
+            }
+            if (key == EMPTY_KEY || probe(key, homeLine(key), false) != offset + VALUE_OFFSET) {
+                m.set(KEY_WORD, offset + VALUE_OFFSET, NO_VALUE);
+                cleared++;
+            } else {
+                mapped++;
+            }
+        }
+        if (m.get(KEY_WORD, sideValueOffset) != NO_VALUE) {
+            mapped++;
+        }
+        VarHandle.releaseFence();
+        size.add(mapped - size.sum());
+        return cleared;
+    }
+
+    /**
+     * Byte offset of {@code key}'s value word in this table's memory, or -1 where the key has no
+     * slot ({@code io.hashkernel.pm} flushes the words a write touched).
+     */
+    long valueOffset(long key) {
+        ensureOpen();
+        return findValueOffset(key);
+    }
+
     /** Lines of four slots ({@code capacity / 4}). */
     long lines() {
         return capacity >>> 2;

@@ -1,0 +1,267 @@
+package io.hashkernel.pm;
+
+import jdk.nio.mapmode.ExtendedMapMode;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/** {@link Storage} on the file system: the table file and {@code <file>.log} beside it. */
+final class FileStorage implements Storage {
+    private static final int ZEROS = 1 << 20;
+
+    private final Path file;
+    private final Path log;
+    private final Path creating;
+
+    FileStorage(Path file) {
+        this.file = file.toAbsolutePath();
+        this.log = this.file.resolveSibling(this.file.getFileName() + ".log");
+        this.creating = this.file.resolveSibling(this.file.getFileName() + ".creating");
+    }
+
+    @Override
+    public Path path() {
+        return file;
+    }
+
+    @Override
+    public boolean exists() {
+        return Files.exists(file);
+    }
+
+    @Override
+    public boolean logExists() {
+        return Files.exists(log);
+    }
+
+    @Override
+    public void deleteLog() throws IOException {
+        if (Files.deleteIfExists(log)) {
+            forceDirectory(file.getParent());
+        }
+    }
+
+    @Override
+    public void create(long bytes, MemorySegment firstPage) throws IOException {
+        Path dir = file.getParent();
+        if (!Files.isDirectory(dir)) {
+            throw new TableFileException(file, TableFileException.Problem.MISSING, "directory " + dir + " does not exist");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new TableFileException(file, TableFileException.Problem.READ_ONLY, "directory " + dir + " is not writable");
+        }
+        long usable = Files.getFileStore(dir).getUsableSpace();
+        if (usable < bytes) {
+            throw new TableFileException(file, TableFileException.Problem.DISK_FULL, "the table needs " + bytes
+                    + " bytes; the file system has " + usable + " usable");
+        }
+        // Written in full (not a sparse file): a write to a mapped hole on a full disk would be a
+        // SIGBUS, here it is an IOException before anything is mapped.
+        boolean done = false;
+        try (FileChannel ch = FileChannel.open(creating, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            ch.write(firstPage.asByteBuffer(), 0);
+            ByteBuffer zeros = ByteBuffer.allocateDirect(ZEROS);
+            for (long at = firstPage.byteSize(); at < bytes; ) {
+                zeros.clear().limit((int) Math.min(ZEROS, bytes - at));
+                at += ch.write(zeros, at);
+            }
+            ch.force(true);
+            Files.move(creating, file, StandardCopyOption.ATOMIC_MOVE);
+            forceDirectory(dir);
+            done = true;
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().contains("No space left")) {
+                throw new TableFileException(file, TableFileException.Problem.DISK_FULL, "the table needs " + bytes
+                        + " bytes; writing them failed: " + e.getMessage());
+            }
+            throw e;
+        } finally {
+            if (!done) {
+                Files.deleteIfExists(creating);
+            }
+        }
+    }
+
+    private static void forceDirectory(Path dir) throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    @Override
+    public TableFile openTable() throws IOException {
+        if (!Files.isWritable(file)) {
+            throw new TableFileException(file, TableFileException.Problem.READ_ONLY, "the file is not writable");
+        }
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (FileSystemException e) {
+            if (deniedWrite(e)) {
+                throw new TableFileException(file, TableFileException.Problem.READ_ONLY,
+                        "the file cannot be opened for writing: " + e.getReason());
+            }
+            throw e;
+        }
+        Arena arena = null;
+        try {
+            FileLock lock;
+            try {
+                lock = ch.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                throw new TableFileException(file, TableFileException.Problem.LOCKED,
+                        "another table (in this or another process) has the file open");
+            }
+            long size = ch.size();
+            if (size < Header.PAGE) {
+                throw new TableFileException(file, TableFileException.Problem.TOO_SMALL,
+                        size + " bytes, shorter than the " + Header.PAGE + "-byte header page");
+            }
+            arena = Arena.ofShared();
+            boolean sync = true;
+            MemorySegment segment;
+            try {
+                segment = ch.map(ExtendedMapMode.READ_WRITE_SYNC, 0, size, arena);
+            } catch (UnsupportedOperationException | IOException notDax) {
+                sync = false;
+                segment = ch.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
+            }
+            return new Mapped(ch, arena, segment, sync);
+        } catch (IOException | RuntimeException | Error e) {
+            if (arena != null) {
+                arena.close();
+            }
+            ch.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public LogFile openLog() throws IOException {
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(log, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (FileSystemException e) {
+            if (deniedWrite(e)) {
+                throw new TableFileException(log, TableFileException.Problem.READ_ONLY,
+                        "the redo log cannot be opened for writing: " + e.getReason());
+            }
+            throw e;
+        }
+        return new LogFile() {
+            @Override
+            public long size() throws IOException {
+                return ch.size();
+            }
+
+            @Override
+            public int read(ByteBuffer dst, long position) throws IOException {
+                int total = 0;
+                while (dst.hasRemaining()) {
+                    int n = ch.read(dst, position + total);
+                    if (n < 0) {
+                        break;
+                    }
+                    total += n;
+                }
+                return total;
+            }
+
+            @Override
+            public void write(ByteBuffer src, long position) throws IOException {
+                while (src.hasRemaining()) {
+                    position += ch.write(src, position);
+                }
+            }
+
+            @Override
+            public void force() throws IOException {
+                ch.force(false);
+            }
+
+            @Override
+            public void truncate(long size) throws IOException {
+                ch.truncate(size);
+            }
+
+            @Override
+            public void close() throws IOException {
+                ch.close();
+            }
+        };
+    }
+
+    /** The mapped, locked table file. */
+    private final class Mapped implements TableFile {
+        private final FileChannel channel;
+        private final Arena arena;
+        private final MemorySegment segment;
+        private final boolean sync;
+        private boolean closed;
+
+        Mapped(FileChannel channel, Arena arena, MemorySegment segment, boolean sync) {
+            this.channel = channel;
+            this.arena = arena;
+            this.segment = segment;
+            this.sync = sync;
+        }
+
+        @Override
+        public MemorySegment segment() {
+            return segment;
+        }
+
+        @Override
+        public void flush(long offset, long length) {
+            segment.asSlice(offset, length).force();
+        }
+
+        @Override
+        public boolean synchronous() {
+            return sync;
+        }
+
+        @Override
+        public String description() {
+            return sync ? "mmap READ_WRITE_SYNC (DAX) of " + file : "mmap READ_WRITE + msync of " + file;
+        }
+
+        @Override
+        public synchronized void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                arena.close();
+            } finally {
+                try {
+                    channel.close(); // releases the lock
+                } catch (IOException e) {
+                    throw new UncheckedIOException("closing " + file, e);
+                }
+            }
+        }
+    }
+
+    /** Whether {@code e} says the file system refused a write for lack of permission. */
+    static boolean deniedWrite(FileSystemException e) {
+        return e instanceof AccessDeniedException || String.valueOf(e.getReason()).contains("not permitted");
+    }
+}

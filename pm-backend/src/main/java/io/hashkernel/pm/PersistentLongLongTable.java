@@ -1,0 +1,873 @@
+package io.hashkernel.pm;
+
+import io.hashkernel.table.ConcurrentLongLongTable;
+import io.hashkernel.table.LongLongConsumer;
+import io.hashkernel.table.LongLongMap;
+import io.hashkernel.table.LongLongSession;
+import io.hashkernel.table.TableFullException;
+import io.hashkernel.table.internal.TableInternals;
+import io.hashkernel.table.spi.TableMemory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A durable {@code long → long} table: a {@link ConcurrentLongLongTable} mapped from a file,
+ * whose acknowledged writes survive a process crash and, with {@link Durability#EACH} or
+ * {@link Durability#BATCH}, a power cut. Reads are the in-memory table's reads of mapped memory:
+ * no lookup through a log-structured tree.
+ *
+ * <p>Guarantees. Every single-key operation is linearizable, as the in-memory table's. A write is
+ * acknowledged when its call returns; what an acknowledged write survives is its table's
+ * {@link Durability}. After a crash, opening the file restores every acknowledged write; a write
+ * that was not acknowledged is there or not, whole (a key maps to a value that was put for it, never
+ * to a mix of two), and never resurrects a key whose removal was acknowledged. A read may see a
+ * write of another thread before that write is acknowledged. The capacity is fixed when the file is
+ * created ({@link TableFullException} when full). One table at a time may have a file open: the
+ * file is locked. Opening a file that was not closed cleanly repairs and recounts the table and
+ * replays the redo log ({@link #recovery()} says what it did and how long it took); opening a
+ * cleanly closed one reads the header only.
+ *
+ * <pre>{@code
+ * try (PersistentLongLongTable t = PersistentLongLongTable.builder(Path.of("orders.hkt"))
+ *         .capacity(1 << 20).durability(Durability.BATCH).open()) {
+ *     t.put(42, 7);                 // durable when it returns
+ *     t.putAll(keys, values);       // one flush for the whole call
+ * }
+ * }</pre>
+ *
+ * <p>Close it with {@link #close()}, after the threads that use it are done: a write racing with
+ * {@code close()} either completes before it or throws {@link IllegalStateException}.
+ */
+public final class PersistentLongLongTable implements LongLongMap {
+
+    /*
+     * Implementation notes.
+     *
+     * File: one header page (Header: two checksummed copies) and then the table's own slot array,
+     * exactly as the in-memory table lays it out (16-byte slots of key word and value word, four to
+     * a line, and the side line), mapped from the file and handed to the table as its memory. The
+     * header holds the hash seed, so the same keys hash to the same lines in every process.
+     *
+     * The table's write protocol: a new key's slot is claimed by a CAS of its key word, then the
+     * value word is stored; a zero value word reads as absent. So the value word is the commit
+     * word: a write is committed when its value word is in the file, and an 8-byte aligned store
+     * (the unit of atomicity of CPUs and of persistent memory) is never split.
+     *
+     * In place. After a write, the words from the key's home line to its slot (its probe sequence:
+     * the key words a lookup passes to reach it, and its own slot) are flushed before the call
+     * returns; a bulk call under BATCH flushes the whole mapping once (msync writes back exactly
+     * the dirty pages) or, on DAX, each key's words. Crash states of one write, for any subset of
+     * its unflushed 8-byte words reaching the file:
+     *   - nothing, or the key word alone: the key is absent (a claimed slot without value).
+     *   - the value word alone, in a slot whose key word is still free: the repair clears it.
+     *   - key and value, but an earlier key of its probe sequence missing (that write was not
+     *     flushed either), so a lookup stops at a free slot first: the repair clears its value.
+     *   - all of them: committed.
+     * An acknowledged write's flush covered its probe sequence, and key words never change once
+     * claimed, so no repair touches an acknowledged write. The repair (TableInternals.adopt) runs
+     * on every open that finds the header not clean, then recounts the size; it is idempotent.
+     *
+     * Redo log. Writes take the write lock, are applied to the table, and their effects (key, value
+     * word after the write) are appended to the log as one group; outside the lock the thread
+     * waits for the group to be durable (RedoLog.sync, group commit). The table file is flushed only
+     * at checkpoints (when the log passes checkpointBytes, and at close), after which the log starts
+     * a new generation. The operating system may write any table page back at any time; whatever
+     * it wrote, the repair above and the replay of the log's groups (idempotent, in order) restore
+     * the last acknowledged state of every key the log names, and keys it does not name were
+     * flushed by the last checkpoint.
+     *
+     * Clean close: flush the table, checkpoint the log, then write the header with state clean and
+     * the size; an open writes state open before the first write, so a clean header means the
+     * table is exactly as closed.
+     */
+
+    /** Bytes of redo log after which a writer checkpoints, unless the builder says otherwise. */
+    public static final long DEFAULT_CHECKPOINT_BYTES = 64L << 20;
+
+    private static final TableInternals.Access TABLES = TableInternals.access();
+
+    private final Path path;
+    private final ConcurrentLongLongTable table;
+    private final Storage.TableFile file;
+    private final RedoLog log;
+    private final Storage storage;
+    private final Durability durability;
+    private final Persistence persistence;
+    private final RecoveryReport recovery;
+    private final long missingValue;
+    private final long slotBytes;
+    private final long checkpointBytes;
+    /** Redo-log writers, checkpoints and close; in place, close only. */
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private ByteBuffer group;
+    private Header header;
+    private volatile boolean closed;
+
+    private PersistentLongLongTable(Builder b, Storage storage, Storage.TableFile file, Header header, boolean created)
+            throws IOException {
+        this.path = storage.path();
+        this.storage = storage;
+        this.file = file;
+        this.durability = b.durability;
+        this.missingValue = header.missingValue();
+        this.checkpointBytes = b.checkpointBytes;
+        this.slotBytes = TABLES.bytesFor(header.capacity());
+        this.persistence = b.persistence != Persistence.AUTO ? b.persistence
+                : file.synchronous() ? Persistence.IN_PLACE : Persistence.REDO_LOG;
+        long start = System.nanoTime();
+        boolean clean = header.clean();
+        this.header = header.next(false, persistence.ordinal(), 0);
+        writeHeader();
+
+        MemorySegment slots = file.segment().asSlice(Header.PAGE, slotBytes);
+        TableMemory memory = TableMemory.of(slots, file.description(), () -> { });
+        ConcurrentLongLongTable.Builder options = ConcurrentLongLongTable.builder()
+                .capacity(header.capacity()).missingValue(missingValue).seed(header.seed())
+                .memory((bytes, alignment) -> memory);
+        TableInternals.Adopted adopted = TABLES.adopt(options, header.capacity(), clean ? header.mappings() : -1);
+        this.table = adopted.table();
+        RedoLog redo = null;
+        long[] replayed = new long[1];
+        try {
+            if (persistence == Persistence.REDO_LOG || storage.logExists()) {
+                redo = RedoLog.open(storage.openLog(), (key, word) -> {
+                    if (word == 0) {
+                        table.remove(key);
+                    } else {
+                        table.put(key, word ^ missingValue);
+                    }
+                }, replayed);
+                if (replayed[0] > 0) {
+                    flushAll();
+                    redo.checkpointed();
+                }
+                if (persistence == Persistence.IN_PLACE) {
+                    redo.close();
+                    redo = null;
+                    storage.deleteLog();
+                }
+            }
+            if (!clean && replayed[0] == 0) {
+                flushAll(); // the repair's writes
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            if (redo != null) {
+                redo.close();
+            }
+            table.close();
+            throw e;
+        }
+        this.log = redo;
+        this.recovery = new RecoveryReport(created, clean, clean ? 0 : System.nanoTime() - start,
+                adopted.repairedValues(), replayed[0], table.size(), slotBytes);
+    }
+
+    /** A builder for the table in {@code file} (created by {@link Builder#open()} if absent). */
+    public static Builder builder(Path file) {
+        return new Builder(Objects.requireNonNull(file, "file"));
+    }
+
+    /** Configures and opens a table file; not thread-safe. */
+    public static final class Builder {
+        private final Path file;
+        private long capacity = 1024;
+        private boolean capacitySet;
+        private long missingValue;
+        private boolean missingValueSet;
+        private Long seed;
+        private Durability durability = Durability.BATCH;
+        private Persistence persistence = Persistence.AUTO;
+        private boolean create = true;
+        private long checkpointBytes = DEFAULT_CHECKPOINT_BYTES;
+        private Storage storage;
+
+        private Builder(Path file) {
+            this.file = file;
+        }
+
+        /**
+         * Slots of a table this open creates, rounded up to a power of two of at least 4 (16 bytes
+         * each); default 1024. Opening an existing file with a capacity set checks that the file's is
+         * the same.
+         *
+         * @throws IllegalArgumentException if {@code slots} is not between 1 and 2^58
+         */
+        public Builder capacity(long slots) {
+            this.capacity = TABLES.roundCapacity(slots);
+            this.capacitySet = true;
+            return this;
+        }
+
+        /** The missing value of a table this open creates (default 0); checked against an existing file's if set. */
+        public Builder missingValue(long value) {
+            this.missingValue = value;
+            this.missingValueSet = true;
+            return this;
+        }
+
+        /** The hash seed of a table this open creates; by default a secret random one. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** When writes are acknowledged; default {@link Durability#BATCH}. */
+        public Builder durability(Durability durability) {
+            this.durability = Objects.requireNonNull(durability, "durability");
+            return this;
+        }
+
+        /** How writes are made durable; default {@link Persistence#AUTO}. */
+        public Builder persistence(Persistence persistence) {
+            this.persistence = Objects.requireNonNull(persistence, "persistence");
+            return this;
+        }
+
+        /** Whether {@link #open()} creates the file if it does not exist; default true. */
+        public Builder createIfMissing(boolean create) {
+            this.create = create;
+            return this;
+        }
+
+        /**
+         * Bytes of redo log after which a writer checkpoints (flushes the table file and starts
+         * the log again); default {@value #DEFAULT_CHECKPOINT_BYTES}. A longer log means fewer
+         * checkpoints and a longer replay after a crash.
+         *
+         * @throws IllegalArgumentException if less than 4096
+         */
+        public Builder checkpointBytes(long bytes) {
+            if (bytes < 4096) {
+                throw new IllegalArgumentException("checkpointBytes must be at least 4096, was " + bytes);
+            }
+            this.checkpointBytes = bytes;
+            return this;
+        }
+
+        /** Opens the table on {@code storage} instead of the file system (the power-cut drill). */
+        Builder storage(Storage storage) {
+            this.storage = storage;
+            return this;
+        }
+
+        /**
+         * Opens the file, creating it if absent, and recovers it if it was not closed cleanly.
+         *
+         * @throws TableFileException if the file cannot be used as asked (too small, another
+         *                            layout, a corrupt header, another capacity or missing value,
+         *                            read-only, locked, no space): the file is left as it was
+         * @throws IOException        if the file system fails otherwise
+         */
+        public PersistentLongLongTable open() throws IOException {
+            Storage s = storage != null ? storage : new FileStorage(file);
+            Path path = s.path();
+            boolean created = false;
+            if (!s.exists()) {
+                if (!create) {
+                    throw new TableFileException(path, TableFileException.Problem.MISSING,
+                            "no such file, and createIfMissing(false)");
+                }
+                long seedValue = seed != null ? seed : new SecureRandom().nextLong();
+                Header first = new Header(capacity, missingValue, seedValue, 0, true,
+                        Persistence.AUTO.ordinal(), 0);
+                MemorySegment page = Arena.ofAuto().allocate(Header.PAGE);
+                first.writeTo(page);
+                s.create(Header.PAGE + TABLES.bytesFor(capacity), page);
+                created = true;
+            }
+            Storage.TableFile f = s.openTable();
+            try {
+                Header h = Header.read(f.segment().asSlice(0, Header.PAGE), path);
+                if (capacitySet && h.capacity() != capacity) {
+                    throw new TableFileException(path, TableFileException.Problem.MISMATCH, "the file holds a table of "
+                            + h.capacity() + " slots; the builder asked for " + capacity);
+                }
+                if (missingValueSet && h.missingValue() != missingValue) {
+                    throw new TableFileException(path, TableFileException.Problem.MISMATCH, "the file's missing value is "
+                            + h.missingValue() + "; the builder asked for " + missingValue);
+                }
+                long needed = Header.PAGE + TABLES.bytesFor(h.capacity());
+                if (f.segment().byteSize() < needed) {
+                    throw new TableFileException(path, TableFileException.Problem.TOO_SMALL, f.segment().byteSize()
+                            + " bytes; its header describes a table of " + h.capacity() + " slots, which needs " + needed);
+                }
+                return new PersistentLongLongTable(this, s, f, h, created);
+            } catch (IOException | RuntimeException | Error e) {
+                f.close();
+                throw e;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- durability
+
+    private void writeHeader() {
+        header.writeTo(file.segment());
+        file.flush(header.copyOffset(), Header.copyBytes());
+    }
+
+    /** Makes the whole table file durable (msync writes the dirty pages; DAX writes back every line). */
+    private void flushAll() {
+        file.flush(Header.PAGE, slotBytes);
+    }
+
+    /** In place: makes the words of {@code key}'s probe sequence durable (see the implementation notes). */
+    private void flushKey(long key) {
+        long value = TABLES.valueOffset(table, key);
+        if (value < 0) {
+            return;
+        }
+        long home = key == 0 ? value - 8 : TABLES.homeLine(table, key);
+        long end = value + 8;
+        if (home < end) {
+            file.flush(Header.PAGE + home, end - home);
+        } else { // the probe wrapped past the last line
+            file.flush(Header.PAGE + home, slotBytes - 64 - home);
+            file.flush(Header.PAGE, end);
+        }
+    }
+
+    /** In place, after a single-key write: its flush, unless {@link Durability#NONE}. */
+    private void persisted(long key) {
+        if (durability != Durability.NONE) {
+            flushKey(key);
+        }
+    }
+
+    /** In place, after a bulk write under {@link Durability#BATCH}: one flush for all its keys. */
+    private void persistedAll(long[] keys, int offset, int length) {
+        if (file.synchronous()) {
+            for (int i = 0; i < length; i++) {
+                flushKey(keys[offset + i]);
+            }
+        } else {
+            flushAll();
+        }
+    }
+
+    /** Redo log: a group buffer for {@code entries} entries; the caller holds the write lock. */
+    private ByteBuffer group(int entries) {
+        group = RedoLog.groupBuffer(group, entries);
+        return group;
+    }
+
+    /** Redo log: takes the write lock, refusing a closed table. */
+    private void lock() {
+        writeLock.lock();
+        if (closed) {
+            writeLock.unlock();
+            throw new IllegalStateException("table is closed: " + path);
+        }
+    }
+
+    /** Redo log: appends {@code group} and releases the write lock; then waits for durability. */
+    private void commit(ByteBuffer group) {
+        long at;
+        try {
+            at = log.append(group);
+        } finally {
+            writeLock.unlock();
+        }
+        if (durability != Durability.NONE) {
+            log.sync(at);
+        }
+        if (log.end() > checkpointBytes && writeLock.tryLock()) {
+            try {
+                if (!closed && log.end() > checkpointBytes) {
+                    checkpointLocked();
+                }
+            } finally {
+                writeLock.unlock();
+            }
+        }
+    }
+
+    private void checkpointLocked() {
+        flushAll();
+        try {
+            log.checkpointed();
+        } catch (IOException e) {
+            throw new UncheckedIOException("checkpointing the redo log of " + path, e);
+        }
+    }
+
+    private long word(long value) {
+        if (value == missingValue) {
+            throw new IllegalArgumentException("value " + value
+                    + " is this table's missingValue and cannot be stored; any other long can");
+        }
+        return value ^ missingValue;
+    }
+
+    /** Redo log: the entry for {@code key}'s state now (its value word, 0 if absent). */
+    private void state(ByteBuffer g, long key) {
+        long v = table.get(key);
+        RedoLog.entry(g, key, v == missingValue ? 0 : v ^ missingValue);
+    }
+
+    // ---------------------------------------------------------------- single-key operations
+
+    @Override
+    public long missingValue() {
+        return missingValue;
+    }
+
+    @Override
+    public long get(long key) {
+        return table.get(key);
+    }
+
+    @Override
+    public boolean containsKey(long key) {
+        return table.containsKey(key);
+    }
+
+    @Override
+    public long put(long key, long value) {
+        if (log == null) {
+            long previous = table.put(key, value);
+            persisted(key);
+            return previous;
+        }
+        long w = word(value);
+        lock();
+        ByteBuffer g = group(1);
+        long previous;
+        try {
+            previous = table.put(key, value);
+            RedoLog.entry(g, key, w);
+        } finally {
+            commit(g);
+        }
+        return previous;
+    }
+
+    @Override
+    public long putIfAbsent(long key, long value) {
+        if (log == null) {
+            long witness = table.putIfAbsent(key, value);
+            persisted(key);
+            return witness;
+        }
+        long w = word(value);
+        lock();
+        ByteBuffer g = group(1);
+        long witness;
+        try {
+            witness = table.putIfAbsent(key, value);
+            if (witness == missingValue) {
+                RedoLog.entry(g, key, w);
+            }
+        } finally {
+            commit(g);
+        }
+        return witness;
+    }
+
+    @Override
+    public long replace(long key, long value) {
+        if (log == null) {
+            long previous = table.replace(key, value);
+            persisted(key);
+            return previous;
+        }
+        long w = word(value);
+        lock();
+        ByteBuffer g = group(1);
+        long previous;
+        try {
+            previous = table.replace(key, value);
+            if (previous != missingValue) {
+                RedoLog.entry(g, key, w);
+            }
+        } finally {
+            commit(g);
+        }
+        return previous;
+    }
+
+    @Override
+    public boolean replace(long key, long expectedValue, long newValue) {
+        if (log == null) {
+            boolean replaced = table.replace(key, expectedValue, newValue);
+            persisted(key);
+            return replaced;
+        }
+        long w = word(newValue);
+        lock();
+        ByteBuffer g = group(1);
+        boolean replaced;
+        try {
+            replaced = table.replace(key, expectedValue, newValue);
+            if (replaced) {
+                RedoLog.entry(g, key, w);
+            }
+        } finally {
+            commit(g);
+        }
+        return replaced;
+    }
+
+    @Override
+    public long remove(long key) {
+        if (log == null) {
+            long previous = table.remove(key);
+            persisted(key);
+            return previous;
+        }
+        lock();
+        ByteBuffer g = group(1);
+        long previous;
+        try {
+            previous = table.remove(key);
+            if (previous != missingValue) {
+                RedoLog.entry(g, key, 0);
+            }
+        } finally {
+            commit(g);
+        }
+        return previous;
+    }
+
+    @Override
+    public boolean remove(long key, long expectedValue) {
+        if (log == null) {
+            boolean removed = table.remove(key, expectedValue);
+            persisted(key);
+            return removed;
+        }
+        lock();
+        ByteBuffer g = group(1);
+        boolean removed;
+        try {
+            removed = table.remove(key, expectedValue);
+            if (removed) {
+                RedoLog.entry(g, key, 0);
+            }
+        } finally {
+            commit(g);
+        }
+        return removed;
+    }
+
+    // ---------------------------------------------------------------- bulk calls
+
+    @Override
+    public void getAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
+        table.getAll(keys, keysOffset, values, valuesOffset, length);
+    }
+
+    @Override
+    public int containsAll(long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
+        return table.containsAll(keys, keysOffset, present, presentOffset, length);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Under {@link Durability#BATCH} the call is batched and prefetched as the in-memory
+     * table's, and made durable by one flush before it returns; a crash during the call leaves any
+     * subset of its writes. Under {@link Durability#EACH} it is the loop of single puts, each
+     * durable before the next: a crash leaves a prefix of the array. If the table fills up, the
+     * writes that were made are durable before {@link TableFullException} is thrown.
+     */
+    @Override
+    public long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
+        Objects.checkFromIndexSize(keysOffset, length, keys.length);
+        Objects.checkFromIndexSize(valuesOffset, length, values.length);
+        for (int i = 0; i < length; i++) {
+            word(values[valuesOffset + i]);
+        }
+        if (durability == Durability.EACH) {
+            long added = 0;
+            for (int i = 0; i < length; i++) {
+                added += put(keys[keysOffset + i], values[valuesOffset + i]) == missingValue ? 1 : 0;
+            }
+            return added;
+        }
+        if (log == null) {
+            try {
+                return table.putAll(keys, keysOffset, values, valuesOffset, length);
+            } finally {
+                if (durability != Durability.NONE && !table.isClosed()) {
+                    persistedAll(keys, keysOffset, length);
+                }
+            }
+        }
+        lock();
+        ByteBuffer g = group(length);
+        try {
+            long added = table.putAll(keys, keysOffset, values, valuesOffset, length);
+            for (int i = 0; i < length; i++) {
+                RedoLog.entry(g, keys[keysOffset + i], values[valuesOffset + i] ^ missingValue);
+            }
+            return added;
+        } catch (TableFullException e) {
+            g.position(16);
+            for (int i = 0; i < length; i++) {
+                state(g, keys[keysOffset + i]);
+            }
+            throw e;
+        } finally {
+            commit(g);
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Durable as {@link #putAll(long[], int, long[], int, int) putAll}.
+     */
+    @Override
+    public long removeAll(long[] keys, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, keys.length);
+        if (durability == Durability.EACH) {
+            long removed = 0;
+            for (int i = 0; i < length; i++) {
+                removed += remove(keys[offset + i]) != missingValue ? 1 : 0;
+            }
+            return removed;
+        }
+        if (log == null) {
+            try {
+                return table.removeAll(keys, offset, length);
+            } finally {
+                if (durability != Durability.NONE && !table.isClosed()) {
+                    persistedAll(keys, offset, length);
+                }
+            }
+        }
+        lock();
+        ByteBuffer g = group(length);
+        try {
+            long removed = table.removeAll(keys, offset, length);
+            for (int i = 0; i < length; i++) {
+                RedoLog.entry(g, keys[offset + i], 0);
+            }
+            return removed;
+        } finally {
+            commit(g);
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The session collects a batch of requests (the table's batch size) and runs them as one
+     * call: in submission order, then made durable as {@link #putAll(long[], int, long[], int, int)
+     * putAll} (one flush under {@link Durability#BATCH}); a request's result is pollable once its
+     * batch is durable.
+     */
+    @Override
+    public LongLongSession session() {
+        ensureOpen();
+        return new DurableSession(this, table.batch());
+    }
+
+    /**
+     * Runs {@code n} requests of a session in order ({@code kinds}: {@link DurableSession#GET},
+     * {@code PUT}, {@code REMOVE}) and makes their writes durable; results into {@code results}.
+     * Returns the index of the first put that found no room, or -1, and counts them in
+     * {@code full[0]}.
+     */
+    int run(byte[] kinds, long[] keys, long[] values, long[] results, int n, long[] full) {
+        int firstFull = -1;
+        if (durability == Durability.EACH || (log == null && durability == Durability.NONE)) {
+            for (int i = 0; i < n; i++) {
+                try {
+                    results[i] = switch (kinds[i]) {
+                        case DurableSession.PUT -> put(keys[i], values[i]);
+                        case DurableSession.REMOVE -> remove(keys[i]);
+                        default -> table.get(keys[i]);
+                    };
+                } catch (TableFullException e) {
+                    results[i] = missingValue;
+                    firstFull = firstFull < 0 ? i : firstFull;
+                    full[0]++;
+                }
+            }
+            return firstFull;
+        }
+        ByteBuffer g = null;
+        if (log != null) {
+            lock();
+            g = group(n);
+        }
+        try {
+            for (int i = 0; i < n; i++) {
+                long key = keys[i];
+                try {
+                    switch (kinds[i]) {
+                        case DurableSession.PUT -> {
+                            results[i] = table.put(key, values[i]);
+                            if (g != null) {
+                                RedoLog.entry(g, key, values[i] ^ missingValue);
+                            }
+                        }
+                        case DurableSession.REMOVE -> {
+                            results[i] = table.remove(key);
+                            if (g != null) {
+                                RedoLog.entry(g, key, 0);
+                            }
+                        }
+                        default -> results[i] = table.get(key);
+                    }
+                } catch (TableFullException e) {
+                    results[i] = missingValue;
+                    firstFull = firstFull < 0 ? i : firstFull;
+                    full[0]++;
+                }
+            }
+        } finally {
+            if (g != null) {
+                commit(g);
+            } else if (!table.isClosed()) {
+                persistedAll(keys, 0, n);
+            }
+        }
+        return firstFull;
+    }
+
+    // ---------------------------------------------------------------- whole table
+
+    @Override
+    public long size() {
+        return table.size();
+    }
+
+    @Override
+    public void forEach(LongLongConsumer action) {
+        table.forEach(action);
+    }
+
+    /** {@inheritDoc} Durable when it returns, unless {@link Durability#NONE}. */
+    @Override
+    public void clear() {
+        if (log == null) {
+            table.clear();
+            if (durability != Durability.NONE) {
+                flushAll();
+            }
+            return;
+        }
+        lock();
+        try {
+            table.clear();
+            checkpointLocked();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Makes every write acknowledged so far durable, whatever the {@link Durability}: under
+     * {@link Durability#NONE}, the way to choose when writes survive a power cut.
+     */
+    public void flush() {
+        ensureOpen();
+        if (log == null) {
+            flushAll();
+        } else {
+            log.sync(log.end());
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("table is closed: " + path);
+        }
+    }
+
+    @Override
+    public long capacity() {
+        return table.capacity();
+    }
+
+    @Override
+    public long memoryBytes() {
+        return table.memoryBytes();
+    }
+
+    /** -1: a file mapping's huge pages are the file system's business. */
+    @Override
+    public long hugePageBytes() {
+        return -1;
+    }
+
+    @Override
+    public String memoryDescription() {
+        return file.description() + ", " + persistence + ", " + durability;
+    }
+
+    /** The file. */
+    public Path path() {
+        return path;
+    }
+
+    /** How writes are made durable: {@link Persistence#IN_PLACE} or {@link Persistence#REDO_LOG}, never AUTO. */
+    public Persistence persistence() {
+        return persistence;
+    }
+
+    /** When writes are acknowledged. */
+    public Durability durability() {
+        return durability;
+    }
+
+    /** What the open that made this table found and did. */
+    public RecoveryReport recovery() {
+        return recovery;
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Flushes the table, checkpoints the log and marks the file clean, so that the next open
+     * reads the header only; then unmaps and unlocks the file. Idempotent.
+     *
+     * @throws UncheckedIOException if the file system fails (the file is then recovered at the next open)
+     */
+    @Override
+    public void close() {
+        writeLock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                flushAll();
+                if (log != null) {
+                    log.checkpointed();
+                    log.close();
+                }
+                header = header.next(true, persistence.ordinal(), table.size());
+                writeHeader();
+            } catch (IOException e) {
+                throw new UncheckedIOException("closing " + path, e);
+            } finally {
+                table.close();
+                file.close();
+            }
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PersistentLongLongTable[" + path + ", " + persistence + ", " + durability
+                + (closed ? ", closed]" : ", size=" + table.size() + "]");
+    }
+}
