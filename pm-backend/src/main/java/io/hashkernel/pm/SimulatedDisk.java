@@ -90,6 +90,25 @@ final class SimulatedDisk implements Storage {
         return after;
     }
 
+    /**
+     * The disk after the process died but the machine did not: the page cache survives, so each
+     * file holds everything written to it.
+     */
+    SimulatedDisk processCrash() {
+        SimulatedDisk after = new SimulatedDisk(dropFlushes);
+        if (durableTable != null) {
+            after.durableTable = table.toArray(ValueLayout.JAVA_BYTE);
+            after.table = Arena.ofAuto().allocate(table.byteSize(), Header.PAGE);
+            MemorySegment.copy(table, 0, after.table, 0, table.byteSize());
+        }
+        if (durableLog != null) {
+            after.durableLog = Arrays.copyOf(log, logLength);
+            after.log = after.durableLog.clone();
+            after.logLength = logLength;
+        }
+        return after;
+    }
+
     private static byte[] mix(byte[] durable, int durableLength, byte[] seen, int seenLength, int length,
                               SplittableRandom random, int unit) {
         byte[] image = new byte[length];
