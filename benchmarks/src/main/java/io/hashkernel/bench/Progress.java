@@ -22,14 +22,19 @@ final class Progress implements AutoCloseable {
 
     /** A bar over {@code cells} cells when a terminal is attached, else one that shows nothing. */
     static Progress open(int cells, double estimatedSeconds) {
+        return open("htbench", " cells", cells, estimatedSeconds);
+    }
+
+    /** A bar named {@code task} over {@code steps} steps counted in {@code unit}, shown as above. */
+    static Progress open(String task, String unit, int steps, double estimatedSeconds) {
         Console console = System.console();
         if (console == null || !console.isTerminal() || System.getenv("CI") != null) {
             return new Progress(null);
         }
         return new Progress(new ProgressBarBuilder()
-                .setTaskName("htbench")
-                .setInitialMax(cells)
-                .setUnit(" cells", 1)
+                .setTaskName(task)
+                .setInitialMax(steps)
+                .setUnit(unit, 1)
                 .setStyle(ProgressBarStyle.ASCII)
                 .setUpdateIntervalMillis(1000)
                 .setEtaFunction(state -> java.util.Optional.of(Duration.ofSeconds((long) Math.max(0,

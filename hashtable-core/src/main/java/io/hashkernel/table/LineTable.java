@@ -932,28 +932,50 @@ final class LineTable implements LongLongMap {
      */
     long recoverAdopted() {
         ensureOpen();
+        long lines = capacity >>> 2;
+        int chunks = (int) Math.max(1, Math.min(1024, lines >>> 14));
+        long perChunk = lines / chunks;
+        LongAdder cleared = new LongAdder();
+        LongAdder mapped = new LongAdder();
+        // Chunks in parallel: a repair writes only its own slot's value word, and the probes of
+        // other chunks read key words, which no repair writes.
+        java.util.stream.IntStream.range(0, chunks).parallel().forEach(c -> {
+            long[] counts = recoverLines(c * perChunk, c == chunks - 1 ? lines : (c + 1) * perChunk);
+            cleared.add(counts[0]);
+            mapped.add(counts[1]);
+        });
+        if (memory.get(KEY_WORD, sideValueOffset) != NO_VALUE) {
+            mapped.increment();
+        }
+        VarHandle.fullFence();
+        size.add(mapped.sum() - size.sum());
+        return cleared.sum();
+    }
+
+    /** {@link #recoverAdopted} of lines {@code [from, to)}: value words cleared, mappings found. */
+    private long[] recoverLines(long from, long to) {
         final MemorySegment m = memory;
         long cleared = 0;
         long mapped = 0;
-        long end = capacity << SLOT_SHIFT;
-        for (long offset = 0; offset < end; offset += SLOT_BYTES) {
-            long key = m.get(KEY_WORD, offset);
-            if (m.get(KEY_WORD, offset + VALUE_OFFSET) == NO_VALUE) {
-                continue;
-            }
-            if (key == EMPTY_KEY || probe(key, homeLine(key), false) != offset + VALUE_OFFSET) {
-                m.set(KEY_WORD, offset + VALUE_OFFSET, NO_VALUE);
-                cleared++;
-            } else {
-                mapped++;
+        for (long line = from; line < to; line++) {
+            long base = line << LINE_SHIFT;
+            for (long offset = base; offset < base + TableLayout.LINE_BYTES; offset += SLOT_BYTES) {
+                if (m.get(KEY_WORD, offset + VALUE_OFFSET) == NO_VALUE) {
+                    continue;
+                }
+                long key = m.get(KEY_WORD, offset);
+                // A key in its home line is always reached (a line is searched for the key before
+                // its free slots count); a key further on is checked with a lookup.
+                if (key != EMPTY_KEY && (homeLine(key) == base
+                        || probe(key, homeLine(key), false) == offset + VALUE_OFFSET)) {
+                    mapped++;
+                } else {
+                    m.set(KEY_WORD, offset + VALUE_OFFSET, NO_VALUE);
+                    cleared++;
+                }
             }
         }
-        if (m.get(KEY_WORD, sideValueOffset) != NO_VALUE) {
-            mapped++;
-        }
-        VarHandle.releaseFence();
-        size.add(mapped - size.sum());
-        return cleared;
+        return new long[]{cleared, mapped};
     }
 
     /**
