@@ -204,7 +204,8 @@ public final class PmBench implements Callable<Integer> {
 
     /** One measured subject: its put and get rates. */
     record Row(String subject, String persistence, String durability, double putMops, double getMops,
-               double batchedGetMops, double recoveryMs, double recoveryMsPerGiB, double cleanOpenMs, String mapping) {
+               double batchedGetMops, double recoveryMs, double recoveryMsPerGiB, long recoveryReplayedEntries,
+               double cleanOpenMs, String mapping) {
     }
 
     private void throughput(Path work, Map<String, Object> result) throws Exception {
@@ -253,8 +254,9 @@ public final class PmBench implements Callable<Integer> {
     private void print(Row r) {
         out.printf("  %-10s %-9s %-6s put %9.4f Mops/s  get %7.2f Mops/s  batched get %7.2f Mops/s%s%n", r.subject(),
                 r.persistence(), r.durability(), r.putMops(), r.getMops(), r.batchedGetMops(),
-                r.recoveryMs() > 0 ? String.format("  recovery %.0f ms (%.0f ms/GiB), clean open %.2f ms",
-                        r.recoveryMs(), r.recoveryMsPerGiB(), r.cleanOpenMs()) : "");
+                r.recoveryMs() > 0 ? String.format("  recovery %.0f ms (%.0f ms/GiB, %d log entries replayed),"
+                        + " clean open %.2f ms", r.recoveryMs(), r.recoveryMsPerGiB(), r.recoveryReplayedEntries(),
+                        r.cleanOpenMs()) : "");
     }
 
     private void fill(PersistentLongLongTable t, long keys) {
@@ -273,15 +275,14 @@ public final class PmBench implements Callable<Integer> {
 
     /** Puts (bulk calls of {@code batch}, single puts under EACH) and gets, then a crash image's recovery. */
     private Row measure(Path file, Persistence p, Durability d, long keys, Path work) throws Exception {
-        long[] recovery = {0, 0};
+        double cleanOpen;
         double put;
         double get;
         double batchedGet;
         String mapping;
         long clean = System.nanoTime();
         try (PersistentLongLongTable t = PersistentLongLongTable.builder(file).persistence(p).durability(d).open()) {
-            double cleanOpen = (System.nanoTime() - clean) / 1e6;
-            recovery[1] = (long) (cleanOpen * 1e6);
+            cleanOpen = (System.nanoTime() - clean) / 1e6;
             mapping = t.memoryDescription();
             long mask = Long.highestOneBit(keys) - 1;
             put = run((id, x) -> {
@@ -353,7 +354,7 @@ public final class PmBench implements Callable<Integer> {
         Files.deleteIfExists(work.resolve("crash.hkt"));
         Files.deleteIfExists(work.resolve("crash.hkt.log"));
         return new Row("hashkernel", p.name().toLowerCase().replace('_', '-'), d.name().toLowerCase(), put, get,
-                batchedGet, rr.millis(), rr.millisPerGiB(), recovery[1] / 1e6, mapping);
+                batchedGet, rr.millis(), rr.millisPerGiB(), rr.replayedEntries(), cleanOpen, mapping);
     }
 
     private List<Row> rocksdb(Path path, long keys) throws Exception {
@@ -416,8 +417,8 @@ public final class PmBench implements Callable<Integer> {
                 } while (!stop.get());
                 return ops + (sink == 42 ? 1 : 0);
             });
-            rows.add(new Row("rocksdb", "wal", "none", puts[0], get, 0, 0, 0, 0, "WriteBatch, sync=false"));
-            rows.add(new Row("rocksdb", "wal", "batch", puts[1], get, 0, 0, 0, 0, "WriteBatch, sync=true"));
+            rows.add(new Row("rocksdb", "wal", "none", puts[0], get, 0, 0, 0, 0, 0, "WriteBatch, sync=false"));
+            rows.add(new Row("rocksdb", "wal", "batch", puts[1], get, 0, 0, 0, 0, 0, "WriteBatch, sync=true"));
             print(rows.get(0));
             print(rows.get(1));
         }

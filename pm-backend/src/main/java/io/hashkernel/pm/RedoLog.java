@@ -125,7 +125,7 @@ final class RedoLog {
     static ByteBuffer groupBuffer(ByteBuffer reuse, int entries) {
         long bytes = groupBytes(entries);
         ByteBuffer b = reuse != null && reuse.capacity() >= bytes ? reuse
-                : ByteBuffer.allocateDirect((int) Math.min(Integer.MAX_VALUE, Math.max(bytes, 4096)))
+                : ByteBuffer.allocate((int) Math.min(Integer.MAX_VALUE, Math.max(bytes, 256)))
                 .order(ByteOrder.LITTLE_ENDIAN);
         b.clear().position(16);
         return b;

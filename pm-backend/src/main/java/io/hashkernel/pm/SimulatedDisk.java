@@ -16,7 +16,8 @@ import java.util.SplittableRandom;
  * n-th mutating call (a flush, a log write, a force, a truncation), by throwing {@link PowerCut}
  * out of that call, so that crash points fall inside operations.
  *
- * <p>Creating a file and deleting the log are atomic and durable at once, as the file system
+ * <p>Thread-safe: the file operations are serialised on the disk (memory stores into the mapped
+ * table are not, as on a real one). Creating a file and deleting the log are atomic and durable at once, as the file system
  * storage makes them (a rename, an unlink, each followed by a directory sync).
  */
 final class SimulatedDisk implements Storage {
@@ -41,6 +42,7 @@ final class SimulatedDisk implements Storage {
     private long countdown = Long.MAX_VALUE;
     /** A broken disk for the drill's own test: table flushes do nothing. */
     private final boolean dropFlushes;
+    private int dropNext;
 
     SimulatedDisk() {
         this(false);
@@ -55,12 +57,22 @@ final class SimulatedDisk implements Storage {
         countdown = calls;
     }
 
+    /** The next {@code n} table flushes do nothing (a test of what another write's flush covers). */
+    void dropNextFlushes(int n) {
+        dropNext = n;
+    }
+
+    /** The disk after a power cut now that keeps nothing but what was made durable. */
+    SimulatedDisk cutToDurable() {
+        return cut(null, 8);
+    }
+
     /** Never cuts the power by itself. */
     void noCut() {
         countdown = Long.MAX_VALUE;
     }
 
-    private void step() {
+    private synchronized void step() {
         if (--countdown <= 0) {
             countdown = Long.MAX_VALUE;
             throw new PowerCut();
@@ -69,7 +81,8 @@ final class SimulatedDisk implements Storage {
 
     /**
      * The disk after a power cut now: each file holds its durable bytes, and where the page cache
-     * differed, unit by unit, the page cache's bytes for a random half of the units.
+     * differed, unit by unit, the page cache's bytes for a random half of the units (none where
+     * {@code random} is null).
      */
     SimulatedDisk cut(SplittableRandom random, int unit) {
         SimulatedDisk after = new SimulatedDisk(dropFlushes);
@@ -81,7 +94,7 @@ final class SimulatedDisk implements Storage {
             MemorySegment.copy(MemorySegment.ofArray(image), 0, after.table, 0, image.length);
         }
         if (durableLog != null) {
-            int length = random.nextBoolean() ? logLength : durableLog.length;
+            int length = random != null && random.nextBoolean() ? logLength : durableLog.length;
             byte[] image = mix(durableLog, durableLog.length, log, logLength, length, random, unit);
             after.durableLog = image;
             after.log = image.clone();
@@ -118,7 +131,7 @@ final class SimulatedDisk implements Storage {
             for (int i = at; i < end && same; i++) {
                 same = byteAt(durable, durableLength, i) == byteAt(seen, seenLength, i);
             }
-            boolean takeSeen = !same && random.nextBoolean();
+            boolean takeSeen = !same && random != null && random.nextBoolean();
             for (int i = at; i < end; i++) {
                 image[i] = takeSeen ? byteAt(seen, seenLength, i) : byteAt(durable, durableLength, i);
             }
@@ -168,9 +181,13 @@ final class SimulatedDisk implements Storage {
 
             @Override
             public void flush(long offset, long length) {
-                step();
-                if (!dropFlushes) {
-                    MemorySegment.copy(table, offset, MemorySegment.ofArray(durableTable), offset, length);
+                synchronized (SimulatedDisk.this) {
+                    step();
+                    if (dropNext > 0) {
+                        dropNext--;
+                    } else if (!dropFlushes) {
+                        MemorySegment.copy(table, offset, MemorySegment.ofArray(durableTable), offset, length);
+                    }
                 }
             }
 
@@ -217,40 +234,50 @@ final class SimulatedDisk implements Storage {
         return new LogFile() {
             @Override
             public long size() {
-                return logLength;
+                synchronized (SimulatedDisk.this) {
+                    return logLength;
+                }
             }
 
             @Override
             public int read(ByteBuffer dst, long position) {
-                int n = (int) Math.max(0, Math.min(dst.remaining(), logLength - position));
-                dst.put(log, (int) position, n);
-                return n;
+                synchronized (SimulatedDisk.this) {
+                    int n = (int) Math.max(0, Math.min(dst.remaining(), logLength - position));
+                    dst.put(log, (int) position, n);
+                    return n;
+                }
             }
 
             @Override
             public void write(ByteBuffer src, long position) {
-                step();
-                int end = Math.toIntExact(position + src.remaining());
-                if (end > log.length) {
-                    log = Arrays.copyOf(log, Math.max(end, 2 * log.length));
+                synchronized (SimulatedDisk.this) {
+                    step();
+                    int end = Math.toIntExact(position + src.remaining());
+                    if (end > log.length) {
+                        log = Arrays.copyOf(log, Math.max(end, 2 * log.length));
+                    }
+                    if (position > logLength) {
+                        Arrays.fill(log, logLength, (int) position, (byte) 0);
+                    }
+                    src.get(log, (int) position, src.remaining());
+                    logLength = Math.max(logLength, end);
                 }
-                if (position > logLength) {
-                    Arrays.fill(log, logLength, (int) position, (byte) 0);
-                }
-                src.get(log, (int) position, src.remaining());
-                logLength = Math.max(logLength, end);
             }
 
             @Override
             public void force() {
-                step();
-                durableLog = Arrays.copyOf(log, logLength);
+                synchronized (SimulatedDisk.this) {
+                    step();
+                    durableLog = Arrays.copyOf(log, logLength);
+                }
             }
 
             @Override
             public void truncate(long size) {
-                step();
-                logLength = (int) Math.min(logLength, size);
+                synchronized (SimulatedDisk.this) {
+                    step();
+                    logLength = (int) Math.min(logLength, size);
+                }
             }
 
             @Override
