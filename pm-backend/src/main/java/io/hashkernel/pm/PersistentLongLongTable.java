@@ -84,6 +84,10 @@ public final class PersistentLongLongTable implements LongLongMap {
      * the last acknowledged state of every key the log names, and keys it does not name were
      * flushed by the last checkpoint.
      *
+     * Recovery: the repair, then the replay of the log's groups (through the batched calls). A
+     * redo-log table keeps the replayed groups and goes on appending after them; the writes the
+     * repair made are flushed before the first new write.
+     *
      * Clean close: flush the table, checkpoint the log, then write the header with state clean and
      * the size; an open writes state open before the first write, so a clean header means the
      * table is exactly as closed.
@@ -138,25 +142,21 @@ public final class PersistentLongLongTable implements LongLongMap {
         long[] replayed = new long[1];
         try {
             if (persistence == Persistence.REDO_LOG || storage.logExists()) {
-                redo = RedoLog.open(storage.openLog(), (key, word) -> {
-                    if (word == 0) {
-                        table.remove(key);
-                    } else {
-                        table.put(key, word ^ missingValue);
-                    }
-                }, replayed);
-                if (replayed[0] > 0) {
-                    flushAll();
-                    redo.checkpointed();
-                }
+                redo = RedoLog.open(storage.openLog(), this::replay, replayed);
                 if (persistence == Persistence.IN_PLACE) {
+                    // In place keeps no log: the replayed writes go to the file, then the log goes.
+                    flushAll();
                     redo.close();
                     redo = null;
                     storage.deleteLog();
                 }
+                // A redo log keeps its groups: they are replayed again after another crash, so the
+                // table's replayed writes need no flush before the next checkpoint.
             }
-            if (!clean && replayed[0] == 0) {
-                flushAll(); // the repair's writes
+            if (adopted.repairedValues() > 0) {
+                // Durable before any new write: a new claim of a repaired slot must not meet the
+                // stale value word again after another crash.
+                flushAll();
             }
         } catch (IOException | RuntimeException | Error e) {
             if (redo != null) {
@@ -168,6 +168,29 @@ public final class PersistentLongLongTable implements LongLongMap {
         this.log = redo;
         this.recovery = new RecoveryReport(created, clean, clean ? 0 : System.nanoTime() - start,
                 adopted.repairedValues(), replayed[0], table.size(), slotBytes);
+    }
+
+    /**
+     * Applies a replayed group: its runs of puts and of removals, each as one batched call (a bulk
+     * call keeps the order of a key's writes), in the group's order.
+     */
+    private void replay(long[] keys, long[] words, int n) {
+        for (int from = 0; from < n; ) {
+            boolean removal = words[from] == 0;
+            int to = from + 1;
+            while (to < n && (words[to] == 0) == removal) {
+                to++;
+            }
+            if (removal) {
+                table.removeAll(keys, from, to - from);
+            } else {
+                for (int i = from; i < to; i++) {
+                    words[i] ^= missingValue; // decoded in place: the caller's buffer
+                }
+                table.putAll(keys, from, words, from, to - from);
+            }
+            from = to;
+        }
     }
 
     /** A builder for the table in {@code file} (created by {@link Builder#open()} if absent). */

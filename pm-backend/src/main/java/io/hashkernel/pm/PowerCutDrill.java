@@ -14,6 +14,9 @@ import java.util.function.IntConsumer;
  * subset of what was not (unit by unit: 8 bytes, 64 bytes or 4 KiB, in turn), opens the table on
  * what is left, sometimes cutting the power again during that recovery, and checks it.
  *
+ * <p>Each round does this three times in a row, the next workload running on the table the last
+ * recovery opened, so that writes made after a recovery are cut too.
+ *
  * <p>Checks, for every key: its value is the last acknowledged one, or one an operation that was
  * running at the cut wrote. A value that no operation ever wrote for that key is <em>torn</em>;
  * any other departure (an acknowledged write missing, an acknowledged removal undone) is
@@ -45,6 +48,8 @@ public final class PowerCutDrill {
     private static final int KEYS = 700;
     private static final int CAPACITY = 1024;
     private static final int OPS = 300;
+    /** Workload, cut and recovery, this many times per round, each on the table the last one recovered. */
+    private static final int EPOCHS = 3;
     private static final int[] UNITS = {8, 64, 4096};
     private static final Persistence[] WAYS = {Persistence.IN_PLACE, Persistence.REDO_LOG};
     private static final Durability[] MODES = {Durability.EACH, Durability.BATCH};
@@ -59,9 +64,9 @@ public final class PowerCutDrill {
 
     /**
      * Runs {@code cuts} power cuts from {@code seed}, calling {@code progress} with the number of
-     * cuts done after each. Cut {@code i} uses persistence {@code i % 2}, durability
-     * {@code (i / 2) % 2} and unit {@code (i / 4) % 3} of the lists above, so any four
-     * consecutive cuts cover both ways and modes.
+     * cuts done after each round. Round {@code i} (three cuts) uses persistence {@code i % 2},
+     * durability {@code (i / 2) % 2} and unit {@code (i / 4) % 3} of the lists above, so any four
+     * consecutive rounds cover both ways and modes.
      *
      * @throws IllegalArgumentException if {@code cuts} is negative
      */
@@ -76,10 +81,12 @@ public final class PowerCutDrill {
         }
         Objects.requireNonNull(progress, "progress");
         Tally tally = new Tally();
-        for (int i = 0; i < cuts; i++) {
+        for (int i = 0, done = 0; done < cuts; i++) {
+            int epochs = Math.min(EPOCHS, cuts - done);
             new Round(new SplittableRandom(seed * 0x9E3779B97F4A7C15L + i), WAYS[i % 2], MODES[(i / 2) % 2],
-                    UNITS[(i / 4) % 3], tally, new SimulatedDisk(broken)).run();
-            progress.accept(i + 1);
+                    UNITS[(i / 4) % 3], epochs, tally, new SimulatedDisk(broken)).run();
+            done += epochs;
+            progress.accept(done);
         }
         return new Report(cuts, tally.recoveryCuts, tally.acknowledged, tally.lost, tally.torn,
                 tally.recoveryFailures, List.copyOf(tally.failures));
@@ -106,6 +113,7 @@ public final class PowerCutDrill {
         private final Persistence way;
         private final Durability mode;
         private final int unit;
+        private final int epochs;
         private final Tally tally;
         private final long missing;
         /** The value each key holds after every acknowledged write ({@code missing}: absent). */
@@ -115,8 +123,10 @@ public final class PowerCutDrill {
         private SimulatedDisk disk;
         private long serial;
 
-        Round(SplittableRandom random, Persistence way, Durability mode, int unit, Tally tally, SimulatedDisk disk) {
+        Round(SplittableRandom random, Persistence way, Durability mode, int unit, int epochs, Tally tally,
+              SimulatedDisk disk) {
             this.random = random;
+            this.epochs = epochs;
             this.disk = disk;
             this.way = way;
             this.mode = mode;
@@ -137,22 +147,29 @@ public final class PowerCutDrill {
         }
 
         void run() {
-            disk.cutAfter(1 + random.nextInt(400));
             PersistentLongLongTable table = null;
-            try {
-                table = open();
-                for (int op = 0; op < OPS; op++) {
-                    table = step(table);
+            for (int epoch = 0; epoch < epochs; epoch++) {
+                disk.cutAfter(1 + random.nextInt(400));
+                try {
+                    if (table == null) {
+                        table = open();
+                    }
+                    for (int op = 0; op < OPS; op++) {
+                        table = step(table);
+                    }
+                } catch (SimulatedDisk.PowerCut cut) {
+                    // the power went during an operation: running[] holds what it may have left
+                } catch (java.io.IOException | RuntimeException e) {
+                    tally.recoveryFailures++;
+                    tally.fail(this + ": the workload failed: " + e);
+                    return;
                 }
-            } catch (SimulatedDisk.PowerCut cut) {
-                // the power went during an operation: running[] holds what it may have left
-            } catch (java.io.IOException | RuntimeException e) {
-                tally.recoveryFailures++;
-                tally.fail(this + ": the workload failed: " + e);
-                return;
+                disk.noCut();
+                table = recover();
+                if (table == null || !check(table)) {
+                    return;
+                }
             }
-            disk.noCut();
-            check();
         }
 
         private PersistentLongLongTable step(PersistentLongLongTable t) throws java.io.IOException {
@@ -228,15 +245,17 @@ public final class PowerCutDrill {
             tally.acknowledged++;
         }
 
-        private void check() {
+        /** Cuts the power now, then opens the table on what is left, maybe cut again meanwhile; null if that failed. */
+        private PersistentLongLongTable recover() {
             disk = disk.cut(random, unit);
-            PersistentLongLongTable t = null;
-            for (int attempt = 0; t == null; attempt++) {
+            for (int attempt = 0; ; attempt++) {
                 if (attempt == 0 && random.nextInt(4) == 0) {
-                    disk.cutAfter(1 + random.nextInt(6));
+                    disk.cutAfter(1 + random.nextInt(3));
                 }
                 try {
-                    t = open();
+                    PersistentLongLongTable t = open();
+                    disk.noCut();
+                    return t;
                 } catch (SimulatedDisk.PowerCut again) {
                     tally.recoveryCuts++;
                     disk.noCut();
@@ -244,18 +263,23 @@ public final class PowerCutDrill {
                 } catch (java.io.IOException | RuntimeException e) {
                     tally.recoveryFailures++;
                     tally.fail(this + ": reopening failed: " + e);
-                    return;
+                    return null;
                 }
             }
-            try (PersistentLongLongTable table = t) {
-                disk.noCut();
-                long present = 0;
-                for (int k = 0; k < KEYS; k++) {
-                    long v = table.get(k);
-                    present += v != missing ? 1 : 0;
-                    if (allowed(k, v)) {
-                        continue;
-                    }
+        }
+
+        /**
+         * Checks the recovered table against the model; what it holds becomes the model of the
+         * next epoch (the writes that were running are now settled one way or the other).
+         */
+        private boolean check(PersistentLongLongTable table) {
+            long present = 0;
+            boolean good = true;
+            for (int k = 0; k < KEYS; k++) {
+                long v = table.get(k);
+                present += v != missing ? 1 : 0;
+                if (!allowed(k, v)) {
+                    good = false;
                     if (v != missing && ((v & 0xFFFF) != k || v >>> 16 > serial || v >>> 16 == 0)) {
                         tally.torn++;
                         tally.fail(this + ": key " + k + " holds " + v + ", never written for it");
@@ -265,13 +289,17 @@ public final class PowerCutDrill {
                                 + (running[k] == null ? "" : " or one of " + Arrays.toString(running[k])));
                     }
                 }
-                long[] seen = new long[1];
-                table.forEach((k, v) -> seen[0]++);
-                if (table.size() != present || seen[0] != present) {
-                    tally.recoveryFailures++;
-                    tally.fail(this + ": size " + table.size() + ", forEach " + seen[0] + ", mapped keys " + present);
-                }
+                model[k] = v;
+                running[k] = null;
             }
+            long[] seen = new long[1];
+            table.forEach((k, v) -> seen[0]++);
+            if (table.size() != present || seen[0] != present) {
+                tally.recoveryFailures++;
+                tally.fail(this + ": size " + table.size() + ", forEach " + seen[0] + ", mapped keys " + present);
+                good = false;
+            }
+            return good;
         }
 
         private boolean allowed(int key, long v) {

@@ -51,9 +51,9 @@ final class RedoLog {
         this.durable = end;
     }
 
-    /** A consumer of replayed entries. */
+    /** A consumer of replayed entries: a group's {@code n} (key, value word) pairs, in order. */
     interface Replay {
-        void apply(long key, long word);
+        void apply(long[] keys, long[] words, int n);
     }
 
     /**
@@ -80,6 +80,8 @@ final class RedoLog {
         long at = HEADER_BYTES;
         ByteBuffer head = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
         long count = 0;
+        long[] keys = new long[0];
+        long[] words = new long[0];
         while (at + GROUP_OVERHEAD <= size) {
             head.clear();
             if (file.read(head, at) < 16 || head.getInt(0) != GROUP_MAGIC || head.getLong(8) != generation) {
@@ -98,9 +100,15 @@ final class RedoLog {
             if (group.getInt(body) != crc(group, 0, body)) {
                 break;
             }
-            for (int i = 0; i < n; i++) {
-                replay.apply(group.getLong(16 + i * ENTRY_BYTES), group.getLong(24 + i * ENTRY_BYTES));
+            if (keys.length < n) {
+                keys = new long[n];
+                words = new long[n];
             }
+            for (int i = 0; i < n; i++) {
+                keys[i] = group.getLong(16 + i * ENTRY_BYTES);
+                words[i] = group.getLong(24 + i * ENTRY_BYTES);
+            }
+            replay.apply(keys, words, n);
             count += n;
             at += bytes;
         }

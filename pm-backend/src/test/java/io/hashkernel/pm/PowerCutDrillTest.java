@@ -9,9 +9,9 @@ class PowerCutDrillTest {
 
     @Test
     void everyAcknowledgedWriteSurvivesEveryCut() {
-        PowerCutDrill.Report r = PowerCutDrill.run(240, 20261206L);
-        assertEquals(240, r.cuts());
-        assertTrue(r.acknowledged() > 240 * 20, "the workloads acknowledged writes before the cuts: " + r);
+        PowerCutDrill.Report r = PowerCutDrill.run(600, 20261206L);
+        assertEquals(600, r.cuts());
+        assertTrue(r.acknowledged() > 600 * 20, "the workloads acknowledged writes before the cuts: " + r);
         assertTrue(r.cutsDuringRecovery() > 10, "some cuts fell during recovery: " + r);
         assertTrue(r.passed(), r.failures().toString());
     }
