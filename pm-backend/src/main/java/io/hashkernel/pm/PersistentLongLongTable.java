@@ -17,6 +17,8 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongPredicate;
+import java.util.function.LongSupplier;
 
 /**
  * A durable {@code long → long} table: a {@link ConcurrentLongLongTable} mapped from a file,
@@ -455,130 +457,59 @@ public final class PersistentLongLongTable implements LongLongMap {
 
     @Override
     public long put(long key, long value) {
-        if (log == null) {
-            long previous = table.put(key, value);
-            persisted(key);
-            return previous;
-        }
-        long w = word(value);
-        lock();
-        ByteBuffer g = group(1);
-        long previous;
-        try {
-            previous = table.put(key, value);
-            RedoLog.entry(g, key, w);
-        } finally {
-            commit(g);
-        }
-        return previous;
+        return write(key, word(value), () -> table.put(key, value), previous -> true);
     }
 
     @Override
     public long putIfAbsent(long key, long value) {
-        if (log == null) {
-            long witness = table.putIfAbsent(key, value);
-            persisted(key);
-            return witness;
-        }
-        long w = word(value);
-        lock();
-        ByteBuffer g = group(1);
-        long witness;
-        try {
-            witness = table.putIfAbsent(key, value);
-            if (witness == missingValue) {
-                RedoLog.entry(g, key, w);
-            }
-        } finally {
-            commit(g);
-        }
-        return witness;
+        return write(key, word(value), () -> table.putIfAbsent(key, value), witness -> witness == missingValue);
     }
 
     @Override
     public long replace(long key, long value) {
-        if (log == null) {
-            long previous = table.replace(key, value);
-            persisted(key);
-            return previous;
-        }
-        long w = word(value);
-        lock();
-        ByteBuffer g = group(1);
-        long previous;
-        try {
-            previous = table.replace(key, value);
-            if (previous != missingValue) {
-                RedoLog.entry(g, key, w);
-            }
-        } finally {
-            commit(g);
-        }
-        return previous;
+        return write(key, word(value), () -> table.replace(key, value), previous -> previous != missingValue);
     }
 
     @Override
     public boolean replace(long key, long expectedValue, long newValue) {
-        if (log == null) {
-            boolean replaced = table.replace(key, expectedValue, newValue);
-            persisted(key);
-            return replaced;
-        }
-        long w = word(newValue);
-        lock();
-        ByteBuffer g = group(1);
-        boolean replaced;
-        try {
-            replaced = table.replace(key, expectedValue, newValue);
-            if (replaced) {
-                RedoLog.entry(g, key, w);
-            }
-        } finally {
-            commit(g);
-        }
-        return replaced;
+        word(expectedValue);
+        return write(key, word(newValue), () -> table.replace(key, expectedValue, newValue) ? 1 : 0,
+                replaced -> replaced == 1) == 1;
     }
 
     @Override
     public long remove(long key) {
-        if (log == null) {
-            long previous = table.remove(key);
-            persisted(key);
-            return previous;
-        }
-        lock();
-        ByteBuffer g = group(1);
-        long previous;
-        try {
-            previous = table.remove(key);
-            if (previous != missingValue) {
-                RedoLog.entry(g, key, 0);
-            }
-        } finally {
-            commit(g);
-        }
-        return previous;
+        return write(key, 0, () -> table.remove(key), previous -> previous != missingValue);
     }
 
     @Override
     public boolean remove(long key, long expectedValue) {
+        return write(key, 0, () -> table.remove(key, expectedValue) ? 1 : 0, removed -> removed == 1) == 1;
+    }
+
+    /**
+     * One single-key write, {@code op}, whose result {@code changed} says whether it left
+     * {@code key} with value word {@code word} (0: removed). In place: the write, then the flush
+     * of the key's words (unless {@link Durability#NONE}). Redo log: the write and its log entry
+     * under the write lock, then the wait for durability.
+     */
+    private long write(long key, long word, LongSupplier op, LongPredicate changed) {
         if (log == null) {
-            boolean removed = table.remove(key, expectedValue);
+            long result = op.getAsLong();
             persisted(key);
-            return removed;
+            return result;
         }
         lock();
         ByteBuffer g = group(1);
-        boolean removed;
         try {
-            removed = table.remove(key, expectedValue);
-            if (removed) {
-                RedoLog.entry(g, key, 0);
+            long result = op.getAsLong();
+            if (changed.test(result)) {
+                RedoLog.entry(g, key, word);
             }
+            return result;
         } finally {
             commit(g);
         }
-        return removed;
     }
 
     // ---------------------------------------------------------------- bulk calls

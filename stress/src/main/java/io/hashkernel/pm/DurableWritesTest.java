@@ -46,6 +46,17 @@ public final class DurableWritesTest {
         }
     }
 
+    /** The values of {@code k1} and {@code k2} after a power cut that keeps only what was made durable. */
+    static void afterPowerCut(SimulatedDisk disk, long k1, long k2, JJ_Result r) {
+        SimulatedDisk cut = disk.cutToDurable();
+        try (PersistentLongLongTable t = PersistentLongLongTable.builder(cut.path()).storage(cut).open()) {
+            r.r1 = t.get(k1);
+            r.r2 = t.get(k2);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static final long SEED = 77;
     /** Five keys sharing one home line in a 16-slot table of seed {@link #SEED}. */
     static final long[] SAME_LINE = new long[5];
@@ -112,13 +123,7 @@ public final class DurableWritesTest {
 
         @Arbiter
         public void after(JJ_Result r) {
-            SimulatedDisk cut = disk.cutToDurable();
-            try (PersistentLongLongTable t = PersistentLongLongTable.builder(cut.path()).storage(cut).open()) {
-                r.r1 = t.get(1);
-                r.r2 = t.get(2);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            afterPowerCut(disk, 1, 2, r);
         }
     }
 
@@ -149,13 +154,7 @@ public final class DurableWritesTest {
 
         @Arbiter
         public void after(JJ_Result r) {
-            SimulatedDisk cut = disk.cutToDurable();
-            try (PersistentLongLongTable t = PersistentLongLongTable.builder(cut.path()).storage(cut).open()) {
-                r.r1 = t.get(SAME_LINE[3]);
-                r.r2 = t.get(SAME_LINE[4]);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            afterPowerCut(disk, SAME_LINE[3], SAME_LINE[4], r);
         }
     }
 }
