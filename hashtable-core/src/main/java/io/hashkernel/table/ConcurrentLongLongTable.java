@@ -92,7 +92,6 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         });
     }
 
-
     private ConcurrentLongLongTable(LineTable table) {
         this.table = table;
     }

@@ -9,6 +9,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.IntStream;
 
 import static io.hashkernel.table.TableLayout.EMPTY_KEY;
 import static io.hashkernel.table.TableLayout.LINE_SHIFT;
@@ -939,7 +940,7 @@ final class LineTable implements LongLongMap {
         LongAdder mapped = new LongAdder();
         // Chunks in parallel: a repair writes only its own slot's value word, and the probes of
         // other chunks read key words, which no repair writes.
-        java.util.stream.IntStream.range(0, chunks).parallel().forEach(c -> {
+        IntStream.range(0, chunks).parallel().forEach(c -> {
             long[] counts = recoverLines(c * perChunk, c == chunks - 1 ? lines : (c + 1) * perChunk);
             cleared.add(counts[0]);
             mapped.add(counts[1]);
