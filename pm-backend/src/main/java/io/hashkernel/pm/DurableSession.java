@@ -20,7 +20,7 @@ final class DurableSession implements LongLongSession {
     private final long[] keys;
     private final long[] values;
     private final long[] results;
-    private final long[] full = new long[1];
+    private final boolean[] noRoom;
     private int pending;
     /** Completed (id, result) pairs, oldest at {@code head}. */
     private long[] doneIds = new long[64];
@@ -35,6 +35,7 @@ final class DurableSession implements LongLongSession {
         this.keys = new long[batch];
         this.values = new long[batch];
         this.results = new long[batch];
+        this.noRoom = new boolean[batch];
     }
 
     @Override
@@ -72,8 +73,7 @@ final class DurableSession implements LongLongSession {
     private void runBatch() {
         int n = pending;
         pending = 0;
-        full[0] = 0;
-        int firstFull = table.run(kinds, keys, values, results, n, full);
+        int full = table.run(kinds, keys, values, results, noRoom, n);
         if (tail + n > doneIds.length) {
             int live = tail - head;
             int size = Math.max(doneIds.length, 2 * (live + n));
@@ -86,13 +86,27 @@ final class DurableSession implements LongLongSession {
             head = 0;
             tail = live;
         }
-        System.arraycopy(ids, 0, doneIds, tail, n);
-        System.arraycopy(results, 0, doneResults, tail, n);
-        tail += n;
-        if (firstFull >= 0) {
-            throw new TableFullException("table full: the put of id " + ids[firstFull] + " and " + (full[0] - 1)
-                    + " other puts of this batch found no free slot; the rest of the batch completed", full[0]);
+        for (int i = 0; i < n; i++) {
+            if (full > 0 && noRoom[i]) {
+                continue; // a put that found no room does not come back (the session contract)
+            }
+            doneIds[tail] = ids[i];
+            doneResults[tail++] = results[i];
         }
+        if (full > 0) {
+            throw new TableFullException("table full: the put of id " + firstNoRoom(n) + " and " + (full - 1)
+                    + " other puts of this batch found no free slot and did nothing; the rest of the batch completed",
+                    full);
+        }
+    }
+
+    private long firstNoRoom(int n) {
+        for (int i = 0; i < n; i++) {
+            if (noRoom[i]) {
+                return ids[i];
+            }
+        }
+        return -1;
     }
 
     @Override

@@ -47,6 +47,20 @@ final class FileStorage implements Storage {
     }
 
     @Override
+    public void replaceLog(ByteBuffer contents) throws IOException {
+        Path next = log.resolveSibling(log.getFileName() + ".new");
+        try (FileChannel ch = FileChannel.open(next, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            while (contents.hasRemaining()) {
+                ch.write(contents);
+            }
+            ch.force(true);
+        }
+        Files.move(next, log, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        forceDirectory(file.getParent());
+    }
+
+    @Override
     public void deleteLog() throws IOException {
         if (Files.deleteIfExists(log)) {
             forceDirectory(file.getParent());

@@ -9,7 +9,8 @@ import java.util.zip.CRC32C;
  * The first page of a table file: two copies of the header, at bytes 0 and 2048, each with its
  * own checksum. A header write goes to the copy not holding the newest epoch and is flushed, so a
  * write torn by a crash leaves the other copy intact; the copy with a valid checksum and the
- * higher epoch is the header.
+ * higher epoch is the header. Where the other copy is damaged, the header is not taken as clean
+ * (the damaged copy may have been a newer one saying "open"), so the table is recovered.
  *
  * <pre>
  *   0  magic "HKPMTBL\0"   8  layout version (int)   12 persistence of the last open (int)
@@ -82,6 +83,7 @@ record Header(long capacity, long missingValue, long seed, long epoch, boolean c
     static Header read(MemorySegment page, Path file) throws TableFileException {
         Header best = null;
         boolean magic = false;
+        boolean damaged = false;
         int otherVersion = 0;
         for (long at = 0; at < 2 * COPY_BYTES; at += COPY_BYTES) {
             if (page.get(LONG, at) != MAGIC) {
@@ -89,6 +91,7 @@ record Header(long capacity, long missingValue, long seed, long epoch, boolean c
             }
             magic = true;
             if (page.get(INT, at + CHECKED_BYTES) != checksum(page, at)) {
+                damaged = true;
                 continue;
             }
             int version = page.get(INT, at + 8);
@@ -108,7 +111,10 @@ record Header(long capacity, long missingValue, long seed, long epoch, boolean c
                 throw new TableFileException(file, TableFileException.Problem.CORRUPT_HEADER,
                         "header says capacity " + best.capacity + ", not a power of two between 4 and 2^58");
             }
-            return best;
+            // A damaged copy may have been the newer one, saying "open": then "clean" cannot be
+            // trusted, and the table is recovered (a torn header write costs one needless recovery).
+            return damaged && best.clean ? new Header(best.capacity, best.missingValue, best.seed, best.epoch, false,
+                    best.persistence, 0) : best;
         }
         if (otherVersion != 0) {
             throw new TableFileException(file, TableFileException.Problem.OTHER_LAYOUT, "a HashKernel table file of layout version "

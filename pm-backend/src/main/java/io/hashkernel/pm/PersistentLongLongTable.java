@@ -15,8 +15,11 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.StampedLock;
 import java.util.function.LongPredicate;
 import java.util.function.LongSupplier;
 
@@ -90,9 +93,12 @@ public final class PersistentLongLongTable implements LongLongMap {
      * redo-log table keeps the replayed groups and goes on appending after them; the writes the
      * repair made are flushed before the first new write.
      *
-     * Clean close: flush the table, checkpoint the log, then write the header with state clean and
-     * the size; an open writes state open before the first write, so a clean header means the
-     * table is exactly as closed.
+     * Clean close: refuse new writes (in place, close waits for the writes in progress through
+     * the gate, which in-place writers hold shared; redo-log writers hold the write lock), flush
+     * the table, checkpoint the log, then write the header with state clean and the size. An open
+     * writes state open before the first write (after opening everything that can refuse it, the
+     * log included), so a clean header means the table is exactly as closed; a damaged header copy
+     * beside a clean one makes the open recover anyway.
      */
 
     /** Bytes of redo log after which a writer checkpoints, unless the builder says otherwise. */
@@ -101,7 +107,10 @@ public final class PersistentLongLongTable implements LongLongMap {
     private static final TableInternals.Access TABLES = TableInternals.access();
 
     private final Path path;
-    private final ConcurrentLongLongTable table;
+    /** The table; replaced only during the open, by a rebuild ({@link #rebuild}). */
+    private ConcurrentLongLongTable table;
+    /** During an open whose replay ran out of slots: the state being replayed, key to value word. */
+    private Map<Long, Long> overflow;
     private final Storage.TableFile file;
     private final RedoLog log;
     private final Storage storage;
@@ -113,6 +122,11 @@ public final class PersistentLongLongTable implements LongLongMap {
     private final long checkpointBytes;
     /** Redo-log writers, checkpoints and close; in place, close only. */
     private final ReentrantLock writeLock = new ReentrantLock();
+    /**
+     * In place: writers hold it shared, {@code close()} exclusively, so that close flushes and
+     * counts after the last write and a write after close throws.
+     */
+    private final StampedLock gate = new StampedLock();
     private ByteBuffer group;
     private Header header;
     private volatile boolean closed;
@@ -130,21 +144,45 @@ public final class PersistentLongLongTable implements LongLongMap {
                 : file.synchronous() ? Persistence.IN_PLACE : Persistence.REDO_LOG;
         long start = System.nanoTime();
         boolean clean = header.clean();
+        // Everything that can refuse the open (the log file, read-only say) before the first write.
+        Storage.LogFile logFile = persistence == Persistence.REDO_LOG || storage.logExists() ? storage.openLog() : null;
         this.header = header.next(false, persistence.ordinal(), 0);
-        writeHeader();
+        try {
+            writeHeader();
+        } catch (RuntimeException | Error e) {
+            if (logFile != null) {
+                logFile.close();
+            }
+            throw e;
+        }
 
         MemorySegment slots = file.segment().asSlice(Header.PAGE, slotBytes);
         TableMemory memory = TableMemory.of(slots, file.description(), () -> { });
         ConcurrentLongLongTable.Builder options = ConcurrentLongLongTable.builder()
                 .capacity(header.capacity()).missingValue(missingValue).seed(header.seed())
                 .memory((bytes, alignment) -> memory);
-        TableInternals.Adopted adopted = TABLES.adopt(options, header.capacity(), clean ? header.mappings() : -1);
+        TableInternals.Adopted adopted;
+        try {
+            boolean snapshot = logFile != null && RedoLog.isSnapshot(logFile);
+            if (snapshot) {
+                slots.fill((byte) 0); // the log holds the whole table
+            }
+            adopted = TABLES.adopt(options, header.capacity(), snapshot ? 0 : clean ? header.mappings() : -1);
+        } catch (RuntimeException | Error e) {
+            if (logFile != null) {
+                logFile.close();
+            }
+            throw e;
+        }
         this.table = adopted.table();
         RedoLog redo = null;
         long[] replayed = new long[1];
         try {
-            if (persistence == Persistence.REDO_LOG || storage.logExists()) {
-                redo = RedoLog.open(storage.openLog(), this::replay, replayed);
+            if (logFile != null) {
+                redo = RedoLog.open(logFile, this::replay, replayed);
+                if (overflow != null) {
+                    redo = rebuild(redo, slots, options, header.capacity(), replayed);
+                }
                 if (persistence == Persistence.IN_PLACE) {
                     // In place keeps no log: the replayed writes go to the file, then the log goes.
                     flushAll();
@@ -163,6 +201,8 @@ public final class PersistentLongLongTable implements LongLongMap {
         } catch (IOException | RuntimeException | Error e) {
             if (redo != null) {
                 redo.close();
+            } else if (logFile != null) {
+                logFile.close();
             }
             table.close();
             throw e;
@@ -177,6 +217,33 @@ public final class PersistentLongLongTable implements LongLongMap {
      * call keeps the order of a key's writes), in the group's order.
      */
     private void replay(long[] keys, long[] words, int n) {
+        if (overflow == null) {
+            try {
+                replayInto(keys, words, n);
+                return;
+            } catch (TableFullException e) {
+                // The table the crash left holds more keys than the replayed one did (a key whose
+                // slot was lost is claimed again while its unreachable old slot stays taken): go on
+                // in memory and rebuild the table from the result.
+                overflow = new HashMap<>();
+                table.forEach((k, v) -> overflow.put(k, v ^ missingValue));
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            if (words[i] == 0) {
+                overflow.remove(keys[i]);
+            } else {
+                overflow.put(keys[i], words[i]);
+            }
+        }
+    }
+
+    private long[] decoded = new long[0];
+
+    private void replayInto(long[] keys, long[] words, int n) {
+        if (decoded.length < n) {
+            decoded = new long[n];
+        }
         for (int from = 0; from < n; ) {
             boolean removal = words[from] == 0;
             int to = from + 1;
@@ -187,12 +254,40 @@ public final class PersistentLongLongTable implements LongLongMap {
                 table.removeAll(keys, from, to - from);
             } else {
                 for (int i = from; i < to; i++) {
-                    words[i] ^= missingValue; // decoded in place: the caller's buffer
+                    decoded[i] = words[i] ^ missingValue;
                 }
-                table.putAll(keys, from, words, from, to - from);
+                table.putAll(keys, from, decoded, from, to - from);
             }
             from = to;
         }
+    }
+
+    /**
+     * After a replay that ran out of slots ({@link #overflow} holds the replayed state): writes
+     * that state as a snapshot log (atomically replacing the log), rebuilds the table from it on
+     * zeroed memory, and checkpoints. A crash at any point leaves either the old log, whose replay
+     * is idempotent, or the snapshot, whose replay ignores what the table file holds.
+     */
+    private RedoLog rebuild(RedoLog redo, MemorySegment slots, ConcurrentLongLongTable.Builder options, long capacity,
+                            long[] replayed) throws IOException {
+        int n = overflow.size();
+        long[] keys = new long[n];
+        long[] words = new long[n];
+        int i = 0;
+        for (Map.Entry<Long, Long> e : overflow.entrySet()) {
+            keys[i] = e.getKey();
+            words[i++] = e.getValue();
+        }
+        overflow = null;
+        redo.close();
+        storage.replaceLog(RedoLog.snapshot(keys, words, n));
+        table.close();
+        slots.fill((byte) 0);
+        table = TABLES.adopt(options, capacity, 0).table();
+        RedoLog fresh = RedoLog.open(storage.openLog(), this::replay, replayed);
+        flushAll();
+        fresh.checkpointed();
+        return fresh;
     }
 
     /** A builder for the table in {@code file} (created by {@link Builder#open()} if absent). */
@@ -404,9 +499,9 @@ public final class PersistentLongLongTable implements LongLongMap {
         if (durability != Durability.NONE) {
             log.sync(at);
         }
-        if (log.end() > checkpointBytes && writeLock.tryLock()) {
+        if (log.bytes() > checkpointBytes && writeLock.tryLock()) {
             try {
-                if (!closed && log.end() > checkpointBytes) {
+                if (!closed && log.bytes() > checkpointBytes) {
                     checkpointLocked();
                 }
             } finally {
@@ -495,9 +590,14 @@ public final class PersistentLongLongTable implements LongLongMap {
      */
     private long write(long key, long word, LongSupplier op, LongPredicate changed) {
         if (log == null) {
-            long result = op.getAsLong();
-            persisted(key);
-            return result;
+            long stamp = enter();
+            try {
+                long result = op.getAsLong();
+                persisted(key);
+                return result;
+            } finally {
+                gate.unlockRead(stamp);
+            }
         }
         lock();
         ByteBuffer g = group(1);
@@ -548,11 +648,16 @@ public final class PersistentLongLongTable implements LongLongMap {
             return added;
         }
         if (log == null) {
+            long stamp = enter();
             try {
                 return table.putAll(keys, keysOffset, values, valuesOffset, length);
             } finally {
-                if (durability != Durability.NONE && !table.isClosed()) {
-                    persistedAll(keys, keysOffset, length);
+                try {
+                    if (durability != Durability.NONE) {
+                        persistedAll(keys, keysOffset, length);
+                    }
+                } finally {
+                    gate.unlockRead(stamp);
                 }
             }
         }
@@ -591,11 +696,16 @@ public final class PersistentLongLongTable implements LongLongMap {
             return removed;
         }
         if (log == null) {
+            long stamp = enter();
             try {
                 return table.removeAll(keys, offset, length);
             } finally {
-                if (durability != Durability.NONE && !table.isClosed()) {
-                    persistedAll(keys, offset, length);
+                try {
+                    if (durability != Durability.NONE) {
+                        persistedAll(keys, offset, length);
+                    }
+                } finally {
+                    gate.unlockRead(stamp);
                 }
             }
         }
@@ -628,12 +738,12 @@ public final class PersistentLongLongTable implements LongLongMap {
 
     /**
      * Runs {@code n} requests of a session in order ({@code kinds}: {@link DurableSession#GET},
-     * {@code PUT}, {@code REMOVE}) and makes their writes durable; results into {@code results}.
-     * Returns the index of the first put that found no room, or -1, and counts them in
-     * {@code full[0]}.
+     * {@code PUT}, {@code REMOVE}) and makes their writes durable; results into {@code results},
+     * and {@code noRoom[i]} set where put {@code i} found no free slot (it did nothing). Returns
+     * how many found none.
      */
-    int run(byte[] kinds, long[] keys, long[] values, long[] results, int n, long[] full) {
-        int firstFull = -1;
+    int run(byte[] kinds, long[] keys, long[] values, long[] results, boolean[] noRoom, int n) {
+        int full = 0;
         if (durability == Durability.EACH || (log == null && durability == Durability.NONE)) {
             for (int i = 0; i < n; i++) {
                 try {
@@ -642,18 +752,21 @@ public final class PersistentLongLongTable implements LongLongMap {
                         case DurableSession.REMOVE -> remove(keys[i]);
                         default -> table.get(keys[i]);
                     };
+                    noRoom[i] = false;
                 } catch (TableFullException e) {
-                    results[i] = missingValue;
-                    firstFull = firstFull < 0 ? i : firstFull;
-                    full[0]++;
+                    noRoom[i] = true;
+                    full++;
                 }
             }
-            return firstFull;
+            return full;
         }
         ByteBuffer g = null;
+        long stamp = 0;
         if (log != null) {
             lock();
             g = group(n);
+        } else {
+            stamp = enter();
         }
         try {
             for (int i = 0; i < n; i++) {
@@ -674,20 +787,24 @@ public final class PersistentLongLongTable implements LongLongMap {
                         }
                         default -> results[i] = table.get(key);
                     }
+                    noRoom[i] = false;
                 } catch (TableFullException e) {
-                    results[i] = missingValue;
-                    firstFull = firstFull < 0 ? i : firstFull;
-                    full[0]++;
+                    noRoom[i] = true;
+                    full++;
                 }
             }
         } finally {
             if (g != null) {
                 commit(g);
-            } else if (!table.isClosed()) {
-                persistedAll(keys, 0, n);
+            } else {
+                try {
+                    persistedAll(keys, 0, n);
+                } finally {
+                    gate.unlockRead(stamp);
+                }
             }
         }
-        return firstFull;
+        return full;
     }
 
     // ---------------------------------------------------------------- whole table
@@ -706,9 +823,14 @@ public final class PersistentLongLongTable implements LongLongMap {
     @Override
     public void clear() {
         if (log == null) {
-            table.clear();
-            if (durability != Durability.NONE) {
-                flushAll();
+            long stamp = enter();
+            try {
+                table.clear();
+                if (durability != Durability.NONE) {
+                    flushAll();
+                }
+            } finally {
+                gate.unlockRead(stamp);
             }
             return;
         }
@@ -728,10 +850,25 @@ public final class PersistentLongLongTable implements LongLongMap {
     public void flush() {
         ensureOpen();
         if (log == null) {
-            flushAll();
+            long stamp = enter();
+            try {
+                flushAll();
+            } finally {
+                gate.unlockRead(stamp);
+            }
         } else {
             log.sync(log.end());
         }
+    }
+
+    /** In place: enters a write (shared), refusing a closed table. */
+    private long enter() {
+        long stamp = gate.readLock();
+        if (closed) {
+            gate.unlockRead(stamp);
+            throw new IllegalStateException("table is closed: " + path);
+        }
+        return stamp;
     }
 
     private void ensureOpen() {
@@ -795,11 +932,13 @@ public final class PersistentLongLongTable implements LongLongMap {
     @Override
     public void close() {
         writeLock.lock();
+        if (closed) {
+            writeLock.unlock();
+            return;
+        }
+        closed = true; // first, so that new in-place writes give way at once
+        long stamp = gate.writeLock(); // then wait for those in progress
         try {
-            if (closed) {
-                return;
-            }
-            closed = true;
             try {
                 flushAll();
                 if (log != null) {
@@ -815,6 +954,7 @@ public final class PersistentLongLongTable implements LongLongMap {
                 file.close();
             }
         } finally {
+            gate.unlockWrite(stamp);
             writeLock.unlock();
         }
     }

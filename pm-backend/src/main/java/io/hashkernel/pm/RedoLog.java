@@ -11,7 +11,7 @@ import java.util.zip.CRC32C;
  * (key, value word) entries appended to a file, made durable by a shared {@code fdatasync}.
  *
  * <pre>
- *   log header (64 bytes): magic "HKPMLOG\0", version, generation, CRC32C
+ *   log header (64 bytes): magic "HKPMLOG\0", version, flags ({@link #SNAPSHOT}), generation, CRC32C
  *   group: magic "HKRG" (int), count (int), generation (long), count × (key, value word), CRC32C (int), 4 bytes padding
  * </pre>
  *
@@ -22,9 +22,14 @@ import java.util.zip.CRC32C;
  * writes to the table under one lock (the table's write lock), so the log's order of two writes to
  * one key is the table's. A group is valid when its magic, generation and checksum are; replay
  * stops at the first invalid one, which is where a crash cut the log, so a group counts entirely or
- * not at all. A checkpoint flushes the table file and starts a new generation: it rewrites the
- * log header with the generation plus one and cuts the log after it, so groups of an older
- * generation that a crash leaves behind the header are never replayed. Group commit: a thread
+ * not at all; recovery cuts the log there, so that a later group is never followed by a valid one
+ * that a torn group used to hide. A checkpoint flushes the table file and starts a new
+ * generation: it writes and forces the log header with the generation plus one, then cuts the log
+ * after it, so groups of an older generation that a crash leaves behind the header are never
+ * replayed. The first valid group names its generation too, so a damaged header does not hide
+ * the groups behind it. A {@link #SNAPSHOT} log holds the whole table (written when a replay ran out
+ * of slots, see PersistentLongLongTable.rebuild) and is replayed onto an empty table. Positions are logical and only grow: a writer waiting for a position
+ * that a checkpoint (or close) has since covered returns at once. Group commit: a thread
  * that needs its group durable forces the file unless another thread's force already covered it;
  * threads arriving during a force wait for the lock and then usually find their group covered.
  */
@@ -35,20 +40,32 @@ final class RedoLog {
     private static final int VERSION = 1;
     static final int GROUP_OVERHEAD = 24;
     static final int ENTRY_BYTES = 16;
+    /**
+     * Header flag: the groups are the whole table, not changes to it; replay starts from an empty
+     * table, whatever the table file holds.
+     */
+    static final int SNAPSHOT = 1;
 
     private final Storage.LogFile file;
     private final Object forceLock = new Object();
     private long generation;
-    /** Bytes written; guarded by the table's write lock, read by {@link #sync}. */
+    /**
+     * Log positions are logical: they only grow, across checkpoints too. The file's byte 0 is
+     * position {@code base}; a checkpoint moves the base past everything written before it, so a
+     * writer still waiting for an older position finds it durable (the checkpoint flushed the
+     * table) and never forces a file that {@code close()} has closed. Guarded by the table's write lock.
+     */
+    private volatile long base;
+    /** Position after the last group written; guarded by the table's write lock, read by {@link #sync}. */
     private volatile long end;
-    /** Bytes known durable. */
+    /** Position up to which the log is known durable. */
     private volatile long durable;
 
-    private RedoLog(Storage.LogFile file, long generation, long end) {
+    private RedoLog(Storage.LogFile file, long generation, long fileEnd) {
         this.file = file;
         this.generation = generation;
-        this.end = end;
-        this.durable = end;
+        this.end = fileEnd;
+        this.durable = fileEnd;
     }
 
     /** A consumer of replayed entries: a group's {@code n} (key, value word) pairs, in order. */
@@ -63,14 +80,18 @@ final class RedoLog {
      * checkpoint after the table was flushed).
      */
     static RedoLog open(Storage.LogFile file, Replay replay, long[] replayed) throws IOException {
-        ByteBuffer header = ByteBuffer.allocate((int) HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         long size = file.size();
-        long generation = -1;
-        if (size >= HEADER_BYTES && file.read(header, 0) == HEADER_BYTES) {
-            header.flip();
-            if (header.getLong(0) == MAGIC && header.getInt(8) == VERSION && header.getInt(24) == crc(header, 0, 24)) {
-                generation = header.getLong(16);
-            }
+        ByteBuffer header = readHeader(file);
+        long generation = header != null ? header.getLong(16) : -1;
+        // The first group, if valid, names its generation. One newer than the header's means the
+        // header was damaged after its groups were written: the groups are still the truth. One
+        // older is a group a checkpoint left behind its new header: dead. Where the header is
+        // unreadable, the first valid group's generation is taken; if that group is a leftover of
+        // a checkpoint whose header write was torn, replaying it over the table that checkpoint
+        // flushed changes nothing (replay is idempotent).
+        ByteBuffer first = readGroup(file, HEADER_BYTES, size);
+        if (first != null) {
+            generation = Math.max(generation, first.getLong(8));
         }
         if (generation < 0) {
             RedoLog log = new RedoLog(file, 0, HEADER_BYTES);
@@ -78,28 +99,12 @@ final class RedoLog {
             return log;
         }
         long at = HEADER_BYTES;
-        ByteBuffer head = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
         long count = 0;
         long[] keys = new long[0];
         long[] words = new long[0];
-        while (at + GROUP_OVERHEAD <= size) {
-            head.clear();
-            if (file.read(head, at) < 16 || head.getInt(0) != GROUP_MAGIC || head.getLong(8) != generation) {
-                break;
-            }
-            int n = head.getInt(4);
-            long bytes = groupBytes(n);
-            if (n <= 0 || at + bytes > size || bytes > Integer.MAX_VALUE) {
-                break;
-            }
-            ByteBuffer group = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
-            if (file.read(group, at) < bytes) {
-                break;
-            }
-            int body = 16 + n * ENTRY_BYTES;
-            if (group.getInt(body) != crc(group, 0, body)) {
-                break;
-            }
+        for (ByteBuffer group = first; group != null && group.getLong(8) == generation;
+             group = readGroup(file, at, size)) {
+            int n = group.getInt(4);
             if (keys.length < n) {
                 keys = new long[n];
                 words = new long[n];
@@ -110,10 +115,94 @@ final class RedoLog {
             }
             replay.apply(keys, words, n);
             count += n;
-            at += bytes;
+            at += groupBytes(n);
         }
         replayed[0] = count;
+        if (at < size) {
+            // Cut the log where replay stopped: a group appended there later must not be followed
+            // by a valid older group that a torn one used to hide.
+            file.truncate(at);
+            file.force();
+        }
         return new RedoLog(file, generation, at);
+    }
+
+    /** The log's header if it is valid, else null. */
+    private static ByteBuffer readHeader(Storage.LogFile file) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate((int) HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        if (file.size() < HEADER_BYTES || file.read(header, 0) != HEADER_BYTES) {
+            return null;
+        }
+        boolean valid = header.getLong(0) == MAGIC && header.getInt(8) == VERSION
+                && header.getInt(24) == crc(header, 0, 24);
+        return valid ? header : null;
+    }
+
+    /** Whether the log holds a {@linkplain #SNAPSHOT snapshot} of the whole table. */
+    static boolean isSnapshot(Storage.LogFile file) throws IOException {
+        ByteBuffer header = readHeader(file);
+        return header != null && (header.getInt(12) & SNAPSHOT) != 0;
+    }
+
+    private static ByteBuffer header(long generation, int flags) {
+        ByteBuffer header = ByteBuffer.allocate((int) HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        header.putLong(0, MAGIC).putInt(8, VERSION).putInt(12, flags).putLong(16, generation);
+        header.putInt(24, crc(header, 0, 24));
+        return header;
+    }
+
+    /**
+     * The bytes of a log that holds {@code n} (key, value word) entries as a {@linkplain #SNAPSHOT
+     * snapshot}: header and groups of generation 1.
+     */
+    static ByteBuffer snapshot(long[] keys, long[] words, int n) {
+        int perGroup = 4096;
+        long bytes = HEADER_BYTES + (long) (n + perGroup - 1) / perGroup * GROUP_OVERHEAD + (long) n * ENTRY_BYTES;
+        if (bytes > Integer.MAX_VALUE) {
+            throw new IllegalStateException("a snapshot of " + n + " entries does not fit one buffer");
+        }
+        ByteBuffer out = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        out.put(header(1, SNAPSHOT));
+        ByteBuffer g = null;
+        for (int from = 0; from < n; from += perGroup) {
+            g = groupBuffer(g, perGroup);
+            for (int i = from; i < Math.min(n, from + perGroup); i++) {
+                entry(g, keys[i], words[i]);
+            }
+            out.put(seal(g, 1));
+        }
+        return out.flip();
+    }
+
+    /** Closes the group in {@code group} (entries put since {@link #groupBuffer}) for writing. */
+    private static ByteBuffer seal(ByteBuffer group, long generation) {
+        int body = group.position();
+        int n = (body - 16) / ENTRY_BYTES;
+        group.putInt(0, GROUP_MAGIC).putInt(4, n).putLong(8, generation);
+        group.putInt(body, crc(group, 0, body)).putInt(body + 4, 0);
+        return group.limit(body + 8).position(0);
+    }
+
+    /** The valid group (magic, count, checksum) at {@code at} of a log of {@code size} bytes, or null. */
+    private static ByteBuffer readGroup(Storage.LogFile file, long at, long size) throws IOException {
+        if (at + GROUP_OVERHEAD > size) {
+            return null;
+        }
+        ByteBuffer head = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        if (file.read(head, at) < 16 || head.getInt(0) != GROUP_MAGIC) {
+            return null;
+        }
+        int n = head.getInt(4);
+        long bytes = groupBytes(n);
+        if (n <= 0 || at + bytes > size || bytes > Integer.MAX_VALUE) {
+            return null;
+        }
+        ByteBuffer group = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        if (file.read(group, at) < bytes) {
+            return null;
+        }
+        int body = 16 + n * ENTRY_BYTES;
+        return group.getInt(body) == crc(group, 0, body) ? group : null;
     }
 
     static long groupBytes(int entries) {
@@ -154,12 +243,10 @@ final class RedoLog {
         if (n == 0) {
             return end;
         }
-        group.putInt(0, GROUP_MAGIC).putInt(4, n).putLong(8, generation);
-        group.putInt(body, crc(group, 0, body)).putInt(body + 4, 0);
-        group.limit(body + 8).position(0);
+        seal(group, generation);
         long at = end;
         try {
-            file.write(group, at);
+            file.write(group, at - base);
         } catch (IOException e) {
             throw new UncheckedIOException("appending to the redo log", e);
         }
@@ -167,9 +254,14 @@ final class RedoLog {
         return end;
     }
 
-    /** Bytes written so far. */
+    /** The position after the last group written. */
     long end() {
         return end;
+    }
+
+    /** Bytes of the log file, header included. */
+    long bytes() {
+        return end - base;
     }
 
     /** Returns once everything up to {@code position} is durable, forcing the file if need be. */
@@ -197,15 +289,18 @@ final class RedoLog {
      */
     void restart(long next) throws IOException {
         synchronized (forceLock) {
-            ByteBuffer header = ByteBuffer.allocate((int) HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            header.putLong(0, MAGIC).putInt(8, VERSION).putLong(16, next);
-            header.putInt(24, crc(header, 0, 24));
+            ByteBuffer header = header(next, 0);
+            // The new generation is durable before the old groups are cut: whatever a crash
+            // leaves of them afterwards is dead.
             file.write(header, 0);
+            file.force();
             file.truncate(HEADER_BYTES);
             file.force();
             generation = next;
-            end = HEADER_BYTES;
-            durable = HEADER_BYTES;
+            long after = end;
+            base = after;
+            end = after + HEADER_BYTES;
+            durable = end;
         }
     }
 

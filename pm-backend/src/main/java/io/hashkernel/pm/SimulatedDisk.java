@@ -225,6 +225,16 @@ final class SimulatedDisk implements Storage {
     }
 
     @Override
+    public synchronized void replaceLog(ByteBuffer contents) {
+        step();
+        byte[] bytes = new byte[contents.remaining()];
+        contents.get(bytes);
+        log = bytes.clone();
+        logLength = bytes.length;
+        durableLog = bytes;
+    }
+
+    @Override
     public LogFile openLog() {
         if (durableLog == null) {
             durableLog = new byte[0];

@@ -34,6 +34,9 @@ interface Storage {
     /** Whether a redo log file exists beside the table file. */
     boolean logExists();
 
+    /** Replaces the redo log file by one holding {@code contents}, durably and atomically. */
+    void replaceLog(ByteBuffer contents) throws IOException;
+
     /** Removes the redo log file, durably; nothing if there is none. */
     void deleteLog() throws IOException;
 

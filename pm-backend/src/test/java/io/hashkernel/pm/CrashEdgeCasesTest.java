@@ -1,0 +1,393 @@
+package io.hashkernel.pm;
+
+import io.hashkernel.table.ConcurrentLongLongTable;
+import io.hashkernel.table.LongLongSession;
+import io.hashkernel.table.TableFullException;
+import io.hashkernel.table.spi.MemoryProvider;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Crash and open edge cases, each a sequence that once broke a guarantee of the durable table. */
+class CrashEdgeCasesTest {
+
+    @TempDir
+    Path dir;
+
+    /** A kill -9 image of an open table: the table file and its log as the page cache holds them. */
+    private static void crashCopy(Path from, Path to) throws IOException {
+        Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+        Path log = from.resolveSibling(from.getFileName() + ".log");
+        if (Files.exists(log)) {
+            Files.copy(log, to.resolveSibling(to.getFileName() + ".log"), StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    private static void flipByte(Path file, long at) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, at);
+            b.put(0, (byte) (b.get(0) ^ 0x40)).rewind();
+            ch.write(b, at);
+        }
+    }
+
+
+    /**
+     * An acknowledged removal is never undone. A crash leaves the log as: group 1 valid, group 2
+     * torn (its bytes did not all reach the disk), group 3 valid (it did). Recovery replays group 1
+     * and stops at group 2; it must cut the log there, or the next group written (as long as group
+     * 2) would be followed by group 3, still valid and of the same generation, which the next
+     * replay would apply after it.
+     */
+    @Test
+    void aValidGroupBehindATornOneIsNeverReplayed() throws IOException {
+        Path file = dir.resolve("t.hkt");
+        PersistentLongLongTable t = PersistentLongLongTable.builder(file).capacity(64)
+                .persistence(Persistence.REDO_LOG).durability(Durability.EACH).open();
+        t.put(5, 111);   // group 1 at [64, 104): acknowledged
+        t.put(7, 1);     // group 2 at [104, 144)
+        t.put(5, 222);   // group 3 at [144, 184)
+        Path crash1 = dir.resolve("crash1.hkt");
+        crashCopy(file, crash1);
+        t.close();
+        // The power cut tore group 2 (one of its entry's bytes is not what was written) and not group 3.
+        flipByte(crash1.resolveSibling("crash1.hkt.log"), 104 + 20);
+
+        PersistentLongLongTable r = PersistentLongLongTable.builder(crash1).persistence(Persistence.REDO_LOG)
+                .durability(Durability.EACH).open();
+        assertEquals(1, r.recovery().replayedEntries(), "replay stops at the torn group");
+        assertEquals(111, r.get(5));
+        assertEquals(111, r.remove(5)); // acknowledged: group 2' at [104, 144), forced
+        assertEquals(0, r.get(5));
+        Path crash2 = dir.resolve("crash2.hkt");
+        crashCopy(crash1, crash2);      // kill -9 now
+        r.close();
+
+        try (PersistentLongLongTable again = PersistentLongLongTable.builder(crash2)
+                .persistence(Persistence.REDO_LOG).open()) {
+            assertEquals(0, again.get(5), "the acknowledged removal of key 5 was undone: replayed "
+                    + again.recovery().replayedEntries() + " entries");
+        }
+    }
+
+    /** The same on the simulated disk, with its own power-cut model (random 8-byte units of the log survive). */
+    @Test
+    void aValidGroupBehindATornOneIsNeverReplayedOnTheSimulatedDisk() throws IOException {
+        int hits = 0;
+        List<String> failures = new ArrayList<>();
+        // Two single-entry groups written after the last force; the cut keeps a random subset of their 8-byte units.
+        for (long seed = 0; seed < 2000 && failures.isEmpty(); seed++) {
+            SimulatedDisk disk = new SimulatedDisk();
+            PersistentLongLongTable t = PersistentLongLongTable.builder(disk.path()).storage(disk).capacity(64)
+                    .persistence(Persistence.REDO_LOG).durability(Durability.NONE).open();
+            t.put(5, 111);
+            t.flush();                     // group 1 durable: put(5, 111) acknowledged for a power cut
+            t.put(7, 1);                   // group 2, page cache only
+            t.put(5, 222);                 // group 3, page cache only
+            SimulatedDisk cut = disk.cut(new java.util.SplittableRandom(seed), 8);
+            PersistentLongLongTable r = PersistentLongLongTable.builder(cut.path()).storage(cut)
+                    .durability(Durability.EACH).open();
+            if (r.recovery().replayedEntries() != 1) {
+                r.close();
+                continue;                  // group 2 survived whole or the cut kept nothing after group 1
+            }
+            hits++;
+            long before = r.get(5);
+            r.remove(5);                   // acknowledged removal (group 2', same length as group 2)
+            SimulatedDisk crash = cut.processCrash();
+            try (PersistentLongLongTable again = PersistentLongLongTable.builder(crash.path()).storage(crash).open()) {
+                long v = again.get(5);
+                if (v != 0) {
+                    failures.add("seed " + seed + ": key 5 was " + before + ", removal acknowledged, after the"
+                            + " next crash it holds " + v + " (replayed " + again.recovery().replayedEntries() + ")");
+                }
+            }
+        }
+        assertTrue(hits > 0, "some cuts tore group 2");
+        assertTrue(failures.isEmpty(), failures.toString());
+    }
+
+
+    /**
+     * A cut during a checkpoint (here: of close()) keeps every acknowledged value. Were the new log
+     * header and the truncation made durable by one force, a cut before it could keep the old
+     * header and older groups while a unit of the newest, acknowledged group is lost with the
+     * truncation; replaying the older groups over the checkpointed table would then turn an
+     * acknowledged value back into an older one. The new header is forced before the truncation.
+     */
+    @Test
+    void aCutDuringACheckpointKeepsAcknowledgedValues() throws IOException {
+        List<String> failures = new ArrayList<>();
+        for (long seed = 0; seed < 200 && failures.size() < 3; seed++) {
+            SimulatedDisk disk = new SimulatedDisk();
+            PersistentLongLongTable t = PersistentLongLongTable.builder(disk.path()).storage(disk).capacity(64)
+                    .persistence(Persistence.REDO_LOG).durability(Durability.EACH).open();
+            t.put(5, 1);
+            t.put(6, 1);
+            t.put(5, 2);    // acknowledged: its group is forced
+            disk.cutAfter(4); // close(): 1 table flush, 2 log header write, 3 truncate, 4 force <- cut
+            assertThrows(SimulatedDisk.PowerCut.class, t::close);
+            disk.noCut();
+            SimulatedDisk cut = disk.cut(new java.util.SplittableRandom(seed), 8);
+            try (PersistentLongLongTable r = PersistentLongLongTable.builder(cut.path()).storage(cut)
+                    .persistence(Persistence.REDO_LOG).open()) {
+                if (r.get(5) != 2) {
+                    failures.add("seed " + seed + ": key 5 holds " + r.get(5) + " after put(5, 2) was acknowledged"
+                            + " (replayed " + r.recovery().replayedEntries() + ")");
+                }
+            }
+        }
+        assertTrue(failures.isEmpty(), failures.toString());
+    }
+
+
+    /** A storage whose header flushes can be held, to stop close() between its table flush and its header write. */
+    static final class GatedStorage implements Storage {
+        final SimulatedDisk disk;
+        volatile boolean armed;
+        final CountDownLatch reached = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+
+        GatedStorage(SimulatedDisk disk) {
+            this.disk = disk;
+        }
+
+        @Override public Path path() { return disk.path(); }
+        @Override public boolean exists() { return disk.exists(); }
+        @Override public void create(long bytes, MemorySegment firstPage) { disk.create(bytes, firstPage); }
+        @Override public LogFile openLog() { return disk.openLog(); }
+        @Override public boolean logExists() { return disk.logExists(); }
+        @Override public void deleteLog() { disk.deleteLog(); }
+        @Override public void replaceLog(java.nio.ByteBuffer contents) { disk.replaceLog(contents); }
+
+        @Override
+        public TableFile openTable() throws IOException {
+            TableFile f = disk.openTable();
+            return new TableFile() {
+                @Override public MemorySegment segment() { return f.segment(); }
+                @Override public boolean synchronous() { return f.synchronous(); }
+                @Override public String description() { return f.description(); }
+                @Override public void close() { f.close(); }
+
+                @Override
+                public void flush(long offset, long length) {
+                    if (armed && offset < Header.PAGE) {
+                        armed = false;
+                        reached.countDown();
+                        try {
+                            release.await(10, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            throw new RuntimeException(e);
+                        }
+                    }
+                    f.flush(offset, length);
+                }
+            };
+        }
+    }
+
+    /**
+     * A clean header means the table is exactly as closed: in place, a put that comes while
+     * close() is writing the header is refused, so the size the header records is the table's.
+     */
+    @Test
+    void aWriteDuringCloseIsRefusedAndTheCleanSizeIsRight() throws Exception {
+        SimulatedDisk disk = new SimulatedDisk();
+        GatedStorage gated = new GatedStorage(disk);
+        PersistentLongLongTable t = PersistentLongLongTable.builder(disk.path()).storage(gated).capacity(64)
+                .persistence(Persistence.IN_PLACE).durability(Durability.EACH).open();
+        t.put(1, 10);
+        gated.armed = true;
+        Thread closer = new Thread(t::close);
+        closer.start();
+        assertTrue(gated.reached.await(10, TimeUnit.SECONDS), "close reached its header write");
+        assertTrue(t.isClosed());
+        gated.release.countDown();
+        assertThrows(IllegalStateException.class, () -> t.put(2, 20), "a put after close() began is refused");
+        closer.join();
+
+        SimulatedDisk after = disk.cutToDurable();
+        try (PersistentLongLongTable r = PersistentLongLongTable.builder(after.path()).storage(after).open()) {
+            long[] seen = new long[1];
+            r.forEach((k, v) -> seen[0]++);
+            assertTrue(r.recovery().clean());
+            assertEquals(0, r.get(2), "the refused put left nothing");
+            assertEquals(seen[0], r.size(), "reopened clean: size() " + r.size() + " but forEach finds " + seen[0]);
+        }
+    }
+
+
+    /** A read-only redo log gives READ_ONLY, and the table file is left byte for byte as it was. */
+    @Test
+    void aReadOnlyLogLeavesTheTableFileUntouched() throws Exception {
+        Path file = dir.resolve("rolog.hkt");
+        try (PersistentLongLongTable t = PersistentLongLongTable.builder(file).capacity(64)
+                .persistence(Persistence.REDO_LOG).open()) {
+            t.put(1, 2);
+        }
+        Path log = dir.resolve("rolog.hkt.log");
+        assertTrue(Files.exists(log));
+        boolean immutable = new ProcessBuilder("chattr", "+i", log.toString()).start().waitFor() == 0;
+        org.junit.jupiter.api.Assumptions.assumeTrue(immutable, "chattr +i not available");
+        byte[] before = Files.readAllBytes(file);
+        try {
+            TableFileException e = assertThrows(TableFileException.class, () -> PersistentLongLongTable
+                    .builder(file).persistence(Persistence.REDO_LOG).open());
+            assertEquals(TableFileException.Problem.READ_ONLY, e.problem(), e.getMessage());
+            byte[] now = Files.readAllBytes(file);
+            int first = -1;
+            for (int i = 0; i < before.length && first < 0; i++) {
+                if (before[i] != now[i]) {
+                    first = i;
+                }
+            }
+            assertArrayEquals(before, now, "the table file changed, first at byte " + first);
+        } finally {
+            new ProcessBuilder("chattr", "-i", log.toString()).start().waitFor();
+        }
+        try (PersistentLongLongTable t = PersistentLongLongTable.builder(file).open()) {
+            assertTrue(t.recovery().clean(), "the file was closed cleanly, and the refused open should not change that");
+        }
+    }
+
+
+    /**
+     * The session contract (LongLongSession: every id comes back exactly once "except a put that
+     * finds no room"): the durable session does not hand back the put that found no room.
+     */
+    @Test
+    void aPutWithoutRoomDoesNotComeBackFromPoll() throws IOException {
+        SimulatedDisk disk = new SimulatedDisk();
+        try (PersistentLongLongTable t = PersistentLongLongTable.builder(disk.path()).storage(disk).capacity(4)
+                .missingValue(-1).persistence(Persistence.IN_PLACE).durability(Durability.BATCH).open();
+             ConcurrentLongLongTable mem = ConcurrentLongLongTable.builder().capacity(4).missingValue(-1)
+                     .memory(MemoryProvider.gcManaged()).build()) {
+            for (long k = 1; k <= 4; k++) {
+                t.put(k, k);
+                mem.put(k, k);
+            }
+            List<String> got = new ArrayList<>();
+            for (var table : List.<io.hashkernel.table.LongLongMap>of(mem, t)) {
+                LongLongSession s = table.session();
+                s.put(100, 99, 7);      // no room
+                s.get(101, 1);
+                assertThrows(TableFullException.class, s::flush);
+                long[] ids = new long[8];
+                long[] results = new long[8];
+                int n = s.poll(ids, results);
+                StringBuilder b = new StringBuilder(table == mem ? "in-memory:" : "durable:");
+                for (int i = 0; i < n; i++) {
+                    b.append(" ").append(ids[i]).append("->").append(results[i]);
+                }
+                got.add(b.toString());
+            }
+            assertEquals(got.get(0).replace("in-memory:", ""), got.get(1).replace("durable:", ""), got.toString());
+        }
+    }
+
+
+    /**
+     * A damaged log header (bit rot, not a checkpoint: the table was never flushed after these
+     * writes) does not drop the acknowledged writes of the groups behind it: the first valid
+     * group names the generation.
+     */
+    @Test
+    void aDamagedLogHeaderKeepsTheGroupsBehindIt() throws IOException {
+        SimulatedDisk disk = new SimulatedDisk();
+        PersistentLongLongTable t = PersistentLongLongTable.builder(disk.path()).storage(disk).capacity(64)
+                .persistence(Persistence.REDO_LOG).durability(Durability.EACH).open();
+        t.put(1, 11);
+        t.put(2, 22);
+        SimulatedDisk cut = disk.cutToDurable();
+        Storage.LogFile log = cut.openLog();
+        log.write(ByteBuffer.wrap(new byte[]{0x5A}), 20); // one byte of the generation
+        log.force();
+        try (PersistentLongLongTable r = PersistentLongLongTable.builder(cut.path()).storage(cut).open()) {
+            assertEquals(11, r.get(1), "replayed " + r.recovery().replayedEntries() + " entries");
+        } catch (TableFileException e) {
+            // refusing to open would be acceptable too
+        }
+    }
+
+    /** A file of the right size with a zeroed header page, and a garbage log tail. */
+    @Test
+    void zeroHeaderAndGarbageLogTail() throws IOException {
+        Path file = dir.resolve("z.hkt");
+        try (PersistentLongLongTable t = PersistentLongLongTable.builder(file).capacity(64).open()) {
+            t.put(1, 1);
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(4096), 0);
+        }
+        byte[] before = Files.readAllBytes(file);
+        TableFileException e = assertThrows(TableFileException.class, () -> PersistentLongLongTable.builder(file).open());
+        assertEquals(TableFileException.Problem.OTHER_LAYOUT, e.problem());
+        assertArrayEquals(before, Files.readAllBytes(file));
+
+        Path g = dir.resolve("g.hkt");
+        PersistentLongLongTable t = PersistentLongLongTable.builder(g).capacity(64).persistence(Persistence.REDO_LOG)
+                .durability(Durability.EACH).open();
+        t.put(1, 1);
+        t.put(2, 2);
+        Path c = dir.resolve("gc.hkt");
+        crashCopy(g, c);
+        t.close();
+        byte[] junk = new byte[333];
+        new java.util.Random(1).nextBytes(junk);
+        Files.write(c.resolveSibling("gc.hkt.log"), junk, StandardOpenOption.APPEND);
+        try (PersistentLongLongTable r = PersistentLongLongTable.builder(c).open()) {
+            assertEquals(1, r.get(1));
+            assertEquals(2, r.get(2));
+            assertEquals(2, r.recovery().replayedEntries());
+        }
+    }
+
+
+    /**
+     * A header copy damaged (not torn by the protocol: bit rot, a stray write) in the newest copy
+     * of a table that crashed, while the older copy says "clean": the open still repairs and
+     * recounts rather than trust the old size.
+     */
+    @Test
+    void aDamagedNewestHeaderCopyStillGetsTheTableRecovered() throws IOException {
+        Path file = dir.resolve("h.hkt");
+        try (PersistentLongLongTable t = PersistentLongLongTable.builder(file).capacity(64)
+                .persistence(Persistence.IN_PLACE).durability(Durability.EACH).open()) {
+            t.put(1, 1);
+        } // copy 0: epoch 2, clean, 1 mapping
+        PersistentLongLongTable t = PersistentLongLongTable.builder(file).persistence(Persistence.IN_PLACE)
+                .durability(Durability.EACH).open(); // copy 1: epoch 3, open
+        t.put(2, 2);
+        t.put(3, 3);
+        Path crash = dir.resolve("hc.hkt");
+        crashCopy(file, crash);
+        t.close();
+        flipByte(crash, 2048 + 16); // the newest copy (the "open" one) fails its checksum
+        try (PersistentLongLongTable r = PersistentLongLongTable.builder(crash).open()) {
+            long[] seen = new long[1];
+            r.forEach((k, v) -> seen[0]++);
+            assertEquals(3, seen[0]);
+            assertEquals(3, r.size(), "size() after opening (recovery().clean() = " + r.recovery().clean() + ")");
+            assertFalse(r.recovery().clean(), "the table was not closed cleanly");
+        }
+    }
+}
