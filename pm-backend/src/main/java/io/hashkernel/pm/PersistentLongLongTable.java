@@ -648,18 +648,8 @@ public final class PersistentLongLongTable implements LongLongMap {
             return added;
         }
         if (log == null) {
-            long stamp = enter();
-            try {
-                return table.putAll(keys, keysOffset, values, valuesOffset, length);
-            } finally {
-                try {
-                    if (durability != Durability.NONE) {
-                        persistedAll(keys, keysOffset, length);
-                    }
-                } finally {
-                    gate.unlockRead(stamp);
-                }
-            }
+            return inPlaceBulk(() -> table.putAll(keys, keysOffset, values, valuesOffset, length), keys, keysOffset,
+                    length);
         }
         lock();
         ByteBuffer g = group(length);
@@ -696,18 +686,7 @@ public final class PersistentLongLongTable implements LongLongMap {
             return removed;
         }
         if (log == null) {
-            long stamp = enter();
-            try {
-                return table.removeAll(keys, offset, length);
-            } finally {
-                try {
-                    if (durability != Durability.NONE) {
-                        persistedAll(keys, offset, length);
-                    }
-                } finally {
-                    gate.unlockRead(stamp);
-                }
-            }
+            return inPlaceBulk(() -> table.removeAll(keys, offset, length), keys, offset, length);
         }
         lock();
         ByteBuffer g = group(length);
@@ -858,6 +837,25 @@ public final class PersistentLongLongTable implements LongLongMap {
             }
         } else {
             log.sync(log.end());
+        }
+    }
+
+    /**
+     * In place: the bulk call {@code op} on {@code keys[offset, offset + length)}, then one flush
+     * for all of them (unless {@link Durability#NONE}), also when it throws midway.
+     */
+    private long inPlaceBulk(LongSupplier op, long[] keys, int offset, int length) {
+        long stamp = enter();
+        try {
+            return op.getAsLong();
+        } finally {
+            try {
+                if (durability != Durability.NONE) {
+                    persistedAll(keys, offset, length);
+                }
+            } finally {
+                gate.unlockRead(stamp);
+            }
         }
     }
 

@@ -41,14 +41,6 @@ class CrashEdgeCasesTest {
         }
     }
 
-    private static void flipByte(Path file, long at) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            ByteBuffer b = ByteBuffer.allocate(1);
-            ch.read(b, at);
-            b.put(0, (byte) (b.get(0) ^ 0x40)).rewind();
-            ch.write(b, at);
-        }
-    }
 
 
     /**
@@ -70,7 +62,7 @@ class CrashEdgeCasesTest {
         crashCopy(file, crash1);
         t.close();
         // The power cut tore group 2 (one of its entry's bytes is not what was written) and not group 3.
-        flipByte(crash1.resolveSibling("crash1.hkt.log"), 104 + 20);
+        Damage.flipByte(crash1.resolveSibling("crash1.hkt.log"), 104 + 20);
 
         PersistentLongLongTable r = PersistentLongLongTable.builder(crash1).persistence(Persistence.REDO_LOG)
                 .durability(Durability.EACH).open();
@@ -381,7 +373,7 @@ class CrashEdgeCasesTest {
         Path crash = dir.resolve("hc.hkt");
         crashCopy(file, crash);
         t.close();
-        flipByte(crash, 2048 + 16); // the newest copy (the "open" one) fails its checksum
+        Damage.flipByte(crash, 2048 + 16); // the newest copy (the "open" one) fails its checksum
         try (PersistentLongLongTable r = PersistentLongLongTable.builder(crash).open()) {
             long[] seen = new long[1];
             r.forEach((k, v) -> seen[0]++);

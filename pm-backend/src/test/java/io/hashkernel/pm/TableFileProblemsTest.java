@@ -87,7 +87,7 @@ class TableFileProblemsTest {
     void aHeaderCorruptInBothCopies() throws IOException {
         Path file = table("corrupt.hkt");
         for (long at : new long[]{16, 2048 + 16}) {
-            flipByte(file, at);
+            Damage.flipByte(file, at);
         }
         refused(file, TableFileException.Problem.CORRUPT_HEADER, PersistentLongLongTable.builder(file));
     }
@@ -96,7 +96,7 @@ class TableFileProblemsTest {
     void aHeaderCorruptInOneCopyStillOpens() throws IOException {
         Path file = table("half.hkt");
         // The newest copy is damaged: the other, one epoch older, describes the same table.
-        flipByte(file, 16);
+        Damage.flipByte(file, 16);
         try (PersistentLongLongTable t = PersistentLongLongTable.builder(file).open()) {
             assertEquals(2, t.get(1));
         }
@@ -173,14 +173,6 @@ class TableFileProblemsTest {
         }
     }
 
-    private static void flipByte(Path file, long at) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            ByteBuffer b = ByteBuffer.allocate(1);
-            ch.read(b, at);
-            b.put(0, (byte) (b.get(0) ^ 0x40)).rewind();
-            ch.write(b, at);
-        }
-    }
 
     /** Writes {@code value} at {@code offset} of both header copies and recomputes their checksums. */
     private static void rewriteBothCopies(Path file, int offset, int value) throws IOException {
