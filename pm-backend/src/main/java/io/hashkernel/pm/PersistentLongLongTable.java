@@ -168,7 +168,7 @@ public final class PersistentLongLongTable implements LongLongMap {
                 slots.fill((byte) 0); // the log holds the whole table
             }
             adopted = TABLES.adopt(options, header.capacity(), snapshot ? 0 : clean ? header.mappings() : -1);
-        } catch (RuntimeException | Error e) {
+        } catch (IOException | RuntimeException | Error e) {
             if (logFile != null) {
                 logFile.close();
             }
