@@ -76,8 +76,8 @@ final class RedoLog {
     /**
      * Opens the log, hands every entry of its valid groups to {@code replay} in order, and
      * returns it positioned after them; how many entries were replayed is in {@code replayed[0]}.
-     * A missing or unreadable log header means no entries (the log was new, or a crash cut a
-     * checkpoint after the table was flushed).
+     * A log with neither a valid header nor a valid first group has no entries (it was new, or a
+     * crash cut a checkpoint after the table was flushed). Cuts the log after its last valid group.
      */
     static RedoLog open(Storage.LogFile file, Replay replay, long[] replayed) throws IOException {
         long size = file.size();
