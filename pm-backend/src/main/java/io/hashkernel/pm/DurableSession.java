@@ -45,10 +45,7 @@ final class DurableSession implements LongLongSession {
 
     @Override
     public void put(long id, long key, long value) {
-        if (value == table.missingValue()) {
-            throw new IllegalArgumentException("value " + value
-                    + " is this table's missingValue and cannot be stored; any other long can");
-        }
+        table.word(value); // refuses the missing value before anything is submitted
         submit(PUT, id, key, value);
     }
 
@@ -58,9 +55,7 @@ final class DurableSession implements LongLongSession {
     }
 
     private void submit(byte kind, long id, long key, long value) {
-        if (table.isClosed()) {
-            throw new IllegalStateException("table is closed: " + table.path());
-        }
+        table.ensureOpen();
         kinds[pending] = kind;
         ids[pending] = id;
         keys[pending] = key;

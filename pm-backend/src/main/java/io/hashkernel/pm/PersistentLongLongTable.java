@@ -484,7 +484,7 @@ public final class PersistentLongLongTable implements LongLongMap {
         writeLock.lock();
         if (closed) {
             writeLock.unlock();
-            throw new IllegalStateException("table is closed: " + path);
+            throw closedException();
         }
     }
 
@@ -519,7 +519,8 @@ public final class PersistentLongLongTable implements LongLongMap {
         }
     }
 
-    private long word(long value) {
+    /** The value word of {@code value}; refuses the missing value. */
+    long word(long value) {
         if (value == missingValue) {
             throw new IllegalArgumentException("value " + value
                     + " is this table's missingValue and cannot be stored; any other long can");
@@ -864,15 +865,20 @@ public final class PersistentLongLongTable implements LongLongMap {
         long stamp = gate.readLock();
         if (closed) {
             gate.unlockRead(stamp);
-            throw new IllegalStateException("table is closed: " + path);
+            throw closedException();
         }
         return stamp;
     }
 
-    private void ensureOpen() {
+    /** Throws if the table is closed. */
+    void ensureOpen() {
         if (closed) {
-            throw new IllegalStateException("table is closed: " + path);
+            throw closedException();
         }
+    }
+
+    private IllegalStateException closedException() {
+        return new IllegalStateException("table is closed: " + path);
     }
 
     @Override
