@@ -8,9 +8,13 @@
  * {@code --enable-native-access=io.hashkernel.kernel}, on the class path
  * {@code --enable-native-access=ALL-UNNAMED}.
  */
+// requires-automatic: Agrona and JCTools have no module-info; they are used inside only.
+@SuppressWarnings("requires-automatic")
 module io.hashkernel.kernel {
     requires transitive io.hashkernel.table;
     requires io.hashkernel.numa;
+    requires org.agrona;
+    requires org.jctools.core;
 
     exports io.hashkernel.kernel;
 }

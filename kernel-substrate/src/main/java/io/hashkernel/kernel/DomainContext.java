@@ -39,4 +39,12 @@ public interface DomainContext {
      * the domain's frames and dies with the domain (closing the table afterwards is harmless).
      */
     MemoryProvider memory();
+
+    /**
+     * Has {@code resource} closed when this incarnation ends (it fails, is killed, or the kernel
+     * closes), under the kernel's lock, before its memory goes back: for what lives outside the
+     * frames, such as an open file whose lock a restarted incarnation needs. Resources close last
+     * registered first; what they throw is dropped. Registered after the end, it closes at once.
+     */
+    void closeOnRevoke(AutoCloseable resource);
 }

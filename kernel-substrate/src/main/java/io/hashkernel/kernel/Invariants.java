@@ -26,6 +26,7 @@ final class Invariants {
         containers();
         objects();
         domains();
+        processes();
         return List.copyOf(violations);
     }
 
@@ -139,6 +140,12 @@ final class Invariants {
                 fail(c + " is charged to " + holder + ", its parent is " + c.parent);
             } else if (o instanceof Domain<?> d && holder != d.container) {
                 fail(d + " is charged to " + holder + ", its container is " + d.container);
+            } else if (o instanceof KernelProcess p && holder != p.container) {
+                fail(p + " is charged to " + holder + ", its container is " + p.container);
+            } else if (o instanceof KernelThread t && holder != t.process.container) {
+                fail(t + " is charged to " + holder + ", its process's container is " + t.process.container);
+            } else if (o instanceof Endpoint e && holder != e.owner.container) {
+                fail(e + " is charged to " + holder + ", its process's container is " + e.owner.container);
             } else if (o instanceof SharedObject x && (holder != x.container || x.owner.container != x.container)) {
                 fail("exchange-heap object " + object + " is charged to " + holder + ", its owner "
                         + x.owner + " is in container " + x.owner.container);
@@ -215,5 +222,104 @@ final class Invariants {
         if (mapped[0] != covered[0]) {
             fail(mapped[0] + " frames are marked in use by domains, " + covered[0] + " belong to their allocations and objects");
         }
+    }
+
+    /**
+     * Processes, threads and endpoints are alive while they are objects, and belong to a live
+     * process; every page is mapped two ways (page table and frame map agree with the mapping),
+     * in one process at most, or is in flight; a mapped page's segment is open, held by its
+     * process's container.
+     */
+    private void processes() {
+        long[] owned = {0};
+        k.objects.forEach(o -> {
+            KernelProcess owner = o instanceof KernelThread t ? t.process : o instanceof Endpoint e ? e.owner : null;
+            if (o instanceof KernelProcess p && p.dead) {
+                fail(p + " is dead but still an object");
+            }
+            if (owner == null) {
+                return;
+            }
+            owned[0]++;
+            if (k.objects.get(owner.id) != owner || owner.dead) {
+                fail(o + " belongs to " + owner + ", which is not alive");
+            }
+            if (k.objectProcess.get(id(o)) != owner.id) {
+                fail("the process map does not say " + o + " belongs to " + owner);
+            }
+            if (o instanceof KernelThread t && (t.killed || t.state == ThreadState.DEAD)) {
+                fail(t + " is killed but still an object");
+            }
+            if (o instanceof Endpoint e && e.dead) {
+                fail(e + " is destroyed but still an object");
+            }
+        });
+        long[] entries = {0};
+        k.objectProcess.forEach((object, process) -> entries[0]++);
+        if (entries[0] != owned[0]) {
+            fail("the process map has " + entries[0] + " entries for " + owned[0] + " threads and endpoints");
+        }
+        long[] mapped = {0};
+        k.mappings.forEach(m -> {
+            if (k.frameOwner.get(m.frame) != m.container || !(k.objects.get(m.container) instanceof Container)) {
+                fail("the frame " + m.frame + " of page mapping " + m.id + " is held by " + k.frameOwner.get(m.frame)
+                        + ", not by its live container " + m.container);
+            }
+            if (k.frameMapping.get(m.frame) != m.id) {
+                fail("the frame map does not name page mapping " + m.id + " for its frame " + m.frame);
+            }
+            if (k.frameDomain.get(m.frame) != 0) {
+                fail("frame " + m.frame + " is both a process's page and in use by domain " + k.frameDomain.get(m.frame));
+            }
+            KernelProcess p = m.process;
+            if (p == null) {
+                if (m.arena != null) {
+                    fail("page mapping " + m.id + " is in flight with a segment still open");
+                }
+                return;
+            }
+            mapped[0]++;
+            if (k.objects.get(p.id) != p || p.dead) {
+                fail("frame " + m.frame + " is mapped in " + p + ", which is not alive");
+            } else if (p.pages.get(m.vpn) != m.id) {
+                fail("frame " + m.frame + " is mapped at page " + m.vpn + " of " + p + ", whose page table says "
+                        + p.pages.get(m.vpn));
+            }
+            if (m.container != p.container) {
+                fail("frame " + m.frame + " mapped in " + p + " is held by " + m.container + ", not by its container");
+            }
+            if (m.arena == null || !m.arena.scope().isAlive()) {
+                fail("the segment of frame " + m.frame + " mapped in " + p + " is closed");
+            }
+        });
+        long[] frames = {0};
+        k.frameMapping.forEach((frame, mapping) -> frames[0]++);
+        if (frames[0] != k.mappings.live()) {
+            fail("the frame map names " + frames[0] + " process pages, there are " + k.mappings.live() + " mappings");
+        }
+        long[] tables = {0};
+        k.objects.forEach(o -> {
+            if (o instanceof KernelProcess p) {
+                p.pages.forEach((vpn, mapping) -> {
+                    tables[0]++;
+                    Mapping m = k.mappings.get(mapping);
+                    if (m == null || m.process != p || m.vpn != vpn) {
+                        fail("page " + vpn + " of " + p + " names mapping " + mapping + ", which is not mapped there");
+                    }
+                });
+                p.capabilities.forEach((slot, cap) -> {
+                    if (slot < 0 || slot >= p.nextSlot || (cap & Processes.ID_MASK) == 0) {
+                        fail("capability slot " + slot + " of " + p + " holds " + cap + ", which names nothing");
+                    }
+                });
+            }
+        });
+        if (tables[0] != mapped[0]) {
+            fail("the page tables have " + tables[0] + " entries for " + mapped[0] + " mapped pages");
+        }
+    }
+
+    private static long id(Object o) {
+        return o instanceof KernelThread t ? t.id : ((Endpoint) o).id;
     }
 }

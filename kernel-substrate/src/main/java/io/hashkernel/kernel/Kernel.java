@@ -8,6 +8,7 @@ import io.hashkernel.table.spi.TableMemory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -97,17 +98,28 @@ public final class Kernel implements AutoCloseable {
     /** The frame map's holder of quarantined frames (not a container: ids are positive). */
     static final long QUARANTINE = -1;
 
-    private final ReentrantLock lock = new ReentrantLock();
+    /** 4 KiB: a process's page. */
+    static final long PAGE = FramePool.SMALL;
+    /** Virtual addresses of a process are below 2^47. */
+    static final long VA_LIMIT = 1L << 47;
+    /** Where the kernel maps pages a process receives, unless taken: the upper half of its address space. */
+    static final long RECEIVE_BASE = 1L << 46;
+
+    final ReentrantLock lock = new ReentrantLock();
     final FramePool pool;
     private final long poolBase;
     final ObjectSlots<Object> objects = new ObjectSlots<>();
     private final ObjectSlots<Allocation> allocations = new ObjectSlots<>();
+    final ObjectSlots<Mapping> mappings = new ObjectSlots<>();
     final ConcurrentLongLongTable frameOwner;
     final ConcurrentLongLongTable frameDomain;
     final ConcurrentLongLongTable allocationAt;
     final GrowingLongLongTable objectContainer;
     final GrowingLongLongTable domainState;
     final GrowingLongLongTable sharedOwner;
+    final ConcurrentLongLongTable frameMapping;
+    final GrowingLongLongTable objectProcess;
+    final Processes procs = new Processes(this);
     final long root;
     /** Revoked memory whose arena could not be closed yet (a JDK operation holds it): its frames wait here. */
     private final List<Quarantined> quarantine = new ArrayList<>();
@@ -125,6 +137,8 @@ public final class Kernel implements AutoCloseable {
             objectContainer = objectTable(made);
             domainState = objectTable(made);
             sharedOwner = objectTable(made);
+            frameMapping = frameTable(frameSlots, made);
+            objectProcess = objectTable(made);
         } catch (RuntimeException e) {
             made.forEach(LongLongMap::close);
             pool.close();
@@ -209,9 +223,9 @@ public final class Kernel implements AutoCloseable {
      * A new child of {@code parent} with quota {@code quota}, reserved from the parent's quota
      * (plus one object of the parent's for the child itself).
      */
-    public Result<ContainerId> createContainer(ContainerId parent, Quota quota) {
+    public Result<ContainerId> newContainer(ContainerId parent, Quota quota) {
         if (parent == null || quota == null) {
-            return Result.err(KernelError.INVALID_ARGUMENT, "createContainer needs a parent and a quota, was "
+            return Result.err(KernelError.INVALID_ARGUMENT, "newContainer needs a parent and a quota, was "
                     + parent + ", " + quota);
         }
         String problem = quota.problem();
@@ -288,8 +302,11 @@ public final class Kernel implements AutoCloseable {
             } else if (o instanceof SharedObject x) {
                 x.forceDrop();
                 releaseShared(x);
+            } else if (o instanceof KernelProcess p) {
+                procs.end(p);                            // and its threads and endpoints, charged here too
             }
         }
+        procs.freeInFlight(c.id);
         List<Long> frames = new ArrayList<>();
         frameOwner.forEach((frame, holder) -> {
             if (holder == c.id) {
@@ -415,7 +432,7 @@ public final class Kernel implements AutoCloseable {
             }
             for (int i = 1; i < FramePool.PER_SUPERPAGE; i++) {
                 long n = first.number() + i;
-                if (frameOwner.get(n) != c.id || frameDomain.get(n) != 0) {
+                if (frameOwner.get(n) != c.id || frameDomain.get(n) != 0 || frameMapping.get(n) != 0) {
                     return Result.err(KernelError.INVALID_STATE, "4 KiB frame " + n + " of the superpage is not held by "
                             + c + " outside any domain; a merge needs all 512");
                 }
@@ -476,7 +493,7 @@ public final class Kernel implements AutoCloseable {
     }
 
     /** Under the lock: {@code count} frames of {@code size} (contiguous), charged to {@code c}; the first's number. */
-    private Result<Long> take(Container c, FrameSize size, int count) {
+    Result<Long> take(Container c, FrameSize size, int count) {
         retryQuarantine();
         if (size == FrameSize.SMALL) {
             if (c.freeSmall() < count) {
@@ -509,9 +526,10 @@ public final class Kernel implements AutoCloseable {
     }
 
     /** Under the lock: frame {@code n} (held by {@code c}) back to the pool, uncharged. */
-    private void releaseFrame(Container c, long n) {
+    void releaseFrame(Container c, long n) {
         frameOwner.remove(n);
         frameDomain.remove(n);
+        frameMapping.remove(n);
         if (pool.isHugeAllocated(n)) {
             pool.freeHuge(n);
             c.hugeFrames--;
@@ -548,6 +566,10 @@ public final class Kernel implements AutoCloseable {
             return Result.err(KernelError.INVALID_STATE, frame + " is mapped into domain " + frameDomain.get(n)
                     + "; the domain frees it");
         }
+        if (frameMapping.get(n) != 0) {
+            return Result.err(KernelError.INVALID_STATE, frame + " is a page of a process (or in flight to one); "
+                    + "unmapping it frees it");
+        }
         return Result.ok(c);
     }
 
@@ -558,9 +580,9 @@ public final class Kernel implements AutoCloseable {
      * the factory throws, the domain's memory is revoked, nothing stays charged, and the result
      * is {@link KernelError#DOMAIN_FAILED} with the cause.
      */
-    public <S> Result<Domain<S>> createDomain(ContainerId container, DomainSpec<S> spec) {
+    public <S> Result<Domain<S>> newDomain(ContainerId container, DomainSpec<S> spec) {
         if (container == null || spec == null) {
-            return Result.err(KernelError.INVALID_ARGUMENT, "createDomain needs a container and a spec, was "
+            return Result.err(KernelError.INVALID_ARGUMENT, "newDomain needs a container and a spec, was "
                     + container + ", " + spec);
         }
         lock.lock();
@@ -608,6 +630,38 @@ public final class Kernel implements AutoCloseable {
             }
             end(domain);
             return Result.ok(null);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Restarts a dead domain (a supervisor's call): its factory runs again in fresh memory. For a
+     * domain that failed and was not restarted by its policy, or whose restart failed; a killed
+     * domain stays dead.
+     */
+    public Result<Void> restartDomain(Domain<?> domain) {
+        if (domain == null || domain.kernel != this) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "restartDomain needs a domain of this kernel, was " + domain);
+        }
+        lock.lock();
+        try {
+            if (closed) {
+                return closedError();
+            }
+            if (objects.get(domain.id) != domain) {
+                return Result.err(KernelError.NO_SUCH_OBJECT, domain + " no longer exists (its container was killed)");
+            }
+            if (domain.killed) {
+                return Result.err(KernelError.DOMAIN_DEAD, domain + " was killed; it is never restarted");
+            }
+            if (domain.live != null) {
+                return Result.err(KernelError.INVALID_STATE, domain + " is alive");
+            }
+            domain.restarts++;
+            Throwable failure = start(domain, domain.restarts);
+            return failure == null ? Result.ok(null) : new Result.Err<>(KernelError.DOMAIN_FAILED, "domain "
+                    + domain.spec.name() + "'s factory failed again; it stays dead", failure);
         } finally {
             lock.unlock();
         }
@@ -710,6 +764,7 @@ public final class Kernel implements AutoCloseable {
     /** Under the lock: every allocation of {@code context} revoked and its frames freed. */
     private void revoke(Context context) {
         context.revoked = true;
+        context.runCleanups();
         List<Allocation> mine = new ArrayList<>();
         allocations.forEach(a -> {
             if (a.owner == context) {
@@ -766,7 +821,7 @@ public final class Kernel implements AutoCloseable {
      * operation, such as a channel write of the segment's buffer, holds it), the frames leave
      * {@code c} for the quarantine, and go back to the pool when a later try closes the arena.
      */
-    private void freeOrQuarantine(Container c, Arena arena, long first, int count, FrameSize size) {
+    void freeOrQuarantine(Container c, Arena arena, long first, int count, FrameSize size) {
         long step = FramePool.step(size);
         if (closeArena(arena)) {
             for (int i = 0; i < count; i++) {
@@ -777,6 +832,7 @@ public final class Kernel implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             long n = first + i * step;
             frameDomain.remove(n);
+            frameMapping.remove(n);
             frameOwner.put(n, QUARANTINE);
         }
         if (size == FrameSize.SMALL) {
@@ -787,7 +843,7 @@ public final class Kernel implements AutoCloseable {
         quarantine.add(new Quarantined(arena, first, count, size));
     }
 
-    private static boolean closeArena(Arena arena) {
+    static boolean closeArena(Arena arena) {
         try {
             arena.close();
             return true;
@@ -840,6 +896,8 @@ public final class Kernel implements AutoCloseable {
         final int number;
         /** Set under the lock when the incarnation ends: it allocates nothing more. */
         volatile boolean revoked;
+        /** What the incarnation asked to have closed when it ends. Under the lock. */
+        private final List<AutoCloseable> cleanups = new ArrayList<>();
 
         Context(Domain<?> domain, int number) {
             this.domain = domain;
@@ -872,6 +930,37 @@ public final class Kernel implements AutoCloseable {
             if (r instanceof Result.Err<Void> e) {
                 throw e.error() == KernelError.KERNEL_CLOSED ? new IllegalStateException(e.message())
                         : new IllegalArgumentException(e.message());
+            }
+        }
+
+        @Override
+        public void closeOnRevoke(AutoCloseable resource) {
+            Objects.requireNonNull(resource, "resource");
+            lock.lock();
+            try {
+                if (revoked) {
+                    close(resource);
+                } else {
+                    cleanups.add(resource);
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Under the lock: closes what the incarnation registered, last first; their failures are dropped. */
+        void runCleanups() {
+            for (int i = cleanups.size() - 1; i >= 0; i--) {
+                close(cleanups.get(i));
+            }
+            cleanups.clear();
+        }
+
+        private static void close(AutoCloseable resource) {
+            try {
+                resource.close();
+            } catch (Exception | LinkageError | AssertionError dropped) {
+                // A dead incarnation's resource failing to close is not the caller's error.
             }
         }
 
@@ -1107,6 +1196,170 @@ public final class Kernel implements AutoCloseable {
         objects.remove(x.id);
     }
 
+    // ------------------------------------------------------------------ processes and threads
+
+    /**
+     * A new process in {@code container} (charged one object): an empty address space and an
+     * empty capability table.
+     */
+    public Result<KernelProcess> newProcess(ContainerId container, String name) {
+        return procs.newProcess(container, name);
+    }
+
+    /**
+     * Kills a process: its threads stop, its endpoints are destroyed (capabilities to them go
+     * stale), its pages are unmapped and their frames freed, and its container is uncharged.
+     */
+    public Result<Void> kill(KernelProcess process) {
+        return procs.kill(process);
+    }
+
+    /**
+     * A new kernel thread of {@code process} (charged one object to its container), started at
+     * once: a platform thread, pinned if {@code spec} names a CPU, running the spec's body under
+     * an Agrona {@code AgentRunner}. A CPU that is not online is {@link KernelError#INVALID_ARGUMENT};
+     * pinning where the numa module cannot is {@link KernelError#INVALID_STATE}.
+     */
+    public Result<KernelThread> newThread(KernelProcess process, ThreadSpec spec) {
+        return procs.newThread(process, spec);
+    }
+
+    /**
+     * Kills a kernel thread: it is uncharged at once and stops at its next duty cycle, or in its
+     * blocking call, which returns {@link KernelError#THREAD_KILLED}.
+     */
+    public Result<Void> kill(KernelThread thread) {
+        return procs.kill(thread);
+    }
+
+    // --------------------------------------------------------------------------- address spaces
+
+    /**
+     * Maps {@code pages} fresh, zeroed 4 KiB frames at {@code va} in {@code process}, charged to
+     * its container: {@link KernelError#VA_IN_USE} if a page of the range is mapped,
+     * {@link KernelError#QUOTA_EXCEEDED} if the quota has no room (nothing is mapped then).
+     */
+    public Result<Void> map(KernelProcess process, long va, int pages) {
+        return procs.map(process, va, pages);
+    }
+
+    /** Unmaps {@code pages} pages from {@code va} (all must be mapped) and frees their frames; their segments throw from then on. */
+    public Result<Void> unmap(KernelProcess process, long va, int pages) {
+        return procs.unmap(process, va, pages);
+    }
+
+    /**
+     * The 4 KiB page mapped at {@code va} (rounded down to its page) in {@code process}, as a
+     * segment that throws {@link IllegalStateException} once the page is unmapped, sent away, or
+     * the process dies.
+     */
+    public Result<MemorySegment> page(KernelProcess process, long va) {
+        return procs.page(process, va);
+    }
+
+    // ------------------------------------------------------------------ endpoints and capabilities
+
+    /**
+     * A new endpoint of {@code process} (charged one object) holding up to {@code capacity}
+     * messages (1 to 2^20, rounded up to a power of two of at least 2); the result is the slot of
+     * a capability to it with every right.
+     */
+    public Result<Integer> newEndpoint(KernelProcess process, int capacity) {
+        return procs.newEndpoint(process, capacity);
+    }
+
+    /**
+     * Destroys the endpoint that {@code process}'s capability {@code slot} names; the capability
+     * needs every right (the creator's). Messages still in it are dropped (their pages freed),
+     * every capability to it goes stale, and threads blocked on it return.
+     */
+    public Result<Void> destroyEndpoint(KernelProcess process, int slot) {
+        return procs.destroyEndpoint(process, slot);
+    }
+
+    /**
+     * Gives {@code to} a capability to the object that {@code from}'s {@code slot} names, with
+     * {@code rights}: the slot needs the grant right and at least {@code rights}. The result is
+     * {@code to}'s new slot.
+     */
+    public Result<Integer> grant(KernelProcess from, int slot, KernelProcess to, Rights rights) {
+        return procs.grant(from, slot, to, rights);
+    }
+
+    /** The rights of {@code process}'s capability in {@code slot}. */
+    public Result<Rights> rights(KernelProcess process, int slot) {
+        return procs.rights(process, slot);
+    }
+
+    /** Deletes {@code process}'s capability in {@code slot}; the slot is never given again. */
+    public Result<Void> deleteCapability(KernelProcess process, int slot) {
+        return procs.deleteCapability(process, slot);
+    }
+
+    // ------------------------------------------------------------------------------- messages
+
+    /**
+     * Sends {@code message} to the endpoint of {@code process}'s capability {@code slot} (the write
+     * right; to pass a capability, the grant right too), or {@link KernelError#WOULD_BLOCK} if it
+     * is full. A page sent with it is unmapped from {@code process} when the send succeeds.
+     */
+    public Result<Void> trySend(KernelProcess process, int slot, Message message) {
+        return procs.trySend(process, slot, message);
+    }
+
+    /** {@link #trySend}, waiting while the endpoint is full (up to {@code timeout}: then {@link KernelError#TIMED_OUT}). */
+    public Result<Void> send(KernelProcess process, int slot, Message message, Duration timeout) {
+        if (timeout == null || timeout.isNegative()) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "a timeout is 0 or more, was " + timeout);
+        }
+        return procs.await(timeout, () -> procs.trySend(process, slot, message));
+    }
+
+    /** {@link #trySend}, waiting as long as the endpoint is full. */
+    public Result<Void> send(KernelProcess process, int slot, Message message) {
+        return send(process, slot, message, FOREVER);
+    }
+
+    /**
+     * The next message of the endpoint of {@code process}'s capability {@code slot} (the read
+     * right), or {@link KernelError#WOULD_BLOCK} if it is empty. A page that came with it is now
+     * mapped in {@code process}, a capability now in its table ({@link Message}).
+     */
+    public Result<Message> tryReceive(KernelProcess process, int slot) {
+        return procs.tryReceive(process, slot);
+    }
+
+    /** {@link #tryReceive}, waiting while the endpoint is empty (up to {@code timeout}: then {@link KernelError#TIMED_OUT}). */
+    public Result<Message> receive(KernelProcess process, int slot, Duration timeout) {
+        if (timeout == null || timeout.isNegative()) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "a timeout is 0 or more, was " + timeout);
+        }
+        return procs.await(timeout, () -> procs.tryReceive(process, slot));
+    }
+
+    /** {@link #tryReceive}, waiting as long as the endpoint is empty. */
+    public Result<Message> receive(KernelProcess process, int slot) {
+        return receive(process, slot, FOREVER);
+    }
+
+    /**
+     * Sends {@code messages} in order until the endpoint is full: the result is how many were
+     * sent (an error only if none could be, for a reason other than a full endpoint).
+     */
+    public Result<Integer> sendAll(KernelProcess process, int slot, List<Message> messages) {
+        return procs.sendAll(process, slot, messages);
+    }
+
+    /**
+     * Receives up to {@code max} messages into {@code into}, waiting up to {@code timeout} for the
+     * first ({@link Duration#ZERO}: not at all); the result is how many arrived.
+     */
+    public Result<Integer> receiveAll(KernelProcess process, int slot, List<Message> into, int max, Duration timeout) {
+        return procs.receiveAll(process, slot, into, max, timeout);
+    }
+
+    private static final Duration FOREVER = Duration.ofNanos(Long.MAX_VALUE);
+
     // ----------------------------------------------------------------------------- invariants
 
     /**
@@ -1138,7 +1391,7 @@ public final class Kernel implements AutoCloseable {
 
     // ---------------------------------------------------------------------------------- misc
 
-    private Result<Container> liveContainer(long id) {
+    Result<Container> liveContainer(long id) {
         if (closed) {
             return closedError();
         }
@@ -1146,12 +1399,12 @@ public final class Kernel implements AutoCloseable {
                 : Result.err(KernelError.NO_SUCH_OBJECT, "no container " + id + " (never created, or killed)");
     }
 
-    private static <T> Result<T> closedError() {
+    static <T> Result<T> closedError() {
         return Result.err(KernelError.KERNEL_CLOSED, "the kernel is closed");
     }
 
     @SuppressWarnings("unchecked")
-    private static <T> Result<T> cast(Result<?> err) {
+    static <T> Result<T> cast(Result<?> err) {
         return (Result<T>) Objects.requireNonNull((Result.Err<?>) err);
     }
 
@@ -1180,6 +1433,15 @@ public final class Kernel implements AutoCloseable {
             for (Domain<?> d : domains) {
                 end(d);
             }
+            List<KernelProcess> processes = new ArrayList<>();
+            objects.forEach(o -> {
+                if (o instanceof KernelProcess p) {
+                    processes.add(p);
+                }
+            });
+            for (KernelProcess p : processes) {
+                procs.end(p);
+            }
             closed = true;
             retryQuarantine();
             frameOwner.close();
@@ -1188,6 +1450,8 @@ public final class Kernel implements AutoCloseable {
             objectContainer.close();
             domainState.close();
             sharedOwner.close();
+            frameMapping.close();
+            objectProcess.close();
             if (quarantine.isEmpty()) {
                 pool.close();
             }   // else a JDK operation still holds revoked memory: the pool stays mapped rather than fault

@@ -22,5 +22,21 @@ public enum KernelError {
     /** The operation does not apply in the object's current state (a superpage not split, say). */
     INVALID_STATE,
     /** The kernel is closed. */
-    KERNEL_CLOSED
+    KERNEL_CLOSED,
+    /** The capability slot names nothing in the caller's table: never given, deleted, or forged. */
+    NO_SUCH_CAPABILITY,
+    /** The capability names an object that no longer exists (an endpoint destroyed, its process killed). */
+    STALE_CAPABILITY,
+    /** The capability lacks a right the call needs (read to receive, write to send, grant to pass it on). */
+    NO_RIGHTS,
+    /** A page of the virtual range asked for is already mapped (Atmosphere's {@code ErrorVaInUse}). */
+    VA_IN_USE,
+    /** No page is mapped at the virtual address. */
+    NOT_MAPPED,
+    /** A non-blocking send found the endpoint full, or a non-blocking receive found it empty. */
+    WOULD_BLOCK,
+    /** A blocking call's time ran out before it could complete. */
+    TIMED_OUT,
+    /** The calling kernel thread was killed while the call blocked. */
+    THREAD_KILLED
 }

@@ -7,11 +7,16 @@ import java.util.function.LongFunction;
 /**
  * The kernel's objects of one kind in an array, indexed by the low 32 bits of their ids; the high
  * bits are the slot's generation, bumped each time the slot is reused, so an id is never given
- * twice and a stale id finds nothing. Not thread-safe: written under the kernel's lock; read
- * under it too.
+ * twice and a stale id finds nothing. Written under the kernel's lock and read under it, except
+ * by {@link #peek}. A slot whose generation reaches {@link #MAX_GENERATION} is retired, so ids stay
+ * below 2^61 and a capability can pack its rights above one.
  */
 final class ObjectSlots<T> {
-    private Object[] objects = new Object[16];
+    /** The last generation a slot takes; ids are below {@code (MAX_GENERATION + 1) << 32 = 2^61}. */
+    static final int MAX_GENERATION = (1 << 29) - 1;
+
+    /** Volatile so that {@link #peek} sees a grown array; its elements are written under the lock. */
+    private volatile Object[] objects = new Object[16];
     private int[] generations = new int[16];
     private int[] free = new int[16];
     private int freeCount;
@@ -54,11 +59,25 @@ final class ObjectSlots<T> {
             throw new IllegalStateException("no object " + id);
         }
         objects[slot] = null;
+        live--;
+        if (generations[slot] == MAX_GENERATION) {
+            return;                                      // retired: never reused
+        }
         if (freeCount == free.length) {
             free = Arrays.copyOf(free, free.length * 2);
         }
         free[freeCount++] = slot;
-        live--;
+    }
+
+    /**
+     * The object in {@code id}'s slot, read without the lock (a racy read of an array that the
+     * lock's holder writes): the caller checks the object's own final id against {@code id}, and
+     * a liveness flag of its own, before using it.
+     */
+    Object peek(long id) {
+        Object[] array = objects;
+        int slot = (int) id;
+        return id > 0 && slot >= 0 && slot < array.length ? array[slot] : null;
     }
 
     /** The live objects, in slot order. */

@@ -87,7 +87,7 @@ class DomainModulesTest {
     @BeforeEach
     void boot() {
         kernel = Kernel.builder().memoryBytes(4 * FrameSize.HUGE.bytes()).build();
-        container = kernel.createContainer(kernel.root(), new Quota(16, 0, 4)).orElseThrow();
+        container = kernel.newContainer(kernel.root(), new Quota(16, 0, 4)).orElseThrow();
     }
 
     @AfterEach
@@ -97,7 +97,7 @@ class DomainModulesTest {
     }
 
     private Domain<LongUnaryOperator> plugin() {
-        return kernel.createDomain(container, new DomainSpec<>("plugin", LongUnaryOperator.class,
+        return kernel.newDomain(container, new DomainSpec<>("plugin", LongUnaryOperator.class,
                 DomainModules.factory(LongUnaryOperator.class, "test.plugin", "test.plugin.Plugin",
                         modules.resolve("test.plugin")), RestartPolicy.always())).orElseThrow();
     }
@@ -134,13 +134,13 @@ class DomainModulesTest {
         assertTrue(noModule.getMessage().contains("no module no.such"), noModule.getMessage());
         assertThrows(IllegalArgumentException.class, () -> DomainModules.factory(LongUnaryOperator.class, "test.plugin",
                 "test.plugin.Plugin", modules.resolve("missing")));
-        Result<Domain<LongUnaryOperator>> noClass = kernel.createDomain(container, new DomainSpec<>("p", LongUnaryOperator.class,
+        Result<Domain<LongUnaryOperator>> noClass = kernel.newDomain(container, new DomainSpec<>("p", LongUnaryOperator.class,
                 DomainModules.factory(LongUnaryOperator.class, "test.plugin", "test.plugin.Nothing",
                         modules.resolve("test.plugin")), RestartPolicy.never()));
         Result.Err<?> e = assertInstanceOf(Result.Err.class, noClass);
         assertEquals(KernelError.DOMAIN_FAILED, e.error());
         assertTrue(e.cause().getMessage().contains("has no class test.plugin.Nothing"), e.cause().getMessage());
-        Result<Domain<Runnable>> wrongType = kernel.createDomain(container, new DomainSpec<>("p", Runnable.class,
+        Result<Domain<Runnable>> wrongType = kernel.newDomain(container, new DomainSpec<>("p", Runnable.class,
                 DomainModules.factory(Runnable.class, "test.plugin", "test.plugin.Plugin", modules.resolve("test.plugin")),
                 RestartPolicy.never()));
         assertTrue(wrongType.error() == KernelError.DOMAIN_FAILED

@@ -89,7 +89,7 @@ class DomainTest {
     @BeforeEach
     void boot() {
         kernel = Kernel.builder().memoryBytes(8 * FrameSize.HUGE.bytes()).build();
-        container = kernel.createContainer(kernel.root(), new Quota(64, 4, 8)).orElseThrow();
+        container = kernel.newContainer(kernel.root(), new Quota(64, 4, 8)).orElseThrow();
     }
 
     @AfterEach
@@ -99,7 +99,7 @@ class DomainTest {
     }
 
     private Domain<Counter> counter(RestartPolicy restart) {
-        return kernel.createDomain(container, new DomainSpec<>("counter", Counter.class, CounterService::new, restart))
+        return kernel.newDomain(container, new DomainSpec<>("counter", Counter.class, CounterService::new, restart))
                 .orElseThrow();
     }
 
@@ -160,7 +160,7 @@ class DomainTest {
     @Test
     void aFactoryThatFailsLeavesNothing() {
         AtomicReference<MemorySegment> got = new AtomicReference<>();
-        Result<Domain<Counter>> r = kernel.createDomain(container, new DomainSpec<>("broken", Counter.class, ctx -> {
+        Result<Domain<Counter>> r = kernel.newDomain(container, new DomainSpec<>("broken", Counter.class, ctx -> {
             got.set(ctx.allocate(4096, 4096));
             throw new IllegalArgumentException("cannot start");
         }, RestartPolicy.always()));
@@ -172,7 +172,7 @@ class DomainTest {
     @Test
     void domainMemoryIsChargedAndQuotaErrorsNameTheContainer() {
         AtomicReference<DomainContext> context = new AtomicReference<>();
-        Domain<Runnable> d = kernel.createDomain(container, new DomainSpec<>("mem", Runnable.class, ctx -> {
+        Domain<Runnable> d = kernel.newDomain(container, new DomainSpec<>("mem", Runnable.class, ctx -> {
             context.set(ctx);
             return () -> { };
         }, RestartPolicy.never())).orElseThrow();
@@ -199,13 +199,13 @@ class DomainTest {
         assertThrows(IllegalArgumentException.class,
                 () -> new DomainSpec<>("x", String.class, ctx -> "", RestartPolicy.never()), "not an interface");
         assertThrows(IllegalArgumentException.class, () -> new RestartPolicy(-1));
-        assertEquals(KernelError.INVALID_ARGUMENT, kernel.createDomain(null, null).error());
-        Result<Domain<Runnable>> wrong = kernel.createDomain(container, new DomainSpec<>("wrong", Runnable.class,
+        assertEquals(KernelError.INVALID_ARGUMENT, kernel.newDomain(null, null).error());
+        Result<Domain<Runnable>> wrong = kernel.newDomain(container, new DomainSpec<>("wrong", Runnable.class,
                 ctx -> null, RestartPolicy.never()));
         assertEquals(KernelError.DOMAIN_FAILED, wrong.error());
-        ContainerId tiny = kernel.createContainer(kernel.root(), new Quota(0, 0, 1)).orElseThrow();
-        kernel.createDomain(tiny, new DomainSpec<>("one", Runnable.class, ctx -> () -> { }, RestartPolicy.never())).orElseThrow();
-        Result<Domain<Runnable>> two = kernel.createDomain(tiny, new DomainSpec<>("two", Runnable.class, ctx -> () -> { },
+        ContainerId tiny = kernel.newContainer(kernel.root(), new Quota(0, 0, 1)).orElseThrow();
+        kernel.newDomain(tiny, new DomainSpec<>("one", Runnable.class, ctx -> () -> { }, RestartPolicy.never())).orElseThrow();
+        Result<Domain<Runnable>> two = kernel.newDomain(tiny, new DomainSpec<>("two", Runnable.class, ctx -> () -> { },
                 RestartPolicy.never()));
         assertEquals(KernelError.QUOTA_EXCEEDED, two.error());
     }

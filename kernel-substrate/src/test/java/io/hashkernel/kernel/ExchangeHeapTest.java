@@ -24,14 +24,14 @@ class ExchangeHeapTest {
     @BeforeEach
     void boot() {
         kernel = Kernel.builder().memoryBytes(8 * FrameSize.HUGE.bytes()).build();
-        left = kernel.createContainer(kernel.root(), new Quota(16, 2, 8)).orElseThrow();
-        right = kernel.createContainer(kernel.root(), new Quota(16, 2, 8)).orElseThrow();
+        left = kernel.newContainer(kernel.root(), new Quota(16, 2, 8)).orElseThrow();
+        right = kernel.newContainer(kernel.root(), new Quota(16, 2, 8)).orElseThrow();
         a = domain(left, "a");
         b = domain(right, "b");
     }
 
     private Domain<Runnable> domain(ContainerId c, String name) {
-        return kernel.createDomain(c, new DomainSpec<>(name, Runnable.class, ctx -> () -> { }, RestartPolicy.always()))
+        return kernel.newDomain(c, new DomainSpec<>(name, Runnable.class, ctx -> () -> { }, RestartPolicy.always()))
                 .orElseThrow();
     }
 
@@ -86,7 +86,7 @@ class ExchangeHeapTest {
                 assertEquals(KernelError.QUOTA_EXCEEDED, kernel.allocateShared(a, 3 << 20).error());
             }
         }
-        assertEquals(KernelError.QUOTA_EXCEEDED, x.moveTo(domain(kernel.createContainer(kernel.root(),
+        assertEquals(KernelError.QUOTA_EXCEEDED, x.moveTo(domain(kernel.newContainer(kernel.root(),
                 new Quota(0, 1, 2)).orElseThrow(), "small")).error(), "two superpages do not fit a quota of one");
         assertTrue(x.isValid(), "a refused move leaves the object where it was");
         XRef y = x.moveTo(b).orElseThrow();
@@ -141,7 +141,7 @@ class ExchangeHeapTest {
         assertThrows(IndexOutOfBoundsException.class, () -> x.getLong(4), "past the object's 8 bytes");
         assertThrows(NullPointerException.class, () -> x.copyTo(0, null));
         try (Kernel other = Kernel.builder().memoryBytes(FrameSize.HUGE.bytes()).build()) {
-            Domain<Runnable> foreign = other.createDomain(other.root(), new DomainSpec<>("f", Runnable.class,
+            Domain<Runnable> foreign = other.newDomain(other.root(), new DomainSpec<>("f", Runnable.class,
                     ctx -> () -> { }, RestartPolicy.never())).orElseThrow();
             assertEquals(KernelError.INVALID_ARGUMENT, x.moveTo(foreign).error());
             assertEquals(KernelError.INVALID_ARGUMENT, kernel.allocateShared(foreign, 8).error());

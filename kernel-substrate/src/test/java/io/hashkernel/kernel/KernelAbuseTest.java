@@ -43,7 +43,7 @@ class KernelAbuseTest {
     @BeforeEach
     void boot() {
         kernel = Kernel.builder().memoryBytes(8 * FrameSize.HUGE.bytes()).build();
-        container = kernel.createContainer(kernel.root(), new Quota(64, 4, 8)).orElseThrow();
+        container = kernel.newContainer(kernel.root(), new Quota(64, 4, 8)).orElseThrow();
     }
 
     @AfterEach
@@ -53,7 +53,7 @@ class KernelAbuseTest {
 
     /** A domain that hands out its context, so the test can allocate as the domain. */
     private Domain<Runnable> plain(ContainerId in, AtomicReference<DomainContext> ctx) {
-        return kernel.createDomain(in, new DomainSpec<>("plain", Runnable.class, c -> {
+        return kernel.newDomain(in, new DomainSpec<>("plain", Runnable.class, c -> {
             ctx.set(c);
             return () -> { };
         }, RestartPolicy.never())).orElseThrow();
@@ -88,7 +88,7 @@ class KernelAbuseTest {
     /** A quota of Long.MAX_VALUE objects is refused (the check cannot overflow). */
     @Test
     void aChildQuotaOfMaxObjectsIsRefused() {
-        Result<ContainerId> r = kernel.createContainer(kernel.root(), new Quota(0, 0, Long.MAX_VALUE));
+        Result<ContainerId> r = kernel.newContainer(kernel.root(), new Quota(0, 0, Long.MAX_VALUE));
         assertEquals(KernelError.QUOTA_EXCEEDED, r.error(), "got " + r);
         assertEquals(List.of(), kernel.checkInvariants());
     }
@@ -106,13 +106,13 @@ class KernelAbuseTest {
 
     /**
      * A factory that allocates, then kills its own container (reentrantly, under the kernel lock):
-     * the kill revokes what the factory allocated, createDomain fails, and no segment reaches the
+     * the kill revokes what the factory allocated, newDomain fails, and no segment reaches the
      * frame that the next allocation gets.
      */
     @Test
     void aFactoryKillingItsContainerLeavesNoLiveSegmentOnFreedFrames() {
         AtomicReference<MemorySegment> seg = new AtomicReference<>();
-        Result<Domain<Runnable>> r = kernel.createDomain(container, new DomainSpec<>("suicidal", Runnable.class, c -> {
+        Result<Domain<Runnable>> r = kernel.newDomain(container, new DomainSpec<>("suicidal", Runnable.class, c -> {
             MemorySegment s = c.allocate(4096, 8);
             seg.set(s);
             kernel.killContainer(container).orElseThrow();
@@ -121,7 +121,7 @@ class KernelAbuseTest {
         List<String> violations = kernel.checkInvariants();
 
         // Another container gets the freed frame and stores a secret in it.
-        ContainerId other = kernel.createContainer(kernel.root(), new Quota(64, 4, 8)).orElseThrow();
+        ContainerId other = kernel.newContainer(kernel.root(), new Quota(64, 4, 8)).orElseThrow();
         AtomicReference<DomainContext> otherCtx = new AtomicReference<>();
         plain(other, otherCtx);
         MemorySegment victim = otherCtx.get().allocate(4096, 8);
@@ -141,7 +141,7 @@ class KernelAbuseTest {
         }
         long after = victim.get(ValueLayout.JAVA_LONG, 0);
         assertTrue(!r.isOk() && violations.isEmpty() && seen == -1 && after == 0x5EC2E7,
-                "createDomain returned " + r + "; invariants " + violations + "; the dead container's segment "
+                "newDomain returned " + r + "; invariants " + violations + "; the dead container's segment "
                         + (sameFrame ? "aliases" : "does not alias") + " the other domain's new frame and reads "
                         + Long.toHexString(seen) + "; the other domain's value is now " + Long.toHexString(after));
     }
@@ -150,7 +150,7 @@ class KernelAbuseTest {
     @Test
     void aDomainKilledByItsFactoryDuringARestartStaysDead() {
         AtomicReference<Domain<Runnable>> self = new AtomicReference<>();
-        Domain<Runnable> d = kernel.createDomain(container, new DomainSpec<Runnable>("k", Runnable.class, c -> {
+        Domain<Runnable> d = kernel.newDomain(container, new DomainSpec<Runnable>("k", Runnable.class, c -> {
             if (c.incarnation() > 0) {
                 kernel.killDomain(self.get()).orElseThrow();
             }
@@ -167,10 +167,10 @@ class KernelAbuseTest {
         assertEquals(List.of(), kernel.checkInvariants());
     }
 
-    /** A factory that closes the kernel (reentrantly): createDomain must return an error, not throw. */
+    /** A factory that closes the kernel (reentrantly): newDomain must return an error, not throw. */
     @Test
     void aFactoryClosingTheKernelGetsAnError() {
-        Result<Domain<Runnable>> r = assertDoesNotThrow(() -> kernel.createDomain(container,
+        Result<Domain<Runnable>> r = assertDoesNotThrow(() -> kernel.newDomain(container,
                 new DomainSpec<Runnable>("closer", Runnable.class, c -> {
                     kernel.close();
                     return () -> { };
@@ -188,7 +188,7 @@ class KernelAbuseTest {
     void aFactoryThatKeepsFailingAtRestartDoesNotHoldTheKernelLock() throws Exception {
         AtomicBoolean healed = new AtomicBoolean();
         AtomicInteger attempts = new AtomicInteger();
-        Domain<Runnable> d = kernel.createDomain(container, new DomainSpec<Runnable>("flaky", Runnable.class, c -> {
+        Domain<Runnable> d = kernel.newDomain(container, new DomainSpec<Runnable>("flaky", Runnable.class, c -> {
             if (c.incarnation() > 0 && !healed.get()) {
                 attempts.incrementAndGet();
                 throw new IllegalStateException("cannot start now");
@@ -285,7 +285,7 @@ class KernelAbuseTest {
     @Test
     void closingADomainTableAfterTheKernelClosedIsHarmless() {
         AtomicReference<ConcurrentLongLongTable> table = new AtomicReference<>();
-        kernel.createDomain(container, new DomainSpec<Runnable>("t", Runnable.class, c -> {
+        kernel.newDomain(container, new DomainSpec<Runnable>("t", Runnable.class, c -> {
             table.set(ConcurrentLongLongTable.builder().capacity(256).memory(c.memory()).build());
             return () -> { };
         }, RestartPolicy.never())).orElseThrow();
@@ -297,7 +297,7 @@ class KernelAbuseTest {
     /** A factory that kills its own container: the creation fails, and nothing stays held. */
     @Test
     void aFactoryKillingItsContainerFailsTheCreation() {
-        Result<Domain<Runnable>> r = kernel.createDomain(container, new DomainSpec<Runnable>("suicidal", Runnable.class, c -> {
+        Result<Domain<Runnable>> r = kernel.newDomain(container, new DomainSpec<Runnable>("suicidal", Runnable.class, c -> {
             c.allocate(4096, 8);
             kernel.killContainer(container).orElseThrow();
             return () -> {
@@ -334,9 +334,9 @@ class KernelAbuseTest {
     public static final class KeptSegmentMain {
         public static void main(String[] args) {
             Kernel k = Kernel.builder().memoryBytes(4 * FrameSize.HUGE.bytes()).build();
-            ContainerId c = k.createContainer(k.root(), new Quota(64, 4, 8)).orElseThrow();
+            ContainerId c = k.newContainer(k.root(), new Quota(64, 4, 8)).orElseThrow();
             AtomicReference<MemorySegment> kept = new AtomicReference<>();
-            k.createDomain(c, new DomainSpec<Runnable>("keeper", Runnable.class, ctx -> {
+            k.newDomain(c, new DomainSpec<Runnable>("keeper", Runnable.class, ctx -> {
                 kept.set(ctx.allocate(4096, 8));
                 k.killContainer(c).orElseThrow();
                 return () -> { };
@@ -357,10 +357,10 @@ class KernelAbuseTest {
         assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
             for (int round = 0; round < 20; round++) {
                 Kernel k = Kernel.builder().memoryBytes(4 * FrameSize.HUGE.bytes()).build();
-                ContainerId c = k.createContainer(k.root(), new Quota(128, 2, 8)).orElseThrow();
+                ContainerId c = k.newContainer(k.root(), new Quota(128, 2, 8)).orElseThrow();
                 AtomicReference<MemorySegment> seg = new AtomicReference<>();
                 AtomicReference<io.hashkernel.table.GrowingLongLongTable> grow = new AtomicReference<>();
-                Domain<java.util.function.LongSupplier> d = k.createDomain(c, new DomainSpec<java.util.function.LongSupplier>(
+                Domain<java.util.function.LongSupplier> d = k.newDomain(c, new DomainSpec<java.util.function.LongSupplier>(
                         "x", java.util.function.LongSupplier.class, ctx -> {
                             MemorySegment s = ctx.allocate(64 << 10, 64);
                             seg.set(s);
@@ -460,8 +460,8 @@ class KernelAbuseTest {
         assertEquals(KernelError.NOT_OWNER, kernel.freeFrame(kernel.root(), f).error());
         assertTrue(kernel.freeFrame(container, f).isOk());
         assertEquals(KernelError.NO_SUCH_OBJECT, kernel.freeFrame(container, f).error(), "double free refused");
-        assertEquals(KernelError.INVALID_ARGUMENT, kernel.createContainer(container, new Quota(-1, 0, 1)).error());
-        assertEquals(KernelError.QUOTA_EXCEEDED, kernel.createContainer(container, new Quota(Long.MAX_VALUE, 0, 1)).error());
+        assertEquals(KernelError.INVALID_ARGUMENT, kernel.newContainer(container, new Quota(-1, 0, 1)).error());
+        assertEquals(KernelError.QUOTA_EXCEEDED, kernel.newContainer(container, new Quota(Long.MAX_VALUE, 0, 1)).error());
         assertEquals(KernelError.INVALID_ARGUMENT, kernel.allocateShared(d, 0).error());
         assertEquals(KernelError.INVALID_ARGUMENT, kernel.allocateShared(d, -1).error());
         assertEquals(KernelError.INVALID_ARGUMENT, kernel.allocateShared(d, 1L << 40).error(), "larger than the pool");
@@ -473,7 +473,7 @@ class KernelAbuseTest {
             assertEquals(KernelError.INVALID_ARGUMENT, other.allocateShared(d, 8).error());
         }
         XRef x = kernel.allocateShared(d, 64).orElseThrow();
-        ContainerId tight = kernel.createContainer(kernel.root(), new Quota(0, 0, 1)).orElseThrow();
+        ContainerId tight = kernel.newContainer(kernel.root(), new Quota(0, 0, 1)).orElseThrow();
         Domain<Runnable> poor = plain(tight, new AtomicReference<>());
         Kernel.Usage before = kernel.usage(container).orElseThrow();
         assertEquals(KernelError.QUOTA_EXCEEDED, x.moveTo(poor).error());
@@ -515,9 +515,9 @@ class KernelAbuseTest {
                 AtomicReference<Domain<java.util.function.LongSupplier>> current = new AtomicReference<>();
                 AtomicReference<ContainerId> box = new AtomicReference<>();
                 Runnable newDomain = () -> {
-                    ContainerId c = k.createContainer(k.root(), new Quota(256, 2, 16)).orElseThrow();
+                    ContainerId c = k.newContainer(k.root(), new Quota(256, 2, 16)).orElseThrow();
                     box.set(c);
-                    current.set(k.createDomain(c, new DomainSpec<java.util.function.LongSupplier>("h",
+                    current.set(k.newDomain(c, new DomainSpec<java.util.function.LongSupplier>("h",
                             java.util.function.LongSupplier.class, ctx -> {
                                 MemorySegment s = ctx.allocate(4096, 8);
                                 ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(128).memory(ctx.memory()).build();

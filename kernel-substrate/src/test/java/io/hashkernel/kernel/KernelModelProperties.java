@@ -28,8 +28,8 @@ class KernelModelProperties {
     record Step(int kind, int a, int b) {
         @Override
         public String toString() {
-            String[] names = {"createContainer", "killContainer", "allocateFrame", "freeFrame", "splitFrame",
-                    "mergeFrames", "createDomain", "call", "crash", "killDomain", "allocateShared", "moveShared",
+            String[] names = {"newContainer", "killContainer", "allocateFrame", "freeFrame", "splitFrame",
+                    "mergeFrames", "newDomain", "call", "crash", "killDomain", "allocateShared", "moveShared",
                     "dropShared"};
             return names[kind] + "(" + a + ", " + b + ")";
         }
@@ -93,7 +93,7 @@ class KernelModelProperties {
                 switch (s.kind()) {
                     case 0 -> {
                         Quota q = new Quota(s.b() % 600, s.b() % 3, 1 + s.b() % 5);
-                        Result<ContainerId> r = kernel.createContainer(c.id, q);
+                        Result<ContainerId> r = kernel.newContainer(c.id, q);
                         Quota res = c.reserved();
                         boolean fits = c.quota.smallFrames() - c.small() - res.smallFrames() >= q.smallFrames()
                                 && c.quota.hugeFrames() - c.huge() - res.hugeFrames() >= q.hugeFrames()
@@ -161,7 +161,7 @@ class KernelModelProperties {
                         }
                     }
                     case 6 -> {
-                        Result<Domain<Cell>> r = kernel.createDomain(c.id, new DomainSpec<>("d" + s.b(), Cell.class, ctx -> {
+                        Result<Domain<Cell>> r = kernel.newDomain(c.id, new DomainSpec<>("d" + s.b(), Cell.class, ctx -> {
                             MemorySegment cell = ctx.allocate(8, 8);
                             return () -> {
                                 long v = cell.get(ValueLayout.JAVA_LONG, 0) + 1;

@@ -48,7 +48,7 @@ class KernelTest {
 
     @Test
     void framesAreHeldOnceAndComeBack() {
-        ContainerId c = kernel.createContainer(kernel.root(), new Quota(600, 2, 10)).orElseThrow();
+        ContainerId c = kernel.newContainer(kernel.root(), new Quota(600, 2, 10)).orElseThrow();
         Set<Long> seen = new HashSet<>();
         for (int i = 0; i < 600; i++) {
             Frame f = kernel.allocateFrame(c, FrameSize.SMALL).orElseThrow();
@@ -71,7 +71,7 @@ class KernelTest {
 
     @Test
     void aSuperpageSplitsAndMergesForItsHolder() {
-        ContainerId c = kernel.createContainer(kernel.root(), new Quota(512, 1, 1)).orElseThrow();
+        ContainerId c = kernel.newContainer(kernel.root(), new Quota(512, 1, 1)).orElseThrow();
         Frame huge = kernel.allocateFrame(c, FrameSize.HUGE).orElseThrow();
         assertErr(KernelError.QUOTA_EXCEEDED, kernel.allocateFrame(c, FrameSize.HUGE), "2 MiB");
         List<Frame> small = kernel.splitFrame(c, huge).orElseThrow();
@@ -91,11 +91,11 @@ class KernelTest {
 
     @Test
     void childQuotasAreReservedFromTheParentAndReturnedOnKill() {
-        ContainerId a = kernel.createContainer(kernel.root(), new Quota(1024, 4, 100)).orElseThrow();
-        ContainerId b = kernel.createContainer(a, new Quota(1000, 3, 50)).orElseThrow();
-        assertErr(KernelError.QUOTA_EXCEEDED, kernel.createContainer(a, new Quota(25, 0, 1)), "container " + a.id(),
+        ContainerId a = kernel.newContainer(kernel.root(), new Quota(1024, 4, 100)).orElseThrow();
+        ContainerId b = kernel.newContainer(a, new Quota(1000, 3, 50)).orElseThrow();
+        assertErr(KernelError.QUOTA_EXCEEDED, kernel.newContainer(a, new Quota(25, 0, 1)), "container " + a.id(),
                 "24 free 4 KiB frames");
-        ContainerId grandchild = kernel.createContainer(b, new Quota(10, 1, 5)).orElseThrow();
+        ContainerId grandchild = kernel.newContainer(b, new Quota(10, 1, 5)).orElseThrow();
         kernel.allocateFrame(grandchild, FrameSize.HUGE).orElseThrow();
         kernel.allocateFrame(b, FrameSize.SMALL).orElseThrow();
         assertEquals(new Kernel.Usage(new Quota(1024, 4, 100), 0, 0, 1, new Quota(1000, 3, 50)), kernel.usage(a).orElseThrow());
@@ -105,17 +105,17 @@ class KernelTest {
         assertErr(KernelError.NO_SUCH_OBJECT, kernel.usage(grandchild), "killed");
         assertErr(KernelError.NO_SUCH_OBJECT, kernel.allocateFrame(b, FrameSize.SMALL));
         assertEquals(new Kernel.Usage(new Quota(1024, 4, 100), 0, 0, 0, new Quota(0, 0, 0)), kernel.usage(a).orElseThrow());
-        assertTrue(kernel.createContainer(a, new Quota(1024, 4, 99)).isOk(), "the whole quota is back");
+        assertTrue(kernel.newContainer(a, new Quota(1024, 4, 99)).isOk(), "the whole quota is back");
     }
 
     @Test
     void badInputIsANamedError() {
-        ContainerId c = kernel.createContainer(kernel.root(), new Quota(8, 1, 2)).orElseThrow();
-        ContainerId other = kernel.createContainer(kernel.root(), new Quota(8, 1, 2)).orElseThrow();
-        assertErr(KernelError.INVALID_ARGUMENT, kernel.createContainer(c, new Quota(-1, 0, 1)), "0 or more");
-        assertErr(KernelError.INVALID_ARGUMENT, kernel.createContainer(c, new Quota(0, 0, 0)), "at least one object");
-        assertErr(KernelError.INVALID_ARGUMENT, kernel.createContainer(null, new Quota(1, 0, 1)));
-        assertErr(KernelError.NO_SUCH_OBJECT, kernel.createContainer(new ContainerId(12345), new Quota(1, 0, 1)), "12345");
+        ContainerId c = kernel.newContainer(kernel.root(), new Quota(8, 1, 2)).orElseThrow();
+        ContainerId other = kernel.newContainer(kernel.root(), new Quota(8, 1, 2)).orElseThrow();
+        assertErr(KernelError.INVALID_ARGUMENT, kernel.newContainer(c, new Quota(-1, 0, 1)), "0 or more");
+        assertErr(KernelError.INVALID_ARGUMENT, kernel.newContainer(c, new Quota(0, 0, 0)), "at least one object");
+        assertErr(KernelError.INVALID_ARGUMENT, kernel.newContainer(null, new Quota(1, 0, 1)));
+        assertErr(KernelError.NO_SUCH_OBJECT, kernel.newContainer(new ContainerId(12345), new Quota(1, 0, 1)), "12345");
         assertErr(KernelError.INVALID_ARGUMENT, kernel.killContainer(kernel.root()), "root");
         Frame f = kernel.allocateFrame(c, FrameSize.SMALL).orElseThrow();
         assertErr(KernelError.NOT_OWNER, kernel.freeFrame(other, f), "held by container " + c.id());
@@ -135,8 +135,8 @@ class KernelTest {
 
     @Test
     void thePoolRunsOutWithANamedError() {
-        ContainerId c = kernel.createContainer(kernel.root(), new Quota(0, SUPERPAGES, 1)).orElseThrow();
-        ContainerId d = kernel.createContainer(kernel.root(), new Quota(1, 0, 1)).orElseThrow();
+        ContainerId c = kernel.newContainer(kernel.root(), new Quota(0, SUPERPAGES, 1)).orElseThrow();
+        ContainerId d = kernel.newContainer(kernel.root(), new Quota(1, 0, 1)).orElseThrow();
         for (int i = 0; i < SUPERPAGES; i++) {
             kernel.allocateFrame(c, FrameSize.HUGE).orElseThrow();
         }
@@ -146,11 +146,11 @@ class KernelTest {
 
     @Test
     void aClosedKernelRefusesEveryCall() {
-        ContainerId c = kernel.createContainer(kernel.root(), new Quota(8, 1, 2)).orElseThrow();
+        ContainerId c = kernel.newContainer(kernel.root(), new Quota(8, 1, 2)).orElseThrow();
         kernel.close();
         assertTrue(kernel.isClosed());
         assertErr(KernelError.KERNEL_CLOSED, kernel.allocateFrame(c, FrameSize.SMALL));
-        assertErr(KernelError.KERNEL_CLOSED, kernel.createContainer(c, new Quota(1, 0, 1)));
+        assertErr(KernelError.KERNEL_CLOSED, kernel.newContainer(c, new Quota(1, 0, 1)));
         assertErr(KernelError.KERNEL_CLOSED, kernel.holderOf(new Frame(0, FrameSize.SMALL)));
         assertFalse(kernel.toString().isEmpty());
         kernel.close();                                     // idempotent

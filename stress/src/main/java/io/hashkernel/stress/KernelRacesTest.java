@@ -44,7 +44,7 @@ public final class KernelRacesTest {
     }
 
     private static Domain<Runnable> runnable(String name) {
-        return KERNEL.createDomain(KERNEL.root(), new DomainSpec<>(name, Runnable.class, ctx -> () -> { },
+        return KERNEL.newDomain(KERNEL.root(), new DomainSpec<>(name, Runnable.class, ctx -> () -> { },
                 RestartPolicy.never())).orElseThrow();
     }
 
@@ -56,8 +56,8 @@ public final class KernelRacesTest {
     @Outcome(expect = FORBIDDEN, desc = "a value from freed memory, or a frame still held")
     @State
     public static class CallRacesDeath {
-        final ContainerId container = KERNEL.createContainer(KERNEL.root(), new Quota(4, 0, 2)).orElseThrow();
-        final Domain<LongSupplier> domain = KERNEL.createDomain(container, new DomainSpec<>("cell", LongSupplier.class, ctx -> {
+        final ContainerId container = KERNEL.newContainer(KERNEL.root(), new Quota(4, 0, 2)).orElseThrow();
+        final Domain<LongSupplier> domain = KERNEL.newDomain(container, new DomainSpec<>("cell", LongSupplier.class, ctx -> {
             MemorySegment cell = ctx.allocate(8, 8);
             cell.set(ValueLayout.JAVA_LONG, 0, CELL);
             return () -> cell.get(ValueLayout.JAVA_LONG, 0);
@@ -143,7 +143,7 @@ public final class KernelRacesTest {
     @Outcome(expect = FORBIDDEN, desc = "a frame outlived its container, or another error")
     @State
     public static class AllocationRacesKill {
-        final ContainerId container = KERNEL.createContainer(KERNEL.root(), new Quota(4, 0, 1)).orElseThrow();
+        final ContainerId container = KERNEL.newContainer(KERNEL.root(), new Quota(4, 0, 1)).orElseThrow();
         volatile Frame frame;
 
         @Actor

@@ -60,10 +60,10 @@ public final class CrashDrill {
             throw new IllegalArgumentException("clients must be between 1 and 64, was " + clients);
         }
         try (Kernel kernel = Kernel.builder().memoryBytes(64L << 20).build()) {
-            ContainerId container = kernel.createContainer(kernel.root(), new Quota(4096, 8, 64)).orElseThrow();
-            Domain<Runnable> caller = kernel.createDomain(container, new DomainSpec<>("caller", Runnable.class,
+            ContainerId container = kernel.newContainer(kernel.root(), new Quota(4096, 8, 64)).orElseThrow();
+            Domain<Runnable> caller = kernel.newDomain(container, new DomainSpec<>("caller", Runnable.class,
                     ctx -> () -> { }, RestartPolicy.never())).orElseThrow();
-            Domain<Echo> domain = kernel.createDomain(container, new DomainSpec<>("echo", Echo.class,
+            Domain<Echo> domain = kernel.newDomain(container, new DomainSpec<>("echo", Echo.class,
                     ctx -> new EchoService(ctx, caller), RestartPolicy.always())).orElseThrow();
             EchoProxy echo = new EchoProxy(domain);
             AtomicBoolean stop = new AtomicBoolean();

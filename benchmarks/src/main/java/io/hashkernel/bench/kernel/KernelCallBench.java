@@ -50,10 +50,10 @@ public class KernelCallBench {
     @Setup(Level.Trial)
     public void setUp() {
         kernel = Kernel.builder().memoryBytes(64L << 20).build();
-        container = kernel.createContainer(kernel.root(), new Quota(4096, 8, 64)).orElseThrow();
-        Domain<Runnable> caller = kernel.createDomain(container, new DomainSpec<>("caller", Runnable.class,
+        container = kernel.newContainer(kernel.root(), new Quota(4096, 8, 64)).orElseThrow();
+        Domain<Runnable> caller = kernel.newDomain(container, new DomainSpec<>("caller", Runnable.class,
                 ctx -> () -> { }, RestartPolicy.never())).orElseThrow();
-        Domain<Echo> echo = kernel.createDomain(container, new DomainSpec<>("echo", Echo.class,
+        Domain<Echo> echo = kernel.newDomain(container, new DomainSpec<>("echo", Echo.class,
                 ctx -> new EchoService(ctx, caller), RestartPolicy.always())).orElseThrow();
         plain = echo.call(s -> s).orElseThrow();
         proxy = new EchoProxy(echo);

@@ -107,10 +107,10 @@ class ProxyTest {
     @BeforeEach
     void boot() {
         kernel = Kernel.builder().memoryBytes(8 * FrameSize.HUGE.bytes()).build();
-        container = kernel.createContainer(kernel.root(), new Quota(64, 4, 16)).orElseThrow();
-        domain = kernel.createDomain(container, new DomainSpec<>("store", Store.class, StoreService::new,
+        container = kernel.newContainer(kernel.root(), new Quota(64, 4, 16)).orElseThrow();
+        domain = kernel.newDomain(container, new DomainSpec<>("store", Store.class, StoreService::new,
                 RestartPolicy.always())).orElseThrow();
-        client = kernel.createDomain(container, new DomainSpec<>("client", Runnable.class, ctx -> () -> { },
+        client = kernel.newDomain(container, new DomainSpec<>("client", Runnable.class, ctx -> () -> { },
                 RestartPolicy.never())).orElseThrow();
         store = new StoreProxy(domain);
     }
@@ -193,7 +193,7 @@ class ProxyTest {
     @Test
     void proxiesAreFoundForAnnotatedInterfacesOnly() {
         assertSame(StoreProxy.class, DomainProxy.of(domain).getClass());
-        Domain<Store.Admin> admin = kernel.createDomain(container, new DomainSpec<>("admin", Store.Admin.class,
+        Domain<Store.Admin> admin = kernel.newDomain(container, new DomainSpec<>("admin", Store.Admin.class,
                 ctx -> () -> 5, RestartPolicy.never())).orElseThrow();
         Store_AdminProxy proxy = DomainProxy.of(admin);
         assertEquals(5, proxy.restarts().orElseThrow());
