@@ -15,6 +15,8 @@ module io.hashkernel.kernel {
     requires io.hashkernel.numa;
     requires org.agrona;
     requires org.jctools.core;
+    requires io.hashkernel.pm;
 
     exports io.hashkernel.kernel;
+    exports io.hashkernel.kernel.kv;
 }

@@ -37,7 +37,7 @@ import java.util.OptionalLong;
  * @param tableHugePages for each HashKernel result: the table's bytes backed by huge pages when it
  *                       was measured (filled in after the run)
  */
-record MachineInfo(String cpu, int cpus, long memoryBytes, long llcBytes, long cacheBytesReported, String jdk,
+public record MachineInfo(String cpu, int cpus, long memoryBytes, long llcBytes, long cacheBytesReported, String jdk,
                    String os, String thp, String memoryMechanism, String prefetch, long maxHeapBytes,
                    String numa, List<Map<String, Object>> nodes, String cpusUsed, Map<Long, Long> hugetlbFree,
                    List<Map<String, Object>> tableHugePages) {
@@ -54,7 +54,7 @@ record MachineInfo(String cpu, int cpus, long memoryBytes, long llcBytes, long c
                 prefetch, maxHeapBytes, numa, nodes, cpusUsed, hugetlbFree, List.copyOf(pages));
     }
 
-    static MachineInfo current() {
+    public static MachineInfo current() {
         Topology topology = Topology.read();
         OptionalLong llc = topology.llcBytes();
         return new MachineInfo(cpuinfo("model name", System.getProperty("os.arch")),

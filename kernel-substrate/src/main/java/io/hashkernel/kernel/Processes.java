@@ -61,6 +61,11 @@ final class Processes {
     /** The kernel thread running on this platform thread, if any. */
     static final ThreadLocal<KernelThread> CURRENT = new ThreadLocal<>();
     private static final Result<Void> SENT = Result.ok(null);
+    // Constant, so that a spinning tryReceive or trySend allocates nothing.
+    private static final Result<Message> EMPTY = Result.err(KernelError.WOULD_BLOCK,
+            "the endpoint is empty (receive waits for a message, tryReceive does not)");
+    private static final Result<Void> FULL = Result.err(KernelError.WOULD_BLOCK,
+            "the endpoint is full (send waits for room, trySend does not)");
     private static final int MAX_ENDPOINT_CAPACITY = 1 << 20;
 
     private final Kernel k;
@@ -399,6 +404,22 @@ final class Processes {
 
     /**
      * The live endpoint {@code p}'s {@code slot} names with at least the {@code rights} bits, or
+     * null: the fast path of {@link #endpoint}, which allocates nothing. Takes no lock.
+     */
+    private Endpoint endpointOrNull(KernelProcess p, int slot, int rights) {
+        if (p == null || p.kernel != k || p.dead || k.isClosed()) {
+            return null;
+        }
+        long cap = capability(p, slot);
+        if (cap == 0 || cap == -1 || ((int) (cap >>> RIGHTS_SHIFT) & rights) != rights) {
+            return null;
+        }
+        long id = cap & ID_MASK;
+        return k.objects.peek(id) instanceof Endpoint e && e.id == id && !e.dead ? e : null;
+    }
+
+    /**
+     * The live endpoint {@code p}'s {@code slot} names with at least the {@code rights} bits, or
      * why not. Takes no lock.
      */
     private Result<Endpoint> endpoint(KernelProcess p, int slot, int rights) {
@@ -618,15 +639,15 @@ final class Processes {
         if (m.carries()) {
             return sendCarrying(p, slot, m);
         }
-        Result<Endpoint> r = endpoint(p, slot, Rights.WRITE_BIT);
-        if (!(r instanceof Result.Ok<Endpoint>(Endpoint e))) {
-            return Kernel.cast(r);
+        Endpoint e = endpointOrNull(p, slot, Rights.WRITE_BIT);
+        if (e == null) {
+            Result<Endpoint> r = endpoint(p, slot, Rights.WRITE_BIT);
+            if (!(r instanceof Result.Ok<Endpoint>(Endpoint found))) {
+                return Kernel.cast(r);
+            }
+            e = found;                                   // it came to exist between the two looks
         }
-        return e.queue.offer(m) ? SENT : full(e);
-    }
-
-    private static <T> Result<T> full(Endpoint e) {
-        return Result.err(KernelError.WOULD_BLOCK, e + " is full (" + e.queue.capacity() + " messages)");
+        return e.queue.offer(m) ? SENT : FULL;
     }
 
     /** A send of a message with a page or a capability: under the lock at this end. */
@@ -668,7 +689,7 @@ final class Processes {
                 if (page != null) {
                     mapPage(page, p, page.vpn);          // back where it was, through a new segment
                 }
-                return full(e);
+                return FULL;
             }
             if (page != null) {
                 p.pages.remove(page.vpn);
@@ -683,13 +704,17 @@ final class Processes {
     }
 
     Result<Message> tryReceive(KernelProcess p, int slot) {
-        Result<Endpoint> r = endpoint(p, slot, Rights.READ_BIT);
-        if (!(r instanceof Result.Ok<Endpoint>(Endpoint e))) {
-            return Kernel.cast(r);
+        Endpoint e = endpointOrNull(p, slot, Rights.READ_BIT);
+        if (e == null) {
+            Result<Endpoint> r = endpoint(p, slot, Rights.READ_BIT);
+            if (!(r instanceof Result.Ok<Endpoint>(Endpoint found))) {
+                return Kernel.cast(r);
+            }
+            e = found;
         }
         Message m = e.queue.poll();
         if (m == null) {
-            return Result.err(KernelError.WOULD_BLOCK, e + " is empty");
+            return EMPTY;
         }
         return m.transit != 0 || m.passedCapability != 0 ? deliver(p, List.of(m), null) : Result.ok(m);
     }
@@ -774,7 +799,7 @@ final class Processes {
         }
         int sent = 0;
         for (Message m : messages) {
-            Result<Void> s = m.carries() ? sendCarrying(p, slot, m) : e.queue.offer(m) ? SENT : full(e);
+            Result<Void> s = m.carries() ? sendCarrying(p, slot, m) : e.queue.offer(m) ? SENT : FULL;
             if (!s.isOk()) {
                 if (sent == 0 && s.error() != KernelError.WOULD_BLOCK) {
                     return Kernel.cast(s);
@@ -807,7 +832,7 @@ final class Processes {
                 }
             }, max);
             if (n[0] == 0) {
-                return Result.err(KernelError.WOULD_BLOCK, e + " is empty");
+                return Kernel.cast(EMPTY);
             }
             if (!flying.isEmpty()) {
                 Result<Message> d = deliver(p, flying, into);

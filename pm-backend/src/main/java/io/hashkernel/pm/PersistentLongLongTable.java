@@ -963,6 +963,36 @@ public final class PersistentLongLongTable implements LongLongMap {
         }
     }
 
+    /**
+     * Lets go of the file as a crash of this process would, for a supervisor that restarts a
+     * failed component inside the same JVM: refuses new calls, then unmaps the table, closes the
+     * log and unlocks the file without flushing, checkpointing or marking it clean. What the
+     * operating system holds of the file stays, as after {@code kill -9}, and the next open
+     * recovers. A write in progress either returns (acknowledged, and durable as its mode says)
+     * or throws (not acknowledged). Idempotent; after {@link #close()} it does nothing.
+     */
+    public void abandon() {
+        writeLock.lock();
+        if (closed) {
+            writeLock.unlock();
+            return;
+        }
+        closed = true;
+        long stamp = gate.writeLock();
+        try {
+            if (log != null) {
+                log.close();
+            }
+        } catch (IOException e) {
+            // Nothing is being kept: a log that fails to close is as good as closed.
+        } finally {
+            table.close();
+            file.close();
+            gate.unlockWrite(stamp);
+            writeLock.unlock();
+        }
+    }
+
     @Override
     public String toString() {
         return "PersistentLongLongTable[" + path + ", " + persistence + ", " + durability

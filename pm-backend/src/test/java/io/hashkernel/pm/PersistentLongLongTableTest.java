@@ -207,6 +207,36 @@ class PersistentLongLongTableTest {
     }
 
     @Test
+    void anAbandonedTableIsRecoveredByTheNextOpenInTheSameProcess() throws IOException {
+        for (Persistence way : new Persistence[]{Persistence.IN_PLACE, Persistence.REDO_LOG}) {
+            Path file = dir.resolve("abandoned-" + way + ".hkt");
+            PersistentLongLongTable t = open(file, way, Durability.BATCH);
+            long[] keys = new long[1000];
+            long[] values = new long[1000];
+            for (int i = 0; i < keys.length; i++) {
+                keys[i] = i * 7L + 1;
+                values[i] = i;
+            }
+            t.putAll(keys, values);
+            t.put(5, 55);
+            t.abandon();
+            t.abandon();
+            assertTrue(t.isClosed());
+            assertThrows(IllegalStateException.class, () -> t.get(1));
+            assertThrows(IllegalStateException.class, () -> t.put(1, 3));
+            try (PersistentLongLongTable again = open(file, way, Durability.BATCH)) {   // the lock was let go
+                assertFalse(again.recovery().clean(), "an abandoned table is recovered, not read as clean");
+                assertEquals(1001, again.size());
+                assertEquals(55, again.get(5));
+                for (int i = 0; i < keys.length; i++) {
+                    assertEquals(values[i], again.get(keys[i]));
+                }
+            }
+            t.close();                                   // after abandon: nothing to do
+        }
+    }
+
+    @Test
     void theRedoLogStaysShortThroughCheckpoints() throws IOException {
         Path file = dir.resolve("r.hkt");
         try (PersistentLongLongTable t = open(file, Persistence.REDO_LOG, Durability.BATCH)) {

@@ -1,0 +1,20 @@
+package io.hashkernel.kernel.kv;
+
+/**
+ * The key-value store domain's service, as the {@link KvService}'s server calls it: a
+ * {@code long → long} map whose writes are durable when {@link #putAll} returns. Keys are any
+ * {@code long}; values any {@code long} but {@link KvService#MISSING}.
+ */
+public interface KvStore {
+    /**
+     * Puts {@code n} pairs: durable (through the persistent backend's redo log) when it returns,
+     * and then visible to {@link #getAll}. If it throws, none of them was acknowledged.
+     */
+    void putAll(long[] keys, long[] values, int n);
+
+    /** The values of {@code n} keys ({@link KvService#MISSING} for an absent one). */
+    void getAll(long[] keys, long[] values, int n);
+
+    /** How many keys it holds. */
+    long size();
+}
