@@ -377,6 +377,30 @@ class ProcessTest {
     }
 
     @Test
+    void pagesRacingTheirEndpointsDeathAreNeitherLostNorLeaked() throws Exception {
+        KernelProcess a = process("a");
+        KernelProcess b = process("b");
+        for (int i = 0; i < 300; i++) {
+            int ep = kernel.newEndpoint(b, 4).orElseThrow();
+            int toB = kernel.grant(b, ep, a, Rights.WRITE).orElseThrow();
+            kernel.map(a, 0, 2).orElseThrow();
+            kernel.trySend(a, toB, Message.of(i).withFrame(0)).orElseThrow();
+            kernel.trySend(a, toB, Message.of(i).withFrame(Kernel.PAGE)).orElseThrow();
+            List<Message> got = new ArrayList<>();
+            Thread receiver = Thread.ofPlatform().start(() -> kernel.receiveAll(b, ep, got, 4, Duration.ZERO));
+            Result<Void> destroyed = kernel.destroyEndpoint(b, ep);
+            receiver.join();
+            assertTrue(destroyed.isOk(), destroyed.toString());
+            for (Message m : got) {
+                assertNull(m.frameError());
+                assertTrue(kernel.unmap(b, m.frame(), 1).isOk());
+            }
+            assertEquals(List.of(), kernel.checkInvariants(), "after round " + i);
+            assertEquals(kernel.totalFrames(), kernel.freeFrames(), "after round " + i);
+        }
+    }
+
+    @Test
     void callsAfterCloseSayTheKernelIsClosed() {
         KernelProcess a = process("a");
         int ep = kernel.newEndpoint(a, 4).orElseThrow();
