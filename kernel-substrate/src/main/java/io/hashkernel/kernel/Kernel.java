@@ -857,7 +857,7 @@ public final class Kernel implements AutoCloseable {
     }
 
     /** Under the lock: frees the quarantined frames whose arena closes now. */
-    private void retryQuarantine() {
+    void retryQuarantine() {
         if (quarantine.isEmpty()) {
             return;
         }
@@ -1237,7 +1237,8 @@ public final class Kernel implements AutoCloseable {
     /**
      * Maps {@code pages} fresh, zeroed 4 KiB frames at {@code va} in {@code process}, charged to
      * its container: {@link KernelError#VA_IN_USE} if a page of the range is mapped,
-     * {@link KernelError#QUOTA_EXCEEDED} if the quota has no room (nothing is mapped then).
+     * {@link KernelError#QUOTA_EXCEEDED} if the quota has no room, {@link KernelError#OUT_OF_MEMORY}
+     * if the pool has not as many free frames (nothing is mapped then).
      */
     public Result<Void> map(KernelProcess process, long va, int pages) {
         return procs.map(process, va, pages);
@@ -1301,7 +1302,10 @@ public final class Kernel implements AutoCloseable {
     /**
      * Sends {@code message} to the endpoint of {@code process}'s capability {@code slot} (the write
      * right; to pass a capability, the grant right too), or {@link KernelError#WOULD_BLOCK} if it
-     * is full. A page sent with it is unmapped from {@code process} when the send succeeds.
+     * is full. A page sent with it is unmapped from {@code process} when the send succeeds; a
+     * send refused as full leaves it mapped and its segment working (except when lock-free plain
+     * sends fill the endpoint between the kernel's look at its room and its offer: the page then
+     * stays mapped at its address, through a new segment that {@link #page} gives).
      */
     public Result<Void> trySend(KernelProcess process, int slot, Message message) {
         return procs.trySend(process, slot, message);
@@ -1352,7 +1356,9 @@ public final class Kernel implements AutoCloseable {
 
     /**
      * Receives up to {@code max} messages into {@code into}, waiting up to {@code timeout} for the
-     * first ({@link Duration#ZERO}: not at all); the result is how many arrived.
+     * first ({@link Duration#ZERO}: not at all); the result is how many arrived. They are added
+     * in the endpoint's order, pages and capabilities installed; a list that cannot take elements
+     * is {@link KernelError#INVALID_ARGUMENT} before any message is taken.
      */
     public Result<Integer> receiveAll(KernelProcess process, int slot, List<Message> into, int max, Duration timeout) {
         return procs.receiveAll(process, slot, into, max, timeout);

@@ -46,7 +46,7 @@ public final class KernelThread {
 
     /** Where it is now. */
     public ThreadState state() {
-        return state;
+        return killed ? ThreadState.DEAD : state;   // DEAD as soon as kill returns, whatever the thread writes after
     }
 
     /** What its body threw, if that is what ended it; else null. */

@@ -67,6 +67,7 @@ final class Processes {
     private static final Result<Void> FULL = Result.err(KernelError.WOULD_BLOCK,
             "the endpoint is full (send waits for room, trySend does not)");
     private static final int MAX_ENDPOINT_CAPACITY = 1 << 20;
+    private static final Message PROBE = Message.of();
 
     private final Kernel k;
 
@@ -368,8 +369,9 @@ final class Processes {
     private void destroy(Endpoint e) {
         e.dead = true;
         e.queue.drain(m -> {
-            if (m.transit != 0) {
-                freeMapping(k.mappings.get(m.transit));
+            Mapping page = m.transit != 0 ? k.mappings.get(m.transit) : null;
+            if (page != null) {                          // null: freed already, with its container
+                freeMapping(page);
             }
         });
         uncharge(e.id, e.owner.container);
@@ -509,17 +511,22 @@ final class Processes {
             if (!r.isOk()) {
                 return Kernel.cast(r);
             }
+            Container c = (Container) k.objects.get(p.container);
+            if (c.freeSmall() < pages) {                 // first: it bounds the look for pages in use
+                return Result.err(KernelError.QUOTA_EXCEEDED, c + " has " + c.freeSmall()
+                        + " free 4 KiB frames of its quota " + c.quota + "; mapping " + pages + " pages needs as many");
+            }
+            k.retryQuarantine();
+            if (k.pool.freeSmallFrames() < pages) {
+                return Result.err(KernelError.OUT_OF_MEMORY, "the pool has " + k.pool.freeSmallFrames()
+                        + " free 4 KiB frames; mapping " + pages + " pages needs as many");
+            }
             long vpn = va / Kernel.PAGE;
             for (int i = 0; i < pages; i++) {
                 if (p.pages.containsKey(vpn + i)) {
                     return Result.err(KernelError.VA_IN_USE, "0x" + Long.toHexString((vpn + i) * Kernel.PAGE)
                             + " is already mapped in " + p);
                 }
-            }
-            Container c = (Container) k.objects.get(p.container);
-            if (c.freeSmall() < pages) {
-                return Result.err(KernelError.QUOTA_EXCEEDED, c + " has " + c.freeSmall()
-                        + " free 4 KiB frames of its quota " + c.quota + "; mapping " + pages + " pages needs as many");
             }
             for (int i = 0; i < pages; i++) {
                 Result<Long> f = k.take(c, FrameSize.SMALL, 1);
@@ -680,13 +687,16 @@ final class Processes {
                     return Result.err(KernelError.NOT_MAPPED, "no page is mapped at 0x" + Long.toHexString(m.frame())
                             + " in " + p + " to send");
                 }
+                if (e.queue.size() >= e.queue.capacity()) {
+                    return FULL;                         // refused before the page is touched: its segment still works
+                }
                 if (!Kernel.closeArena(page.arena)) {
                     return Result.err(KernelError.INVALID_STATE, "the page at 0x" + Long.toHexString(m.frame())
                             + " is held by an I/O operation of the JDK; it moves once that ends");
                 }
             }
             if (!e.queue.offer(m.inFlight(page != null ? page.id : 0, passed))) {
-                if (page != null) {
+                if (page != null) {                      // plain sends filled it since the check above:
                     mapPage(page, p, page.vpn);          // back where it was, through a new segment
                 }
                 return FULL;
@@ -720,16 +730,27 @@ final class Processes {
     }
 
     /**
-     * Under the lock (taken here): messages in flight installed in {@code p}: their pages mapped,
-     * their capabilities given slots. The last one delivered, or the error if {@code p} died (the
-     * pages are then freed). With {@code into}, each delivered message is added to it.
+     * Under the lock (taken here): messages installed in {@code p} in their order: their pages
+     * mapped, their capabilities given slots (plain ones pass as they are). The last one
+     * delivered, or the error if {@code p} died (the pages are then freed) or the kernel closed.
+     * With {@code into}, each delivered message is added to it.
      */
     private Result<Message> deliver(KernelProcess p, List<Message> flying, List<Message> into) {
         k.lock.lock();
         try {
+            if (k.isClosed()) {
+                return Kernel.closedError();             // the pages went with the pool
+            }
             Result<KernelProcess> alive = live(p);
             Message last = null;
             for (Message m : flying) {
+                if (m.transit == 0 && m.passedCapability == 0) {
+                    last = m;                            // plain: delivered in its place in the queue's order
+                    if (alive.isOk() && into != null) {
+                        into.add(m);
+                    }
+                    continue;
+                }
                 Mapping page = m.transit != 0 ? k.mappings.get(m.transit) : null;
                 if (!alive.isOk()) {
                     if (page != null) {
@@ -816,32 +837,46 @@ final class Processes {
             return Result.err(KernelError.INVALID_ARGUMENT, "receiveAll needs a list, a maximum of 1 or more and a "
                     + "timeout of 0 or more, was " + max + ", " + timeout);
         }
+        if (!modifiable(into)) {
+            return Result.err(KernelError.INVALID_ARGUMENT, "receiveAll adds to the list it is given, which must take "
+                    + "elements; " + into.getClass().getName() + " does not");
+        }
         return await(timeout, () -> {
             Result<Endpoint> r = endpoint(p, slot, Rights.READ_BIT);
             if (!(r instanceof Result.Ok<Endpoint>(Endpoint e))) {
                 return Kernel.cast(r);
             }
-            List<Message> flying = new ArrayList<>(0);
-            int[] n = {0};
+            int before = into.size();
+            boolean[] carrying = {false};
             e.queue.drain(m -> {
-                n[0]++;
-                if (m.transit != 0 || m.passedCapability != 0) {
-                    flying.add(m);
-                } else {
-                    into.add(m);
-                }
+                carrying[0] |= m.transit != 0 || m.passedCapability != 0;
+                into.add(m);
             }, max);
-            if (n[0] == 0) {
+            int n = into.size() - before;
+            if (n == 0) {
                 return Kernel.cast(EMPTY);
             }
-            if (!flying.isEmpty()) {
-                Result<Message> d = deliver(p, flying, into);
+            if (carrying[0]) {                           // installed in the queue's order, in place
+                List<Message> drained = new ArrayList<>(into.subList(before, into.size()));
+                into.subList(before, into.size()).clear();
+                Result<Message> d = deliver(p, drained, into);
                 if (!d.isOk()) {
                     return Kernel.cast(d);
                 }
             }
-            return Result.ok(n[0]);
+            return Result.ok(n);
         });
+    }
+
+    /** Whether {@code into} takes an element (tried with one added and taken out again). */
+    private static boolean modifiable(List<Message> into) {
+        try {
+            into.add(PROBE);
+            into.remove(into.size() - 1);
+            return true;
+        } catch (UnsupportedOperationException | IllegalStateException e) {
+            return false;
+        }
     }
 
     /**

@@ -53,6 +53,10 @@ public final class KernelBench implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON.")
     Path json;
 
+    @Option(names = "--proxy-drill", description = "Instead, crash a domain called through its generated proxy "
+            + "(no endpoints, no storage) and compare answered calls with and without crashes.")
+    boolean proxyDrill;
+
     /** Runs the benchmark; exits 1 if a check failed. */
     public static void main(String[] args) {
         System.exit(new CommandLine(new KernelBench()).execute(args));
@@ -65,8 +69,11 @@ public final class KernelBench implements Callable<Integer> {
             throw new CommandLine.ParameterException(new CommandLine(this), "--seconds and --crash-every-ms must be "
                     + "positive, --clients 1..64, --batch 1..30 and --keys from the batch to 2^20");
         }
-        Path work = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("kernelbench");
         Duration run = Duration.ofNanos((long) (seconds * 1e9));
+        if (proxyDrill) {
+            return proxyDrill(run);
+        }
+        Path work = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("kernelbench");
         KvDrill.Report calm = KvDrill.run(new KvDrill.Options(run, null, clients, batch, keys, work, seed));
         KvDrill.Report crashing = KvDrill.run(new KvDrill.Options(run, Duration.ofMillis(crashEveryMs), clients, batch,
                 keys, work, seed));
@@ -116,6 +123,25 @@ public final class KernelBench implements Callable<Integer> {
             System.out.println("wrote " + json);
         }
         return calm.passed() && crashing.passed() ? 0 : 1;
+    }
+
+    /** The drill of a domain called through its proxy by {@code --clients} threads. */
+    private int proxyDrill(Duration run) {
+        CrashDrill.Report calm = CrashDrill.run(run, null, clients);
+        CrashDrill.Report crashing = CrashDrill.run(run, Duration.ofMillis(crashEveryMs), clients);
+        System.out.printf("%-36s %14s %14s%n", "", "no crashes", "crash/" + crashEveryMs + " ms");
+        row("answered calls/s", calm.answeredPerSecond(), crashing.answeredPerSecond());
+        row("  of which values/s", calm.okPerSecond(), crashing.okPerSecond());
+        row("  failed with the domain", calm.failed(), crashing.failed());
+        row("  found it dead (restarting)", calm.dead(), crashing.dead());
+        row("crashes", calm.crashes(), crashing.crashes());
+        row("calls not answered", calm.escaped(), crashing.escaped());
+        row("invariant violations", calm.violations().size(), crashing.violations().size());
+        row("frames leaked", calm.leaked(), crashing.leaked());
+        System.out.printf("answered with crashes / without: %.3f%n", crashing.answeredPerSecond() / calm.answeredPerSecond());
+        crashing.violations().stream().limit(10).forEach(v -> System.out.println("violation: " + v));
+        return calm.escaped() + crashing.escaped() == 0 && calm.violations().isEmpty() && crashing.violations().isEmpty()
+                && calm.leaked() + crashing.leaked() == 0 ? 0 : 1;
     }
 
     private static void row(String name, double without, double with) {

@@ -20,16 +20,16 @@ public final class KvClient {
     private final KernelProcess process;
     private final int toServer;
     private final int replies;
-    private final long connection;
+    private final long token;
     private final Duration timeout;
     private long seq;
 
-    private KvClient(Kernel kernel, KernelProcess process, int toServer, int replies, long connection, Duration timeout) {
+    private KvClient(Kernel kernel, KernelProcess process, int toServer, int replies, long token, Duration timeout) {
         this.kernel = kernel;
         this.process = process;
         this.toServer = toServer;
         this.replies = replies;
-        this.connection = connection;
+        this.token = token;
         this.timeout = timeout;
     }
 
@@ -112,7 +112,7 @@ public final class KvClient {
     private Result<Message> call(long op, long[] words, int n) {
         long mine = ++seq;
         words[0] = op;
-        words[1] = connection;
+        words[1] = token;
         words[2] = mine;
         words[3] = n;
         Result<Void> sent = kernel.send(process, toServer, Message.of(words), timeout);

@@ -15,6 +15,7 @@ import io.hashkernel.kernel.Rights;
 import io.hashkernel.kernel.ThreadSpec;
 
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -45,9 +46,14 @@ public final class KvService implements AutoCloseable {
      * request endpoint (write and grant) given at connect, over which it sends the server a write
      * capability to its reply endpoint.
      *
-     * Messages. A request is [op, connection, seq, n, words...]; a reply [status, seq, n,
-     * values...], status 0 for success or 1 + the KernelError's ordinal. PUT carries n pairs, GET
-     * n keys.
+     * Messages. A request is [op, token, seq, n, words...]; a reply [status, seq, n, values...],
+     * status 0 for success or 1 + the KernelError's ordinal. PUT carries n pairs, GET n keys.
+     * CONNECT carries the client's reply capability; its reply's last word is the connection's
+     * token: the connection's index in its low 20 bits under 44 random ones. Every client sends
+     * over the same request endpoint, so the token is what tells the server who asks: a request
+     * whose token is not one the server gave out is dropped unanswered and unstored, so a client
+     * cannot write or read in another's name, nor have its replies steered. A malformed request
+     * (too short, or n not matching its words) is answered INVALID_ARGUMENT and never stored.
      *
      * Acknowledgement. The server gathers the writes of every request it received into one
      * putAll of the domain, which returns once the redo log's group is durable (group commit),
@@ -103,6 +109,9 @@ public final class KvService implements AutoCloseable {
     }
 
     private static final int CLIENT_OBJECTS = 1024;
+    private static final long INDEX_MASK = (1 << 20) - 1;
+    // A connection's token: 44 unguessable bits over its index, so one client cannot speak for another.
+    private final SecureRandom tokenSource = new SecureRandom();
 
     private final Kernel kernel;
     private final Config config;
@@ -281,6 +290,7 @@ public final class KvService implements AutoCloseable {
     private final class Server implements ThreadSpec.Body {
         private final List<Message> inbox = new ArrayList<>();
         private int[] replySlots = new int[16];
+        private long[] tokens = new long[16];
         private int connections;
         private long[] putKeys = new long[256];
         private long[] putValues = new long[256];
@@ -299,14 +309,17 @@ public final class KvService implements AutoCloseable {
             puts = 0;
             gets = 0;
             for (Message m : inbox) {
-                int n = m.length() < 4 ? 0 : (int) m.word(3);
+                if (connection(m) < 0 || !wellFormed(m)) {
+                    continue;                                // answered below, or not at all; never stored
+                }
+                int n = (int) m.word(3);
                 if (m.word(0) == PUT) {
                     ensure(puts + n);
                     for (int i = 0; i < n; i++) {
                         putKeys[puts] = m.word(4 + 2 * i);
                         putValues[puts++] = m.word(5 + 2 * i);
                     }
-                } else if (m.word(0) == GET) {
+                } else {
                     ensure(gets + n);
                     for (int i = 0; i < n; i++) {
                         getKeys[gets++] = m.word(4 + i);
@@ -323,45 +336,73 @@ public final class KvService implements AutoCloseable {
             });
             int got = 0;
             for (Message m : inbox) {
-                long op = m.word(0);
-                if (op == CONNECT) {
+                long op = m.length() > 0 ? m.word(0) : -1;
+                if (op == CONNECT && m.length() > 2) {
                     connect(m);
                     continue;
                 }
-                long connection = m.word(1);
-                if (connection < 0 || connection >= connections) {
+                int connection = connection(m);
+                if (connection < 0) {
                     continue;                                // not a connection: no one to answer
                 }
-                int n = (int) m.word(3);
                 long[] reply;
-                Result<Void> outcome = op == PUT ? written : read;
-                if (!outcome.isOk()) {
-                    reply = new long[]{1 + outcome.error().ordinal(), m.word(2), 0};
-                } else if (op == GET) {
-                    reply = new long[3 + n];
-                    reply[1] = m.word(2);
-                    reply[2] = n;
-                    System.arraycopy(getValues, got, reply, 3, n);
+                if (!wellFormed(m)) {
+                    reply = new long[]{1 + KernelError.INVALID_ARGUMENT.ordinal(), m.length() > 2 ? m.word(2) : 0, 0};
                 } else {
-                    reply = new long[]{OK, m.word(2), 0};
+                    int n = (int) m.word(3);
+                    Result<Void> outcome = op == PUT ? written : read;
+                    if (!outcome.isOk()) {
+                        reply = new long[]{1 + outcome.error().ordinal(), m.word(2), 0};
+                    } else if (op == GET) {
+                        reply = new long[3 + n];
+                        reply[1] = m.word(2);
+                        reply[2] = n;
+                        System.arraycopy(getValues, got, reply, 3, n);
+                    } else {
+                        reply = new long[]{OK, m.word(2), 0};
+                    }
+                    if (op == GET) {
+                        got += n;
+                    }
                 }
-                if (op == GET) {
-                    got += n;
-                }
-                kernel.trySend(server, replySlots[(int) connection], Message.of(reply));   // a dead client's reply is dropped
+                kernel.trySend(server, replySlots[connection], Message.of(reply));   // a dead client's reply is dropped
             }
             return inbox.size();
         }
 
+        /** The connection whose token the request carries, or -1 if it carries none of them. */
+        private int connection(Message m) {
+            if (m.length() < 2 || m.word(0) == CONNECT) {
+                return -1;
+            }
+            long token = m.word(1);
+            int index = (int) (token & INDEX_MASK);
+            return index < connections && tokens[index] == token ? index : -1;
+        }
+
+        /** A PUT of n pairs or a GET of n keys that carries them all. */
+        private static boolean wellFormed(Message m) {
+            if (m.length() < 4) {
+                return false;
+            }
+            long op = m.word(0);
+            long n = m.word(3);
+            return op == PUT && n >= 0 && n <= MAX_PAIRS && m.length() == 4 + 2 * n
+                    || op == GET && n >= 0 && n <= MAX_KEYS && m.length() == 4 + n;
+        }
+
         private void connect(Message m) {
-            if (m.capability() == Message.NONE) {
+            if (m.capability() == Message.NONE || connections > INDEX_MASK) {
                 return;
             }
             if (connections == replySlots.length) {
                 replySlots = Arrays.copyOf(replySlots, connections * 2);
+                tokens = Arrays.copyOf(tokens, connections * 2);
             }
+            long token = tokenSource.nextLong() & ~INDEX_MASK | connections;
             replySlots[connections] = m.capability();
-            kernel.trySend(server, m.capability(), Message.of(OK, m.word(2), 1, connections));
+            tokens[connections] = token;
+            kernel.trySend(server, m.capability(), Message.of(OK, m.word(2), 1, token));
             connections++;
         }
 
