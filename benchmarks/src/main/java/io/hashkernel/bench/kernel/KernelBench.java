@@ -73,11 +73,11 @@ public final class KernelBench implements Callable<Integer> {
         if (proxyDrill) {
             return proxyDrill(run);
         }
+        double ipc = IpcRoundTrip.measure(Duration.ofMillis(200), 5);       // first: the drills leave garbage behind
         Path work = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("kernelbench");
         KvDrill.Report calm = KvDrill.run(new KvDrill.Options(run, null, clients, batch, keys, work, seed));
         KvDrill.Report crashing = KvDrill.run(new KvDrill.Options(run, Duration.ofMillis(crashEveryMs), clients, batch,
                 keys, work, seed));
-        double ipc = IpcRoundTrip.measure(Duration.ofMillis(200), 5);
         if (dir == null) {
             Files.deleteIfExists(work);
         }
@@ -88,6 +88,7 @@ public final class KernelBench implements Callable<Integer> {
         row("requests refused (met a crash)", calm.refused(), crashing.refused());
         row("crashes", calm.crashes(), crashing.crashes());
         row("restarts", calm.restarts(), crashing.restarts());
+        System.out.printf("%-36s %14s %14.1f%n", "mean restart (recovery, reload), ms", "-", crashing.meanRestartMillis());
         row("acknowledged writes", calm.acknowledgedWrites(), crashing.acknowledgedWrites());
         row("lost acknowledged writes", calm.lostAcknowledgedWrites(), crashing.lostAcknowledgedWrites());
         row("reads older than acknowledged", calm.readMismatches(), crashing.readMismatches());

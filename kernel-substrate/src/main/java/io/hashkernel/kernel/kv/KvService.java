@@ -122,6 +122,7 @@ public final class KvService implements AutoCloseable {
     private final int requests;
     private final List<KernelThread> threads = new ArrayList<>();
     private final AtomicLong restarts = new AtomicLong();
+    private final AtomicLong restartNanos = new AtomicLong();
     private final AtomicLong failedRestarts = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
 
@@ -208,8 +209,10 @@ public final class KvService implements AutoCloseable {
         if (store.isAlive()) {
             return 0;
         }
+        long start = System.nanoTime();
         Result<Void> r = kernel.restartDomain(store);
         if (r.isOk()) {
+            restartNanos.addAndGet(System.nanoTime() - start);
             restarts.incrementAndGet();
         } else if (r.error() == KernelError.DOMAIN_FAILED) {
             failedRestarts.incrementAndGet();                // tried again at the next cycle
@@ -247,6 +250,12 @@ public final class KvService implements AutoCloseable {
     /** Restarts the supervisor made. */
     public long restarts() {
         return restarts.get();
+    }
+
+    /** The time the restarts took, on average, in milliseconds (recovery of the file and reload included); 0 if none. */
+    public double meanRestartMillis() {
+        long n = restarts.get();
+        return n == 0 ? 0 : restartNanos.get() / 1e6 / n;
     }
 
     /** Restarts whose factory failed (each is tried again). */
