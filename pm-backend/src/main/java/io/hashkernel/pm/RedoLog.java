@@ -40,6 +40,8 @@ final class RedoLog {
     private static final int VERSION = 1;
     static final int GROUP_OVERHEAD = 24;
     static final int ENTRY_BYTES = 16;
+    private static final int WINDOW = 1 << 20;
+    private static final int REPLAY_BATCH = 4096;
     /**
      * Header flag: the groups are the whole table, not changes to it; replay starts from an empty
      * table, whatever the table file holds.
@@ -68,7 +70,7 @@ final class RedoLog {
         this.durable = fileEnd;
     }
 
-    /** A consumer of replayed entries: a group's {@code n} (key, value word) pairs, in order. */
+    /** A consumer of replayed entries: {@code n} (key, value word) pairs of one or more consecutive groups, in order. */
     interface Replay {
         void apply(long[] keys, long[] words, int n);
     }
@@ -89,7 +91,8 @@ final class RedoLog {
         // unreadable, the first valid group's generation is taken; if that group is a leftover of
         // a checkpoint whose header write was torn, replaying it over the table that checkpoint
         // flushed changes nothing (replay is idempotent).
-        ByteBuffer first = readGroup(file, HEADER_BYTES, size);
+        GroupReader reader = new GroupReader(file, size);
+        ByteBuffer first = reader.groupAt(HEADER_BYTES);
         if (first != null) {
             generation = Math.max(generation, first.getLong(8));
         }
@@ -100,22 +103,33 @@ final class RedoLog {
         }
         long at = HEADER_BYTES;
         long count = 0;
-        long[] keys = new long[0];
-        long[] words = new long[0];
+        // Consecutive groups are replayed as one batch of up to REPLAY_BATCH entries (more when
+        // one group is larger): the order of the entries is kept, and a batched call per group
+        // of a few entries cost more than the writes themselves.
+        long[] keys = new long[REPLAY_BATCH];
+        long[] words = new long[REPLAY_BATCH];
+        int pending = 0;
         for (ByteBuffer group = first; group != null && group.getLong(8) == generation;
-             group = readGroup(file, at, size)) {
+             group = reader.groupAt(at)) {
             int n = group.getInt(4);
+            if (pending > 0 && pending + n > keys.length) {
+                replay.apply(keys, words, pending);
+                pending = 0;
+            }
             if (keys.length < n) {
                 keys = new long[n];
                 words = new long[n];
             }
             for (int i = 0; i < n; i++) {
-                keys[i] = group.getLong(16 + i * ENTRY_BYTES);
-                words[i] = group.getLong(24 + i * ENTRY_BYTES);
+                keys[pending + i] = group.getLong(16 + i * ENTRY_BYTES);
+                words[pending + i] = group.getLong(24 + i * ENTRY_BYTES);
             }
-            replay.apply(keys, words, n);
+            pending += n;
             count += n;
             at += groupBytes(n);
+        }
+        if (pending > 0) {
+            replay.apply(keys, words, pending);
         }
         replayed[0] = count;
         if (at < size) {
@@ -183,26 +197,61 @@ final class RedoLog {
         return group.limit(body + 8).position(0);
     }
 
-    /** The valid group (magic, count, checksum) at {@code at} of a log of {@code size} bytes, or null. */
-    private static ByteBuffer readGroup(Storage.LogFile file, long at, long size) throws IOException {
-        if (at + GROUP_OVERHEAD > size) {
-            return null;
+    /**
+     * Reads a log's groups front to back through a window of {@link #WINDOW} bytes: one read a
+     * window rather than two a group, which made recovery's reads cost more than its replay. A
+     * group it returns is a view of the window, valid until the next call.
+     */
+    private static final class GroupReader {
+        private final Storage.LogFile file;
+        private final long size;
+        private ByteBuffer window;
+        private long windowAt = -1;
+        private int windowBytes;
+
+        GroupReader(Storage.LogFile file, long size) {
+            this.file = file;
+            this.size = size;
+            this.window = ByteBuffer.allocate(Math.clamp(size, 16, WINDOW)).order(ByteOrder.LITTLE_ENDIAN);
         }
-        ByteBuffer head = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-        if (file.read(head, at) < 16 || head.getInt(0) != GROUP_MAGIC) {
-            return null;
+
+        /** The valid group at {@code at}, or null if there is none (the log's end, a torn or foreign group). */
+        ByteBuffer groupAt(long at) throws IOException {
+            if (at + GROUP_OVERHEAD > size) {
+                return null;
+            }
+            ByteBuffer head = view(at, 16);
+            if (head == null || head.getInt(0) != GROUP_MAGIC) {
+                return null;
+            }
+            int n = head.getInt(4);
+            long bytes = groupBytes(n);
+            if (n <= 0 || at + bytes > size || bytes > Integer.MAX_VALUE) {
+                return null;
+            }
+            ByteBuffer group = view(at, (int) bytes);
+            if (group == null) {
+                return null;
+            }
+            int body = 16 + n * ENTRY_BYTES;
+            return group.getInt(body) == crc(group, 0, body) ? group : null;
         }
-        int n = head.getInt(4);
-        long bytes = groupBytes(n);
-        if (n <= 0 || at + bytes > size || bytes > Integer.MAX_VALUE) {
-            return null;
+
+        /** {@code length} bytes of the file from {@code at} (index 0 is {@code at}), or null if it ends first. */
+        private ByteBuffer view(long at, int length) throws IOException {
+            if (at < windowAt || at + length > windowAt + windowBytes) {
+                if (window.capacity() < length) {
+                    window = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+                }
+                window.clear();
+                windowAt = at;
+                windowBytes = Math.max(0, file.read(window, at));
+                if (windowBytes < length) {
+                    return null;
+                }
+            }
+            return window.slice((int) (at - windowAt), length).order(ByteOrder.LITTLE_ENDIAN);
         }
-        ByteBuffer group = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
-        if (file.read(group, at) < bytes) {
-            return null;
-        }
-        int body = 16 + n * ENTRY_BYTES;
-        return group.getInt(body) == crc(group, 0, body) ? group : null;
     }
 
     static long groupBytes(int entries) {

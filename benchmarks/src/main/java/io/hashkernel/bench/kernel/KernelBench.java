@@ -19,15 +19,15 @@ import java.util.concurrent.Callable;
 /**
  * The kernel substrate's end-to-end benchmark: the key-value service (a store domain durable
  * through the persistent backend, a server thread, clients in their own processes, all over
- * endpoints and capabilities) runs once without crashes and once with its store domain crashed
- * at an interval; then the IPC round trip. Exits 1 if an acknowledged write was lost, a frame
+ * endpoints and capabilities) runs without crashes and with its store domain crashed at an
+ * interval, in alternating windows, after the IPC round trip is measured. Exits 1 if an acknowledged write was lost, a frame
  * leaked or an invariant broke.
  */
 @Command(name = "kernelbench", mixinStandardHelpOptions = true,
         description = "Run the key-value service on the kernel substrate with and without crashes of its store "
                 + "domain; report throughput, crashes, restarts, losses (must be 0) and the IPC round trip.")
 public final class KernelBench implements Callable<Integer> {
-    @Option(names = "--seconds", defaultValue = "10", description = "How long each run lasts (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seconds", defaultValue = "10", description = "How long each of the two runs lasts, its windows added (default ${DEFAULT-VALUE}).")
     double seconds;
 
     @Option(names = "--crash-every-ms", defaultValue = "100",
@@ -47,6 +47,11 @@ public final class KernelBench implements Callable<Integer> {
     @Option(names = "--dir", paramLabel = "DIR", description = "Where the store's files go (default: a temporary directory).")
     Path dir;
 
+    @Option(names = "--rounds", defaultValue = "4", description = "Windows each run is cut into, the two runs "
+            + "alternating (calm, crashing, crashing, calm, ...) so that the machine's drift falls on both "
+            + "(default ${DEFAULT-VALUE}).")
+    int rounds;
+
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the crash points (default ${DEFAULT-VALUE}).")
     long seed;
 
@@ -65,9 +70,9 @@ public final class KernelBench implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (seconds <= 0 || crashEveryMs <= 0 || clients < 1 || clients > 64 || batch < 1 || batch > 30
-                || keys < batch || keys > 1 << 20) {
+                || keys < batch || keys > 1 << 20 || rounds < 1 || rounds > 1000) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--seconds and --crash-every-ms must be "
-                    + "positive, --clients 1..64, --batch 1..30 and --keys from the batch to 2^20");
+                    + "positive, --clients 1..64, --batch 1..30, --keys from the batch to 2^20 and --rounds 1..1000");
         }
         Duration run = Duration.ofNanos((long) (seconds * 1e9));
         if (proxyDrill) {
@@ -75,9 +80,20 @@ public final class KernelBench implements Callable<Integer> {
         }
         double ipc = IpcRoundTrip.measure(Duration.ofMillis(200), 5);       // first: the drills leave garbage behind
         Path work = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("kernelbench");
-        KvDrill.Report calm = KvDrill.run(new KvDrill.Options(run, null, clients, batch, keys, work, seed));
-        KvDrill.Report crashing = KvDrill.run(new KvDrill.Options(run, Duration.ofMillis(crashEveryMs), clients, batch,
-                keys, work, seed));
+        Duration window = run.dividedBy(rounds);
+        KvDrill.Report calm = null;
+        KvDrill.Report crashing = null;
+        for (int r = 0; r < rounds; r++) {
+            for (boolean crash : r % 2 == 0 ? new boolean[]{false, true} : new boolean[]{true, false}) {
+                KvDrill.Report one = KvDrill.run(new KvDrill.Options(window, crash ? Duration.ofMillis(crashEveryMs)
+                        : null, clients, batch, keys, work, seed + r));
+                if (crash) {
+                    crashing = crashing == null ? one : crashing.plus(one);
+                } else {
+                    calm = calm == null ? one : calm.plus(one);
+                }
+            }
+        }
         if (dir == null) {
             Files.deleteIfExists(work);
         }
@@ -107,6 +123,7 @@ public final class KernelBench implements Callable<Integer> {
             out.put("crashEveryMs", crashEveryMs);
             out.put("clients", clients);
             out.put("batch", batch);
+            out.put("rounds", rounds);
             out.put("calls", calm.requests() + crashing.requests());
             out.put("crashes", crashing.crashes());
             out.put("restarts", crashing.restarts());

@@ -74,6 +74,20 @@ public final class KvDrill {
     public record Report(double seconds, long requests, long acknowledgedWrites, long reads, long refused,
                          long readMismatches, long lostAcknowledgedWrites, long crashes, long restarts,
                          List<String> invariantViolations, long leakedFrames, double meanRestartMillis) {
+        /** This report and {@code other} as one run: counts and times added, restart times weighted by restarts. */
+        public Report plus(Report other) {
+            List<String> violations = new ArrayList<>(invariantViolations);
+            violations.addAll(other.invariantViolations);
+            long allRestarts = restarts + other.restarts;
+            double restartMillis = allRestarts == 0 ? 0
+                    : (meanRestartMillis * restarts + other.meanRestartMillis * other.restarts) / allRestarts;
+            return new Report(seconds + other.seconds, requests + other.requests,
+                    acknowledgedWrites + other.acknowledgedWrites, reads + other.reads, refused + other.refused,
+                    readMismatches + other.readMismatches, lostAcknowledgedWrites + other.lostAcknowledgedWrites,
+                    crashes + other.crashes, allRestarts, List.copyOf(violations), leakedFrames + other.leakedFrames,
+                    restartMillis);
+        }
+
         /** Acknowledged writes per second. */
         public double writesPerSecond() {
             return acknowledgedWrites / seconds;
