@@ -6,9 +6,9 @@ package io.hashkernel.kernel;
  *
  * <p>A {@code ContainerId} is a name, not a capability: anyone can write one, and the calls that
  * take one (new containers, domains and processes, frames, kills) are the management interface of
- * whoever holds the {@link Kernel}. What runs inside, a domain or a {@link KernelProcess}, is
- * given no {@code Kernel} of its own to name containers with; a process acts through the
- * capabilities in its table, which it cannot forge.
+ * whoever holds the {@link Kernel}. Code that must not manage containers is not handed the
+ * {@code Kernel}: a domain sees its {@link DomainContext}. The calls made for a
+ * {@link KernelProcess} are checked against that process's capabilities, which cannot be forged.
  *
  * @param id the container's object id
  */
