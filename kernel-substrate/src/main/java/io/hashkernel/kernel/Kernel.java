@@ -615,18 +615,27 @@ public final class Kernel implements AutoCloseable {
         }
     }
 
+    /** Under the lock: whether {@code domain} is one of this kernel's that still exists, for {@code call}. */
+    private Result<Void> existing(Domain<?> domain, String call) {
+        if (domain == null || domain.kernel != this) {
+            return Result.err(KernelError.INVALID_ARGUMENT, call + " needs a domain of this kernel, was " + domain);
+        }
+        if (closed) {
+            return closedError();
+        }
+        if (objects.get(domain.id) != domain) {
+            return Result.err(KernelError.NO_SUCH_OBJECT, domain + " no longer exists (its container was killed)");
+        }
+        return Result.ok(null);
+    }
+
     /** Kills a domain: it is never restarted, and its memory is revoked and freed. */
     public Result<Void> killDomain(Domain<?> domain) {
-        if (domain == null || domain.kernel != this) {
-            return Result.err(KernelError.INVALID_ARGUMENT, "killDomain needs a domain of this kernel, was " + domain);
-        }
         lock.lock();
         try {
-            if (closed) {
-                return closedError();
-            }
-            if (objects.get(domain.id) != domain) {
-                return Result.err(KernelError.NO_SUCH_OBJECT, domain + " no longer exists (its container was killed)");
+            Result<Void> r = existing(domain, "killDomain");
+            if (!r.isOk()) {
+                return r;
             }
             end(domain);
             return Result.ok(null);
@@ -641,16 +650,11 @@ public final class Kernel implements AutoCloseable {
      * domain stays dead.
      */
     public Result<Void> restartDomain(Domain<?> domain) {
-        if (domain == null || domain.kernel != this) {
-            return Result.err(KernelError.INVALID_ARGUMENT, "restartDomain needs a domain of this kernel, was " + domain);
-        }
         lock.lock();
         try {
-            if (closed) {
-                return closedError();
-            }
-            if (objects.get(domain.id) != domain) {
-                return Result.err(KernelError.NO_SUCH_OBJECT, domain + " no longer exists (its container was killed)");
+            Result<Void> r = existing(domain, "restartDomain");
+            if (!r.isOk()) {
+                return r;
             }
             if (domain.killed) {
                 return Result.err(KernelError.DOMAIN_DEAD, domain + " was killed; it is never restarted");

@@ -190,20 +190,13 @@ final class Processes {
         }
         k.lock.lock();
         try {
-            Result<KernelProcess> r = live(p);
-            if (!r.isOk()) {
-                return Kernel.cast(r);
-            }
-            Container c = (Container) k.objects.get(p.container);
-            if (c.freeObjects() < 1) {
-                return Result.err(KernelError.QUOTA_EXCEEDED, c + " has no free object in its quota " + c.quota
-                        + " for thread " + spec.name());
+            Result<Container> room = roomForObject(p, "thread " + spec.name());
+            if (!(room instanceof Result.Ok<Container>(Container c))) {
+                return Kernel.cast(room);
             }
             long id = k.objects.add(i -> new KernelThread(i, p, spec));
             KernelThread t = (KernelThread) k.objects.get(id);
-            c.objects++;
-            k.objectContainer.put(id, c.id);
-            k.objectProcess.put(id, p.id);
+            chargeObject(id, c, p);
             t.runner = new AgentRunner(idle(spec.idle()), e -> { }, null, new ThreadAgent(t));
             AgentRunner.startOnThread(t.runner, runnable -> {
                 Thread thread = new Thread(runnable, "kernel-" + spec.name());
@@ -215,6 +208,26 @@ final class Processes {
         } finally {
             k.lock.unlock();
         }
+    }
+
+    /** Under the lock: {@code p}'s container if {@code p} lives and the container has room for one more object. */
+    private Result<Container> roomForObject(KernelProcess p, String what) {
+        Result<KernelProcess> r = live(p);
+        if (!r.isOk()) {
+            return Kernel.cast(r);
+        }
+        Container c = (Container) k.objects.get(p.container);
+        if (c.freeObjects() < 1) {
+            return Result.err(KernelError.QUOTA_EXCEEDED, c + " has no free object in its quota " + c.quota + " for " + what);
+        }
+        return Result.ok(c);
+    }
+
+    /** Under the lock: object {@code id} charged to {@code c} and owned by {@code p}. */
+    private void chargeObject(long id, Container c, KernelProcess p) {
+        c.objects++;
+        k.objectContainer.put(id, c.id);
+        k.objectProcess.put(id, p.id);
     }
 
     private static IdleStrategy idle(ThreadSpec.Idle idle) {
@@ -332,19 +345,12 @@ final class Processes {
         }
         k.lock.lock();
         try {
-            Result<KernelProcess> r = live(p);
-            if (!r.isOk()) {
-                return Kernel.cast(r);
-            }
-            Container c = (Container) k.objects.get(p.container);
-            if (c.freeObjects() < 1) {
-                return Result.err(KernelError.QUOTA_EXCEEDED, c + " has no free object in its quota " + c.quota
-                        + " for an endpoint");
+            Result<Container> room = roomForObject(p, "an endpoint");
+            if (!(room instanceof Result.Ok<Container>(Container c))) {
+                return Kernel.cast(room);
             }
             long id = k.objects.add(i -> new Endpoint(i, p, Math.max(2, capacity)));
-            c.objects++;
-            k.objectContainer.put(id, c.id);
-            k.objectProcess.put(id, p.id);
+            chargeObject(id, c, p);
             return install(p, id, Rights.ALL);
         } finally {
             k.lock.unlock();

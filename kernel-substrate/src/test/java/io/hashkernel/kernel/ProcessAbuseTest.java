@@ -55,18 +55,27 @@ class ProcessAbuseTest {
 
     // ------------------------------------------------------------------ a page in flight whose sender's container died
 
-    @Test
-    void destroyEndpointAfterTheSendersContainerDiedWithAPageInFlight() {
+    private record InFlight(KernelProcess receiver, int endpoint) {
+    }
+
+    /** A page sent from a process of boxA to one of boxB, not yet received, and boxA killed. */
+    private InFlight pageInFlightWhoseSendersContainerDied() {
         KernelProcess s = kernel.newProcess(boxA, "s").orElseThrow();
         KernelProcess r = kernel.newProcess(boxB, "r").orElseThrow();
         int[] slots = pair(s, r, 4);
         assertTrue(kernel.map(s, 0, 1).isOk());
         assertTrue(kernel.trySend(s, slots[0], Message.of(1).withFrame(0)).isOk());
-        assertTrue(kernel.killContainer(boxA).isOk());          // freeInFlight frees the mapping in the queue
+        assertTrue(kernel.killContainer(boxA).isOk());
+        return new InFlight(r, slots[1]);
+    }
+
+    @Test
+    void destroyEndpointAfterTheSendersContainerDiedWithAPageInFlight() {
+        InFlight f = pageInFlightWhoseSendersContainerDied();
         // the message's page went with the container; destroying the endpoint drops the message
         Result<Void> d;
         try {
-            d = kernel.destroyEndpoint(r, slots[1]);
+            d = kernel.destroyEndpoint(f.receiver(), f.endpoint());
         } catch (RuntimeException e) {
             fail("destroyEndpoint threw " + e, e);
             return;
@@ -76,14 +85,9 @@ class ProcessAbuseTest {
 
     @Test
     void killReceiverAfterTheSendersContainerDiedWithAPageInFlight() {
-        KernelProcess s = kernel.newProcess(boxA, "s").orElseThrow();
-        KernelProcess r = kernel.newProcess(boxB, "r").orElseThrow();
-        int[] slots = pair(s, r, 4);
-        assertTrue(kernel.map(s, 0, 1).isOk());
-        assertTrue(kernel.trySend(s, slots[0], Message.of(1).withFrame(0)).isOk());
-        assertTrue(kernel.killContainer(boxA).isOk());
+        InFlight f = pageInFlightWhoseSendersContainerDied();
         try {
-            assertTrue(kernel.kill(r).isOk());
+            assertTrue(kernel.kill(f.receiver()).isOk());
         } catch (RuntimeException e) {
             fail("kill(receiver) threw " + e + "; invariants now: " + kernel.checkInvariants(), e);
         }
@@ -91,12 +95,7 @@ class ProcessAbuseTest {
 
     @Test
     void kernelCloseAfterTheSendersContainerDiedWithAPageInFlight() {
-        KernelProcess s = kernel.newProcess(boxA, "s").orElseThrow();
-        KernelProcess r = kernel.newProcess(boxB, "r").orElseThrow();
-        int[] slots = pair(s, r, 4);
-        assertTrue(kernel.map(s, 0, 1).isOk());
-        assertTrue(kernel.trySend(s, slots[0], Message.of(1).withFrame(0)).isOk());
-        assertTrue(kernel.killContainer(boxA).isOk());
+        pageInFlightWhoseSendersContainerDied();
         try {
             kernel.close();
         } catch (RuntimeException e) {
