@@ -22,6 +22,17 @@ class ProcessRaceTest {
         return Kernel.builder().memoryBytes(4 * FrameSize.HUGE.bytes()).rootObjects(1000).build();
     }
 
+    /** {@code pages} pages mapped in {@code s} and sent to a new endpoint of {@code r} of {@code capacity}: its slot. */
+    private static int pagesSent(Kernel k, KernelProcess s, KernelProcess r, int pages, int capacity) {
+        int ep = k.newEndpoint(r, capacity).orElseThrow();
+        int w = k.grant(r, ep, s, Rights.WRITE).orElseThrow();
+        assertTrue(k.map(s, 0, pages).isOk());
+        for (int i = 0; i < pages; i++) {
+            assertTrue(k.trySend(s, w, Message.of(i).withFrame(i * 4096L)).isOk());
+        }
+        return ep;
+    }
+
     /**
      * close() racing a receiver of page messages: a receive that polled a message before close
      * took the lock delivers it after close (deliver -> live() says KERNEL_CLOSED -> freeMapping
@@ -36,12 +47,7 @@ class ProcessRaceTest {
             ContainerId box = k.newContainer(k.root(), new Quota(256, 0, 16)).orElseThrow();
             KernelProcess s = k.newProcess(box, "s").orElseThrow();
             KernelProcess r = k.newProcess(box, "r").orElseThrow();
-            int ep = k.newEndpoint(r, 128).orElseThrow();
-            int w = k.grant(r, ep, s, Rights.WRITE).orElseThrow();
-            assertTrue(k.map(s, 0, 100).isOk());
-            for (int i = 0; i < 100; i++) {
-                assertTrue(k.trySend(s, w, Message.of(i).withFrame(i * 4096L)).isOk());
-            }
+            int ep = pagesSent(k, s, r, 100, 128);
             AtomicBoolean go = new AtomicBoolean();
             List<Thread> threads = new ArrayList<>();
             for (int t = 0; t < 2; t++) {
@@ -219,12 +225,7 @@ class ProcessRaceTest {
                 ContainerId b = k.newContainer(k.root(), new Quota(64, 0, 16)).orElseThrow();
                 KernelProcess s = k.newProcess(a, "s").orElseThrow();
                 KernelProcess r = k.newProcess(b, "r").orElseThrow();
-                int ep = k.newEndpoint(r, 64).orElseThrow();
-                int w = k.grant(r, ep, s, Rights.WRITE).orElseThrow();
-                assertTrue(k.map(s, 0, 40).isOk());
-                for (int i = 0; i < 40; i++) {
-                    assertTrue(k.trySend(s, w, Message.of(i).withFrame(i * 4096L)).isOk());
-                }
+                int ep = pagesSent(k, s, r, 40, 64);
                 int[] lost = {0};
                 Thread receiver = Thread.ofPlatform().start(() -> {
                     try {
