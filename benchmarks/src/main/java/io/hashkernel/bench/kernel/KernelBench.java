@@ -27,6 +27,9 @@ import java.util.concurrent.Callable;
         description = "Run the key-value service on the kernel substrate with and without crashes of its store "
                 + "domain; report throughput, crashes, restarts, losses (must be 0) and the IPC round trip.")
 public final class KernelBench implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--seconds", defaultValue = "10", description = "How long each of the two runs lasts, its windows added (default ${DEFAULT-VALUE}).")
     double seconds;
 
@@ -71,7 +74,7 @@ public final class KernelBench implements Callable<Integer> {
     public Integer call() throws IOException {
         if (seconds <= 0 || crashEveryMs <= 0 || clients < 1 || clients > 64 || batch < 1 || batch > 30
                 || keys < batch || keys > 1 << 20 || rounds < 1 || rounds > 1000) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--seconds and --crash-every-ms must be "
+            throw new CommandLine.ParameterException(spec.commandLine(), "--seconds and --crash-every-ms must be "
                     + "positive, --clients 1..64, --batch 1..30, --keys from the batch to 2^20 and --rounds 1..1000");
         }
         Duration run = Duration.ofNanos((long) (seconds * 1e9));
