@@ -138,6 +138,11 @@ public final class KvClient {
         }
     }
 
+    /** The token that names its connection in requests (for tests that build requests by hand). */
+    long token() {
+        return token;
+    }
+
     /** The client's process. */
     public KernelProcess process() {
         return process;

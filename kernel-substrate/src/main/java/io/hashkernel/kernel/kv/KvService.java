@@ -53,7 +53,9 @@ public final class KvService implements AutoCloseable {
      * over the same request endpoint, so the token is what tells the server who asks: a request
      * whose token is not one the server gave out is dropped unanswered and unstored, so a client
      * cannot write or read in another's name, nor have its replies steered. A malformed request
-     * (too short, or n not matching its words) is answered INVALID_ARGUMENT and never stored.
+     * (too short, n not matching its words, or a value the store cannot hold) is answered
+     * INVALID_ARGUMENT and never stored: it must not reach the store, whose exception would crash
+     * the domain and fail every request of the batch.
      *
      * Acknowledgement. The server gathers the writes of every request it received into one
      * putAll of the domain, which returns once the redo log's group is durable (group commit),
@@ -346,7 +348,7 @@ public final class KvService implements AutoCloseable {
             int got = 0;
             for (Message m : inbox) {
                 long op = m.length() > 0 ? m.word(0) : -1;
-                if (op == CONNECT && m.length() > 2) {
+                if (op == CONNECT) {
                     connect(m);
                     continue;
                 }
@@ -389,15 +391,25 @@ public final class KvService implements AutoCloseable {
             return index < connections && tokens[index] == token ? index : -1;
         }
 
-        /** A PUT of n pairs or a GET of n keys that carries them all. */
+        /** A PUT of n pairs (no value {@link #MISSING}) or a GET of n keys that carries them all. */
         private static boolean wellFormed(Message m) {
             if (m.length() < 4) {
                 return false;
             }
             long op = m.word(0);
             long n = m.word(3);
-            return op == PUT && n >= 0 && n <= MAX_PAIRS && m.length() == 4 + 2 * n
-                    || op == GET && n >= 0 && n <= MAX_KEYS && m.length() == 4 + n;
+            if (op == GET) {
+                return n >= 0 && n <= MAX_KEYS && m.length() == 4 + n;
+            }
+            if (op != PUT || n < 0 || n > MAX_PAIRS || m.length() != 4 + 2 * n) {
+                return false;
+            }
+            for (int i = 0; i < n; i++) {
+                if (m.word(5 + 2 * i) == MISSING) {
+                    return false;                            // the store would throw, and crash for everyone's batch
+                }
+            }
+            return true;
         }
 
         private void connect(Message m) {
@@ -411,7 +423,7 @@ public final class KvService implements AutoCloseable {
             long token = tokenSource.nextLong() & ~INDEX_MASK | connections;
             replySlots[connections] = m.capability();
             tokens[connections] = token;
-            kernel.trySend(server, m.capability(), Message.of(OK, m.word(2), 1, token));
+            kernel.trySend(server, m.capability(), Message.of(OK, m.length() > 2 ? m.word(2) : 0, 1, token));
             connections++;
         }
 

@@ -2,8 +2,10 @@ package io.hashkernel.kernel.kv;
 
 import io.hashkernel.kernel.FrameSize;
 import io.hashkernel.kernel.Kernel;
+import io.hashkernel.kernel.KernelError;
 import io.hashkernel.kernel.Message;
 import io.hashkernel.kernel.Result;
+import io.hashkernel.kernel.Rights;
 import io.hashkernel.kernel.ThreadSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -75,6 +77,46 @@ class KvServiceAbuseTest {
             Result<Long> v = victim.get(7);                                 // seq 3
             assertEquals(70L, v.orElseThrow(), "the victim's get(7) was answered with evil's get(8), or 7 was overwritten");
             assertEquals(70L, evil.get(7).orElseThrow());
+            service.close();
+        }
+    }
+
+    /** A value the store cannot hold, sent by hand with a valid token, is refused before the store sees it. */
+    @Test
+    void aPutOfTheMissingValueIsRefusedAndDoesNotFailAnotherClientsWrite() {
+        try (Kernel kernel = Kernel.builder().memoryBytes(16 * FrameSize.HUGE.bytes()).build()) {
+            KvService service = KvService.start(kernel, kernel.root(), config("m.hkt")).orElseThrow();
+            KvClient good = service.connect("good").orElseThrow();
+            KvClient evil = service.connect("evil").orElseThrow();
+            for (int i = 0; i < 10; i++) {
+                assertTrue(kernel.trySend(evil.process(), TO_SERVER,
+                        Message.of(KvService.PUT, evil.token(), 100 + i, 1, 5, KvService.MISSING)).isOk());
+                assertTrue(good.put(6, i + 1).isOk(), "a good write batched with the bad one");
+                Message reply = kernel.receive(evil.process(), 0, Duration.ofSeconds(5)).orElseThrow();
+                assertEquals(1 + KernelError.INVALID_ARGUMENT.ordinal(), reply.word(0));
+            }
+            assertEquals(0, service.restarts(), "the store never crashed");
+            assertEquals(10L, good.get(6).orElseThrow());
+            assertEquals(null, good.get(5).orElseThrow());
+            service.close();
+        }
+    }
+
+    /** A CONNECT of two words is still answered, with a token that works. */
+    @Test
+    void aShortConnectIsAnswered() {
+        try (Kernel kernel = Kernel.builder().memoryBytes(16 * FrameSize.HUGE.bytes()).build()) {
+            KvService service = KvService.start(kernel, kernel.root(), config("s.hkt")).orElseThrow();
+            KvClient c = service.connect("c").orElseThrow();
+            int replies = kernel.newEndpoint(c.process(), 4).orElseThrow();
+            assertTrue(kernel.trySend(c.process(), TO_SERVER, Message.of(KvService.CONNECT, -1)
+                    .withCapability(replies, Rights.WRITE)).isOk());
+            Message hello = kernel.receive(c.process(), replies, Duration.ofSeconds(5)).orElseThrow();
+            long token = hello.word(3);
+            assertTrue(kernel.trySend(c.process(), TO_SERVER, Message.of(KvService.GET, token, 1, 1, 42)).isOk());
+            Message got = kernel.receive(c.process(), replies, Duration.ofSeconds(5)).orElseThrow();
+            assertEquals(KvService.OK, got.word(0));
+            assertEquals(KvService.MISSING, got.word(3));
             service.close();
         }
     }
