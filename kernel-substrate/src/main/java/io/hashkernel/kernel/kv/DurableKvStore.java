@@ -20,11 +20,15 @@ final class DurableKvStore implements KvStore {
     private final PersistentLongLongTable durable;
     private final ConcurrentLongLongTable table;
     private final CrashSwitch crashes;
+    private final long maxKeys;
+    private long[] scratch = new long[0];
 
-    private DurableKvStore(PersistentLongLongTable durable, ConcurrentLongLongTable table, CrashSwitch crashes) {
+    private DurableKvStore(PersistentLongLongTable durable, ConcurrentLongLongTable table, CrashSwitch crashes,
+                           long maxKeys) {
         this.durable = durable;
         this.table = table;
         this.crashes = crashes;
+        this.maxKeys = maxKeys;
     }
 
     /** A domain factory's work: open and recover the file, load it into the domain's frames. */
@@ -40,11 +44,14 @@ final class DurableKvStore implements KvStore {
         ConcurrentLongLongTable table = ConcurrentLongLongTable.builder().capacity(capacity)
                 .missingValue(KvService.MISSING).memory(context.memory()).build();
         durable.forEach(table::put);
-        return new DurableKvStore(durable, table, crashes);
+        return new DurableKvStore(durable, table, crashes, capacity / 4 * 3);
     }
 
     @Override
-    public void putAll(long[] keys, long[] values, int n) {
+    public boolean putAll(long[] keys, long[] values, int n) {
+        if (table.size() + n > maxKeys && table.size() + absent(keys, n) > maxKeys) {
+            return false;
+        }
         crashes.at(CrashSwitch.Point.BEFORE_LOG);
         durable.putAll(keys, 0, values, 0, n);
         crashes.at(CrashSwitch.Point.AFTER_LOG);
@@ -52,6 +59,25 @@ final class DurableKvStore implements KvStore {
         table.putAll(keys, 0, values, 0, half);
         crashes.at(CrashSwitch.Point.MID_TABLE);
         table.putAll(keys, half, values, half, n - half);
+        return true;
+    }
+
+    /** How many of the {@code n} keys the table does not hold (a key twice in them counts twice). */
+    private int absent(long[] keys, int n) {
+        if (scratch.length < n) {
+            scratch = new long[n];
+        }
+        table.getAll(keys, 0, scratch, 0, n);
+        int absent = 0;
+        for (int i = 0; i < n; i++) {
+            absent += scratch[i] == KvService.MISSING ? 1 : 0;
+        }
+        return absent;
+    }
+
+    @Override
+    public long maxKeys() {
+        return maxKeys;
     }
 
     @Override

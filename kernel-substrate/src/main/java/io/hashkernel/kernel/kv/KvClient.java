@@ -69,7 +69,8 @@ public final class KvClient {
 
     /**
      * Puts up to {@link KvService#MAX_PAIRS} pairs in one request; {@code Ok} once all are
-     * durable. {@link KvService#MISSING} is not a value.
+     * durable; {@link KernelError#QUOTA_EXCEEDED} if the store is full (nothing written).
+     * {@link KvService#MISSING} is not a value.
      */
     public Result<Void> putAll(long[] keys, long[] values) {
         if (keys == null || values == null || keys.length != values.length || keys.length > KvService.MAX_PAIRS) {
@@ -131,8 +132,13 @@ public final class KvClient {
             }
             if (m.word(0) != KvService.OK) {
                 KernelError e = KernelError.values()[(int) m.word(0) - 1];
-                return Result.err(e, "the store did not complete request " + mine + " (" + e
-                        + "); nothing of it was acknowledged, retry it");
+                return Result.err(e, switch (e) {
+                    case QUOTA_EXCEEDED -> "the store is full: request " + mine + " would take it past its "
+                            + "limit of keys (3/4 of its capacity); nothing of it was written";
+                    case INVALID_ARGUMENT -> "the server refused request " + mine + " as malformed";
+                    default -> "the store did not complete request " + mine + " (" + e
+                            + "); nothing of it was acknowledged, retry it";
+                });
             }
             return Result.ok(m);
         }

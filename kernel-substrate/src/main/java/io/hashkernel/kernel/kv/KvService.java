@@ -80,7 +80,8 @@ public final class KvService implements AutoCloseable {
      * How to run a service.
      *
      * @param file            the store's file (created if absent)
-     * @param capacity        the table's slots (keys fit up to about 0.9 of it)
+     * @param capacity        the table's slots; the store holds up to 3/4 of it in keys, and refuses
+     *                        a put that would take it further ({@link KernelError#QUOTA_EXCEEDED})
      * @param checkpointBytes redo log after which the store checkpoints (bounds a restart's replay)
      * @param crashes         the fault injection switch the store passes through
      * @param serverCpu       the CPU the server thread is pinned to, or {@link ThreadSpec#ANY_CPU}
@@ -337,10 +338,9 @@ public final class KvService implements AutoCloseable {
                     }
                 }
             }
-            Result<Void> written = puts == 0 ? Result.ok(null) : store.call(s -> {
-                s.putAll(putKeys, putValues, puts);
-                return null;
-            });
+            Result<Boolean> stored = puts == 0 ? Result.ok(true) : store.call(s -> s.putAll(putKeys, putValues, puts));
+            Result<Void> written = !stored.isOk() ? cast(stored) : stored.orElseThrow() ? Result.ok(null)
+                    : Result.err(KernelError.QUOTA_EXCEEDED, "the store is full");
             Result<Void> read = gets == 0 ? Result.ok(null) : store.call(s -> {
                 s.getAll(getKeys, getValues, gets);
                 return null;

@@ -7,10 +7,15 @@ package io.hashkernel.kernel.kv;
  */
 public interface KvStore {
     /**
-     * Puts {@code n} pairs: durable (through the persistent backend's redo log) when it returns,
-     * and then visible to {@link #getAll}. If it throws, none of them was acknowledged.
+     * Puts {@code n} pairs: durable (through the persistent backend's redo log) when it returns
+     * true, and then visible to {@link #getAll}. False, with nothing written, if the keys it does
+     * not hold yet would take it past {@link #maxKeys()}. If it throws, none of them was
+     * acknowledged.
      */
-    void putAll(long[] keys, long[] values, int n);
+    boolean putAll(long[] keys, long[] values, int n);
+
+    /** The most keys it holds: below where its tables could fill, so a put is refused, never half done. */
+    long maxKeys();
 
     /** The values of {@code n} keys ({@link KvService#MISSING} for an absent one). */
     void getAll(long[] keys, long[] values, int n);

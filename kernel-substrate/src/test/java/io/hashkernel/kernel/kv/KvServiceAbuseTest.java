@@ -102,6 +102,40 @@ class KvServiceAbuseTest {
         }
     }
 
+    /** A full store refuses new keys with a named error, still takes overwrites and reads, and never crashes. */
+    @Test
+    void aFullStoreRefusesNewKeysAndKeepsServing() {
+        try (Kernel kernel = Kernel.builder().memoryBytes(16 * FrameSize.HUGE.bytes()).build()) {
+            KvService service = KvService.start(kernel, kernel.root(), config("f.hkt").capacity(1024)).orElseThrow();
+            KvClient c = service.connect("c").orElseThrow();
+            long[] keys = new long[KvService.MAX_PAIRS];
+            long[] values = new long[KvService.MAX_PAIRS];
+            long next = 0;
+            Result<Void> r;
+            while ((r = c.putAll(fill(keys, next), fill(values, next))).isOk()) {
+                next += keys.length;
+            }
+            assertEquals(KernelError.QUOTA_EXCEEDED, r.error(), r.toString());
+            while ((r = c.put(next, next)).isOk()) {
+                next++;
+            }
+            assertEquals(KernelError.QUOTA_EXCEEDED, r.error(), r.toString());
+            assertEquals(768, next, "3/4 of 1024 slots");
+            assertTrue(c.put(0, 42).isOk(), "an overwrite of a key it holds");
+            assertEquals(42L, c.get(0).orElseThrow());
+            assertEquals(next - 1, c.get(next - 1).orElseThrow());
+            assertEquals(0, service.restarts());
+            service.close();
+        }
+    }
+
+    private static long[] fill(long[] a, long from) {
+        for (int i = 0; i < a.length; i++) {
+            a[i] = from + i;
+        }
+        return a;
+    }
+
     /** A CONNECT of two words is still answered, with a token that works. */
     @Test
     void aShortConnectIsAnswered() {
