@@ -22,6 +22,15 @@ class ProcessRaceTest {
         return Kernel.builder().memoryBytes(4 * FrameSize.HUGE.bytes()).rootObjects(1000).build();
     }
 
+    /** A sender {@code s} in container {@code a} and a receiver {@code r} in container {@code b}. */
+    private record Pair(ContainerId a, ContainerId b, KernelProcess s, KernelProcess r) {
+        static Pair of(Kernel k) {
+            ContainerId a = k.newContainer(k.root(), new Quota(64, 0, 16)).orElseThrow();
+            ContainerId b = k.newContainer(k.root(), new Quota(64, 0, 16)).orElseThrow();
+            return new Pair(a, b, k.newProcess(a, "s").orElseThrow(), k.newProcess(b, "r").orElseThrow());
+        }
+    }
+
     /** {@code pages} pages mapped in {@code s} and sent to a new endpoint of {@code r} of {@code capacity}: its slot. */
     private static int pagesSent(Kernel k, KernelProcess s, KernelProcess r, int pages, int capacity) {
         int ep = k.newEndpoint(r, capacity).orElseThrow();
@@ -109,10 +118,11 @@ class ProcessRaceTest {
         SplittableRandom rnd = new SplittableRandom(7);
         try (Kernel k = kernel()) {
             for (int round = 0; round < 30 && problems.isEmpty(); round++) {
-                ContainerId a = k.newContainer(k.root(), new Quota(64, 0, 16)).orElseThrow();
-                ContainerId b = k.newContainer(k.root(), new Quota(64, 0, 16)).orElseThrow();
-                KernelProcess s = k.newProcess(a, "s").orElseThrow();
-                KernelProcess r = k.newProcess(b, "r").orElseThrow();
+                Pair pair = Pair.of(k);
+                ContainerId a = pair.a();
+                ContainerId b = pair.b();
+                KernelProcess s = pair.s();
+                KernelProcess r = pair.r();
                 int ep = k.newEndpoint(r, 8).orElseThrow();
                 int w = k.grant(r, ep, s, Rights.ALL).orElseThrow();
                 AtomicBoolean stop = new AtomicBoolean();
@@ -221,10 +231,11 @@ class ProcessRaceTest {
         List<String> problems = Collections.synchronizedList(new ArrayList<>());
         try (Kernel k = kernel()) {
             for (int round = 0; round < 30 && problems.isEmpty(); round++) {
-                ContainerId a = k.newContainer(k.root(), new Quota(64, 0, 16)).orElseThrow();
-                ContainerId b = k.newContainer(k.root(), new Quota(64, 0, 16)).orElseThrow();
-                KernelProcess s = k.newProcess(a, "s").orElseThrow();
-                KernelProcess r = k.newProcess(b, "r").orElseThrow();
+                Pair pair = Pair.of(k);
+                ContainerId a = pair.a();
+                ContainerId b = pair.b();
+                KernelProcess s = pair.s();
+                KernelProcess r = pair.r();
                 int ep = pagesSent(k, s, r, 40, 64);
                 int[] lost = {0};
                 Thread receiver = Thread.ofPlatform().start(() -> {
