@@ -76,11 +76,6 @@ final class DurableKvStore implements KvStore {
     }
 
     @Override
-    public long maxKeys() {
-        return maxKeys;
-    }
-
-    @Override
     public void getAll(long[] keys, long[] values, int n) {
         int half = n / 2;
         table.getAll(keys, 0, values, 0, half);

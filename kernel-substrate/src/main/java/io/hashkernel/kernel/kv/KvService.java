@@ -113,6 +113,7 @@ public final class KvService implements AutoCloseable {
 
     private static final int CLIENT_OBJECTS = 1024;
     private static final long INDEX_MASK = (1 << 20) - 1;
+    private static final int BATCH = 64;
     // A connection's token: 44 unguessable bits over its index, so one client cannot speak for another.
     private final SecureRandom tokenSource = new SecureRandom();
 
@@ -303,6 +304,9 @@ public final class KvService implements AutoCloseable {
         private final List<Message> inbox = new ArrayList<>();
         private int[] replySlots = new int[16];
         private long[] tokens = new long[16];
+        // Per request of the batch, from the first pass: its connection (or -1), and whether it is well formed.
+        private final int[] asker = new int[BATCH];
+        private final boolean[] valid = new boolean[BATCH];
         private int connections;
         private long[] putKeys = new long[256];
         private long[] putValues = new long[256];
@@ -314,14 +318,17 @@ public final class KvService implements AutoCloseable {
         @Override
         public int doWork() {
             inbox.clear();
-            if (!kernel.receiveAll(server, requests, inbox, 64, Duration.ZERO).isOk()) {
+            if (!kernel.receiveAll(server, requests, inbox, BATCH, Duration.ZERO).isOk()) {
                 return 0;
             }
             batches.incrementAndGet();
             puts = 0;
             gets = 0;
-            for (Message m : inbox) {
-                if (connection(m) < 0 || !wellFormed(m)) {
+            for (int j = 0; j < inbox.size(); j++) {
+                Message m = inbox.get(j);
+                asker[j] = connection(m);
+                valid[j] = asker[j] >= 0 && wellFormed(m);
+                if (!valid[j]) {
                     continue;                                // answered below, or not at all; never stored
                 }
                 int n = (int) m.word(3);
@@ -346,18 +353,19 @@ public final class KvService implements AutoCloseable {
                 return null;
             });
             int got = 0;
-            for (Message m : inbox) {
-                long op = m.length() > 0 ? m.word(0) : -1;
-                if (op == CONNECT) {
+            for (int j = 0; j < inbox.size(); j++) {
+                Message m = inbox.get(j);
+                if (m.length() > 0 && m.word(0) == CONNECT) {
                     connect(m);
                     continue;
                 }
-                int connection = connection(m);
+                int connection = asker[j];
                 if (connection < 0) {
                     continue;                                // not a connection: no one to answer
                 }
+                long op = m.word(0);
                 long[] reply;
-                if (!wellFormed(m)) {
+                if (!valid[j]) {
                     reply = new long[]{1 + KernelError.INVALID_ARGUMENT.ordinal(), m.length() > 2 ? m.word(2) : 0, 0};
                 } else {
                     int n = (int) m.word(3);

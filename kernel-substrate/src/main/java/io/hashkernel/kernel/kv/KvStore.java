@@ -9,13 +9,11 @@ public interface KvStore {
     /**
      * Puts {@code n} pairs: durable (through the persistent backend's redo log) when it returns
      * true, and then visible to {@link #getAll}. False, with nothing written, if the keys it does
-     * not hold yet would take it past {@link #maxKeys()}. If it throws, none of them was
+     * not hold yet would take it past its limit of keys (3/4 of its capacity: below where its
+     * tables could fill, so a put is refused, never half done). If it throws, none of them was
      * acknowledged.
      */
     boolean putAll(long[] keys, long[] values, int n);
-
-    /** The most keys it holds: below where its tables could fill, so a put is refused, never half done. */
-    long maxKeys();
 
     /** The values of {@code n} keys ({@link KvService#MISSING} for an absent one). */
     void getAll(long[] keys, long[] values, int n);
