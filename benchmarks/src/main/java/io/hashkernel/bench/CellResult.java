@@ -26,10 +26,14 @@ package io.hashkernel.bench;
  *                      the two share the machine's state; null where not measured
  * @param lineCompare   how HashKernel's table compared a line's keys in the measuring JVM
  *                      ({@code io.hashkernel.table.BenchmarkAccess.lineCompare()}); null for the peers
+ * @param buildSeconds  inserts: seconds to build one empty map, outside the clock, the mean over its
+ *                      rounds: the first touch of its memory (HashKernel's pre-touch of its table,
+ *                      the JVM's zeroing of a heap map's arrays); null for the workloads that read
  */
 record CellResult(String impl, String op, String dist, int threads, int threadsAsked, String contract,
                   long tableMiB, long entries, double mops, Double bytesPerEntry, long ops, double seconds,
-                  long wrong, String memory, Long hugePageBytes, Double limitMops, String lineCompare) {
+                  long wrong, String memory, Long hugePageBytes, Double limitMops, String lineCompare,
+                  Double buildSeconds) {
 
     /** The workload it measured. */
     Workload workload() {

@@ -68,7 +68,7 @@ final class CellRunner {
             long bytes = measureReads(reads, measured).bytesWithout(); // the map is unreachable now
             for (Read m : measured) {
                 emit(results, sink, m.workload, m.threads, spec.entries(), bytes, m.measured, m.memory, m.hugePageBytes,
-                        m.limit);
+                        m.limit, null);
             }
         }
         for (Workload w : spec.workloads()) {
@@ -79,7 +79,7 @@ final class CellRunner {
                 Rounds r = insertRounds(w, spec.seconds(), true);
                 // Memory per entry only where the first round filled the map.
                 emit(results, sink, w, r.threads, r.held, r.held == spec.entries() ? r.bytes : -1, r.measured, r.memory,
-                        r.hugePageBytes, null);
+                        r.hugePageBytes, null, r.buildSeconds);
             }
         }
         return results;
@@ -237,8 +237,9 @@ final class CellRunner {
         }
     }
 
-    /** What a series of insert rounds measured, and the first round's map. */
-    private record Rounds(Measured measured, int threads, long held, long bytes, String memory, long hugePageBytes) {
+    /** What a series of insert rounds measured, the first round's map, and the mean time to build a map. */
+    private record Rounds(Measured measured, int threads, long held, long bytes, String memory, long hugePageBytes,
+                          double buildSeconds) {
     }
 
     /**
@@ -255,25 +256,36 @@ final class CellRunner {
         long bytes = first.held == null ? -1 : first.held.bytesWithout(); // its map is unreachable now
         long ops = first.measured.ops;
         double elapsed = first.measured.seconds;
+        double build = first.buildSeconds;
+        int rounds = 1;
         while (elapsed < seconds) {
-            Measured m = insertRound(w, threads, seconds - elapsed, false).measured;
-            ops += m.ops;
-            elapsed += m.seconds;
+            Round next = insertRound(w, threads, seconds - elapsed, false);
+            ops += next.measured.ops;
+            elapsed += next.measured.seconds;
+            build += next.buildSeconds;
+            rounds++;
+        }
+        if (measureHeld) {
+            progress("%s: %s: %d rounds; a map built (outside the clock) in %.3f s on average, %s", impl.id, w,
+                    rounds, build / rounds, first.memory);
         }
         return new Rounds(new Measured(ops, 0, elapsed), threads, first.size, bytes, first.memory,
-                first.hugePageBytes);
+                first.hugePageBytes, build / rounds);
     }
 
     /** One insert round on a fresh subject; what it held only where {@code measureHeld}. */
-    private record Round(Measured measured, long size, Held held, String memory, long hugePageBytes) {
+    private record Round(Measured measured, long size, Held held, String memory, long hugePageBytes,
+                         double buildSeconds) {
     }
 
     private Round insertRound(Workload w, int threads, double seconds, boolean measureHeld)
             throws InterruptedException {
+        long start = System.nanoTime();
         try (Subject subject = create()) {
+            double build = (System.nanoTime() - start) / 1e9;
             Measured m = timed(insertWork(subject, w, threads), threads, seconds);
             return new Round(m, subject.size(), measureHeld ? Held.of(subject) : null, subject.memory(),
-                    subject.hugePageBytes());
+                    subject.hugePageBytes(), build);
         }
     }
 
@@ -283,11 +295,13 @@ final class CellRunner {
     }
 
     private void emit(List<CellResult> results, Consumer<CellResult> sink, Workload w, int threads, long held,
-                      long bytes, Measured m, String memory, long hugePageBytes, Double limitMops) {
+                      long bytes, Measured m, String memory, long hugePageBytes, Double limitMops,
+                      Double buildSeconds) {
         CellResult r = new CellResult(impl.id, w.op(), w.dist(), threads, spec.threads(), impl.contract.label,
                 spec.tableMiB(), held, m.ops / m.seconds / 1e6, held == 0 || bytes < 0 ? null : bytes / (double) held,
                 m.ops, m.seconds, m.wrong, memory, hugePageBytes < 0 ? null : hugePageBytes, limitMops,
-                impl.id.startsWith("hashkernel") ? io.hashkernel.table.BenchmarkAccess.lineCompare() : null);
+                impl.id.startsWith("hashkernel") ? io.hashkernel.table.BenchmarkAccess.lineCompare() : null,
+                buildSeconds);
         results.add(r);
         sink.accept(r);
     }

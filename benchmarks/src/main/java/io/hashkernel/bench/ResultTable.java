@@ -61,6 +61,16 @@ final class ResultTable {
                         r.bytesPerEntry() == null ? "-" : String.format(Locale.ROOT, "%.1f", r.bytesPerEntry()),
                         r.memory()));
             }
+            StringBuilder built = new StringBuilder();
+            for (CellResult r : rows) {
+                if (r.buildSeconds() != null) {
+                    built.append(built.isEmpty() ? "" : ", ").append(r.impl())
+                            .append(String.format(Locale.ROOT, " %.3f", r.buildSeconds()));
+                }
+            }
+            if (!built.isEmpty()) {
+                sb.append("first touch (s to build one empty map, outside the clock): ").append(built).append('\n');
+            }
             sb.append('\n');
         }
         if (marked) {

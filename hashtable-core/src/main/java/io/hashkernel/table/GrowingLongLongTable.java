@@ -191,6 +191,12 @@ public final class GrowingLongLongTable implements LongLongMap {
             return this;
         }
 
+        /** As {@link ConcurrentLongLongTable.Builder#preTouch}: each segment's memory as the segment is made (the first one in {@link #build()}, later ones in the migration that needs them). */
+        public Builder preTouch(boolean touch) {
+            segments.preTouch(touch);
+            return this;
+        }
+
         /**
          * Allocates the first segment.
          *

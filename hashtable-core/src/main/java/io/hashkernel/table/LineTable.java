@@ -10,6 +10,7 @@ import java.lang.invoke.VarHandle;
 import java.util.Objects;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.IntStream;
+import java.util.stream.LongStream;
 
 import static io.hashkernel.table.TableLayout.EMPTY_KEY;
 import static io.hashkernel.table.TableLayout.LINE_SHIFT;
@@ -116,6 +117,36 @@ final class LineTable implements LongLongMap {
                     + " bytes at 0x" + Long.toHexString(memory.address()) + "; needed "
                     + TableLayout.bytesFor(capacity) + " bytes aligned to " + TableLayout.LINE_BYTES);
         }
+        if (options.preTouch()) {
+            try {
+                preTouch(memory);
+            } catch (RuntimeException | Error e) {
+                allocation.close();
+                throw e;
+            }
+        }
+    }
+
+    /** The smallest page the touch must reach: each one is faulted in by its own write. */
+    private static final long PAGE_BYTES = 4096;
+    /** Pages one task of the touch writes: 2 MiB, one huge page, so no huge page is split between threads. */
+    private static final long PAGES_PER_TASK = 512;
+
+    /**
+     * Writes a zero to the first byte of every page of {@code m}, which is freshly zero-filled
+     * memory (so nothing changes but which pages are resident), in tasks of 2 MiB spread over
+     * the common fork-join pool. A write, not a read: a read of an untouched anonymous page maps
+     * the shared zero page, which the first real write then replaces with a fault after all.
+     */
+    static void preTouch(MemorySegment m) {
+        long pages = (m.byteSize() + PAGE_BYTES - 1) / PAGE_BYTES;
+        long tasks = (pages + PAGES_PER_TASK - 1) / PAGES_PER_TASK;
+        LongStream.range(0, tasks).parallel().forEach(t -> {
+            long end = Math.min(pages, (t + 1) * PAGES_PER_TASK) * PAGE_BYTES;
+            for (long offset = t * PAGES_PER_TASK * PAGE_BYTES; offset < end; offset += PAGE_BYTES) {
+                m.set(ValueLayout.JAVA_BYTE, offset, (byte) 0);
+            }
+        });
     }
 
     // ---------------------------------------------------------------- probing
@@ -328,20 +359,16 @@ final class LineTable implements LongLongMap {
     }
 
     /**
-     * One batched claiming step at the line at {@code base}: the value word's offset (the key's
-     * slot, claimed if need be) or {@link #GO_ON}; past {@link #MAX_HOPS} lines the rest of the
-     * probe runs here (and may throw {@link TableFullException}).
+     * One batched claiming step at the line at {@code base} (the sessions' puts): the value word's
+     * offset (the key's slot, claimed if need be) or {@link #GO_ON}; past {@link #MAX_HOPS} lines
+     * the rest of the probe runs here (and may throw {@link TableFullException}).
      */
     long claimStep(long base, long key, int hops) {
-        long hit = matches(base, key);
-        if (hit != 0) {
-            return hitOffset(base, hit);
+        final MemorySegment m = memory;
+        long offset = LineCompare.VECTOR ? VectorLines.claimLine(m, base, key) : claimLine(m, base, key);
+        if (offset == LOST) {
+            offset = lineStep(base, key, true);
         }
-        return claimStepSlow(base, key, hops);
-    }
-
-    private long claimStepSlow(long base, long key, int hops) {
-        long offset = lineStep(base, key, true);
         if (offset == GO_ON && hops >= MAX_HOPS) {
             return probe(key, nextLine(base), true);
         }
@@ -626,7 +653,7 @@ final class LineTable implements LongLongMap {
     public long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
         BulkRanges.check(keys, keysOffset, values, valuesOffset, length);
         BulkRanges.checkValues(values, valuesOffset, length, missingValue);
-        return batched(PUT, keys, keysOffset, values, valuesOffset, null, length, null);
+        return putBatched(keys, keysOffset, values, valuesOffset, length, null, false);
     }
 
     /**
@@ -634,7 +661,7 @@ final class LineTable implements LongLongMap {
      * adding to {@code claims[0]} the slots it claimed (as {@link #put(long, long, long[])}).
      */
     long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length, long[] claims) {
-        return batched(PUT, keys, keysOffset, values, valuesOffset, null, length, claims);
+        return putBatched(keys, keysOffset, values, valuesOffset, length, claims, false);
     }
 
     /**
@@ -647,7 +674,7 @@ final class LineTable implements LongLongMap {
      */
     long putAllExclusive(long[] keys, int keysOffset, long[] values, int valuesOffset, int length,
                          long[] claims) {
-        return batched(PUT_EXCLUSIVE, keys, keysOffset, values, valuesOffset, null, length, claims);
+        return putBatched(keys, keysOffset, values, valuesOffset, length, claims, true);
     }
 
     /**
@@ -659,7 +686,7 @@ final class LineTable implements LongLongMap {
     @Override
     public long removeAll(long[] keys, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, keys.length);
-        return batched(REMOVE, keys, offset, null, 0, null, length, null);
+        return batched(REMOVE, keys, offset, 0, null, length);
     }
 
     /**
@@ -671,26 +698,24 @@ final class LineTable implements LongLongMap {
     public int containsAll(long[] keys, int keysOffset, boolean[] present, int presentOffset, int length) {
         Objects.checkFromIndexSize(keysOffset, length, keys.length);
         Objects.checkFromIndexSize(presentOffset, length, present.length);
-        return (int) batched(CONTAINS, keys, keysOffset, null, presentOffset, present, length, null);
+        return (int) batched(CONTAINS, keys, keysOffset, presentOffset, present, length);
     }
 
-    private static final int CONTAINS = 0;
-    private static final int REMOVE = 1;
-    private static final int PUT = 2;
-    private static final int PUT_EXCLUSIVE = 3;
 
     /**
-     * The engine of {@link #putAll}, {@link #removeAll} and {@link #containsAll} (getAll has its
-     * own, leaner loop: it is the hot one): for each key a batched probe ({@link #claimStep} for
-     * PUT, else {@link #findStep}), then {@link #apply}. Argument {@code at} indexes
-     * {@code values} (PUT) or {@code present} (CONTAINS). Returns how many keys were new (PUT) or
-     * present (CONTAINS, REMOVE), and updates the size by that count; adds the slots the puts
-     * claimed to {@code claims[0]} where {@code claims} is not null.
+     * The engine of the batched puts: as {@link #getAll}'s loop (keys hashed eight at a time,
+     * a batch's lines prefetched for writing, the arrays in locals), each key's line read once
+     * ({@link #claimLine}): a hit is written, a free slot claimed by CAS and then written, a
+     * full line sends the request on. Where {@code exclusive}, the caller is the only writer and
+     * each value word is written with a release store instead of an exchange.
      */
-    private long batched(int op, long[] keys, int keysOffset, long[] values, int at, boolean[] present, int length,
-                         long[] claims) {
+    private long putBatched(long[] keys, int keysOffset, long[] values, int valuesOffset, int length,
+                            long[] claims, boolean exclusive) {
         ensureOpen();
+        final MemorySegment m = memory;
+        final long missing = missingValue;
         BatchPipeline p = pipeline();
+        final int batchSize = p.batch();
         long count = 0;
         long claimed = 0;
         int failed = 0;
@@ -698,42 +723,56 @@ final class LineTable implements LongLongMap {
         int next = 0;
         try {
             do {
-                while (next < length && p.hasRoom()) {
+                int n = p.buildCount();
+                final int[] newTags = p.buildTags();
+                final long[] newLines = p.buildOffsets();
+                int end = next + Math.min(length - next, batchSize - n);
+                if (LineCompare.VECTOR) {
+                    int done = VectorLines.homeLines(keys, keysOffset + next, end - next, next, hasher, lineMask,
+                            newLines, newTags, n);
+                    n += done;
+                    next += done;
+                }
+                for (; next < end; next++) {
                     long key = keys[keysOffset + next];
                     if (key == EMPTY_KEY) {
-                        count += apply(op, sideValueOffset, values, present, at + next);
+                        count += putWord(m, sideValueOffset, values[valuesOffset + next] ^ missing, exclusive);
                     } else {
-                        p.add(next, homeLine(key));
+                        newTags[n] = next;
+                        newLines[n] = homeLine(key);
+                        n++;
                     }
-                    next++;
                 }
-                p.issue();
-                for (int j = 0, n = p.probeCount(); j < n; j++) {
-                    int i = p.tag(j);
-                    long base = p.offset(j);
+                p.setBuildCount(n);
+                p.issue(true);
+                final int[] tags = p.probeTags();
+                final long[] lines = p.probeOffsets();
+                final int probes = p.probeCount();
+                for (int j = 0; j < probes; j++) {
+                    int i = tags[j];
+                    long base = lines[j];
                     long key = keys[keysOffset + i];
-                    long offset;
-                    try {
-                        offset = op >= PUT ? claimStep(base, key, p.hops(j)) : findStep(base, key, p.hops(j));
-                    } catch (TableFullException e) {
-                        failed++;
-                        full = e;
-                        continue;
+                    long offset = LineCompare.VECTOR ? VectorLines.claimLine(m, base, key) : claimLine(m, base, key);
+                    if (offset < 0) {
+                        try {
+                            offset = putMiss(p, j, base, key, offset);
+                        } catch (TableFullException e) {
+                            failed++;
+                            full = e;
+                            continue;
+                        }
+                        if (offset == GO_ON) {
+                            continue;
+                        }
                     }
-                    if (offset == GO_ON) {
-                        p.requeue(j, nextLine(base));
-                    } else {
-                        claimed += offset & CLAIMED;
-                        count += apply(op, offset & ~CLAIMED, values, present, at + i);
-                    }
+                    claimed += offset & CLAIMED;
+                    count += putWord(m, offset & ~CLAIMED, values[valuesOffset + i] ^ missing, exclusive);
                 }
                 p.endProbe();
             } while (next < length || !p.isEmpty());
             release(p);
         } finally {
-            if (op != CONTAINS) {
-                size.add(op >= PUT ? count : -count);
-            }
+            size.add(count);
             if (claims != null) {
                 claims[0] += claimed;
             }
@@ -745,19 +784,127 @@ final class LineTable implements LongLongMap {
         return count;
     }
 
+    /** Writes {@code word} to the value word at {@code offset}: 1 if it held no value. */
+    private static int putWord(MemorySegment m, long offset, long word, boolean exclusive) {
+        if (exclusive) {
+            boolean counted = (long) WORD.get(m, offset) == NO_VALUE; // plain: no other writer
+            WORD.setRelease(m, offset, word);
+            return counted ? 1 : 0;
+        }
+        return (long) WORD.getAndSet(m, offset, word) == NO_VALUE ? 1 : 0;
+    }
+
     /**
-     * Applies PUT, PUT_EXCLUSIVE, REMOVE or CONTAINS to the value word at {@code offset} ({@code < 0}: the key is
-     * absent); 1 if the key was new (PUT) or present (REMOVE, CONTAINS).
+     * {@link #putBatched}'s rare cases for request {@code j} at the line at {@code base}, which
+     * {@link #claimLine} answered {@code result}: a free slot lost to another key
+     * ({@link #LOST}) is retried with acquire loads ({@link #lineStep}); a line full without
+     * the key sends the request on to the next line in the next round ({@link #GO_ON}), or,
+     * past {@link #MAX_HOPS} lines, runs the rest of its probe here (which may throw
+     * {@link TableFullException}).
      */
-    private int apply(int op, long offset, long[] values, boolean[] present, int at) {
+    private long putMiss(BatchPipeline p, int j, long base, long key, long result) {
+        long offset = result == LOST ? lineStep(base, key, true) : result;
+        if (offset != GO_ON) {
+            return offset;
+        }
+        if (p.hops(j) < MAX_HOPS) {
+            p.requeue(j, nextLine(base));
+            return GO_ON;
+        }
+        return probe(key, nextLine(base), true);
+    }
+
+    /** Result of {@link #claimLine}: the free slot it tried was claimed by another key first. */
+    static final long LOST = -3;
+
+    /**
+     * One line of a batched put, from one plain look at it ({@link #lineMasks}; {@link
+     * VectorLines#claimLine} is the vector twin): the offset of the key's value word, the key's
+     * own slot or the first free one, claimed now by CAS (then with {@link #CLAIMED}); {@link
+     * #GO_ON} where the line is full without the key; {@link #LOST} where the CAS lost the slot to
+     * another key. Plain loads suffice: a key word seen holding the key holds it for good, a
+     * line seen full stays full, and a slot seen free is claimed only by the CAS, which checks.
+     */
+    private static long claimLine(MemorySegment m, long base, long key) {
+        long masks = lineMasks(m, base, key);
+        long hit = masks & TableLayout.KEY_LANES;
+        if (hit != 0) {
+            return hitOffset(base, hit);
+        }
+        return claimFree(m, base, key, (masks >>> FREE_SHIFT) & TableLayout.KEY_LANES);
+    }
+
+    /**
+     * Claims the first slot of the key lanes {@code free} of the line at {@code base} for {@code
+     * key}: as {@link #claimLine}, for a line without the key.
+     */
+    static long claimFree(MemorySegment m, long base, long key, long free) {
+        if (free == 0) {
+            return GO_ON;
+        }
+        long keyOffset = base + ((long) Long.numberOfTrailingZeros(free) << 3);
+        long witness = (long) WORD.compareAndExchange(m, keyOffset, EMPTY_KEY, key);
+        if (witness == EMPTY_KEY) {
+            return keyOffset + VALUE_OFFSET | CLAIMED;
+        }
+        return witness == key ? keyOffset + VALUE_OFFSET : LOST;
+    }
+
+    private static final int CONTAINS = 0;
+    private static final int REMOVE = 1;
+
+    /**
+     * The engine of {@link #removeAll} and {@link #containsAll} (getAll and the puts have their
+     * own, leaner loops: they are the hot ones): for each key a batched lookup ({@link
+     * #findStep}), then {@link #apply}. Argument {@code at} indexes {@code present} (CONTAINS).
+     * Returns how many keys were present, and takes the removed ones off the size.
+     */
+    private long batched(int op, long[] keys, int keysOffset, int at, boolean[] present, int length) {
+        ensureOpen();
+        BatchPipeline p = pipeline();
+        long count = 0;
+        int next = 0;
+        try {
+            do {
+                while (next < length && p.hasRoom()) {
+                    long key = keys[keysOffset + next];
+                    if (key == EMPTY_KEY) {
+                        count += apply(op, sideValueOffset, present, at + next);
+                    } else {
+                        p.add(next, homeLine(key));
+                    }
+                    next++;
+                }
+                p.issue();
+                for (int j = 0, n = p.probeCount(); j < n; j++) {
+                    int i = p.tag(j);
+                    long base = p.offset(j);
+                    long offset = findStep(base, keys[keysOffset + i], p.hops(j));
+                    if (offset == GO_ON) {
+                        p.requeue(j, nextLine(base));
+                    } else {
+                        count += apply(op, offset, present, at + i);
+                    }
+                }
+                p.endProbe();
+            } while (next < length || !p.isEmpty());
+            release(p);
+        } finally {
+            if (op == REMOVE) {
+                size.add(-count);
+            }
+        }
+        return count;
+    }
+
+    /**
+     * Applies REMOVE or CONTAINS to the value word at {@code offset} ({@code < 0}: the key is
+     * absent); 1 if the key was present.
+     */
+    private int apply(int op, long offset, boolean[] present, int at) {
         final MemorySegment m = memory;
         boolean counted;
-        if (op == PUT) {
-            counted = (long) WORD.getAndSet(m, offset, values[at] ^ missingValue) == NO_VALUE;
-        } else if (op == PUT_EXCLUSIVE) {
-            counted = (long) WORD.get(m, offset) == NO_VALUE;      // plain: no other writer
-            WORD.setRelease(m, offset, values[at] ^ missingValue);
-        } else if (op == REMOVE) {
+        if (op == REMOVE) {
             counted = offset >= 0 && (long) WORD.getAndSet(m, offset, NO_VALUE) != NO_VALUE;
         } else {
             counted = offset >= 0 && (long) WORD.getAcquire(m, offset) != NO_VALUE;

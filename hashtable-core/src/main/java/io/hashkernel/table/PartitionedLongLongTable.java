@@ -266,6 +266,12 @@ public final class PartitionedLongLongTable implements LongLongMap {
             return this;
         }
 
+        /** As {@link ConcurrentLongLongTable.Builder#preTouch}: every partition's memory in {@link #build()}. */
+        public Builder preTouch(boolean touch) {
+            partitionOptions.preTouch(touch);
+            return this;
+        }
+
         /**
          * Slots all partitions may grow to together (default 2^40, or the capacity where that is
          * larger), shared equally: each partition's share is rounded up to a power of two of at

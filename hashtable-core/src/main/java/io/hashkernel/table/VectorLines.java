@@ -111,6 +111,17 @@ final class VectorLines {
         return missed;
     }
 
+    /** As {@link LineTable}'s scalar {@code claimLine}: one 512-bit look at the line, then a hit, a claim, or GO_ON. */
+    static long claimLine(MemorySegment m, long base, long key) {
+        LongVector line = LongVector.fromMemorySegment(LINE, m, base, ByteOrder.LITTLE_ENDIAN);
+        long hit = line.compare(VectorOperators.EQ, key).toLong() & KEY_LANES;
+        if (hit != 0) {
+            return LineTable.hitOffset(base, hit);
+        }
+        return LineTable.claimFree(m, base, key,
+                line.compare(VectorOperators.EQ, TableLayout.EMPTY_KEY).toLong() & KEY_LANES);
+    }
+
     /** As {@link LineTable#matches}: the key lanes (bits 0, 2, 4, 6) equal to {@code key}. */
     static long matches(MemorySegment m, long base, long key) {
         return LongVector.fromMemorySegment(LINE, m, base, ByteOrder.LITTLE_ENDIAN)

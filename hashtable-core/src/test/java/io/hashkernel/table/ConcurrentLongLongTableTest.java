@@ -223,4 +223,59 @@ class ConcurrentLongLongTableTest {
             }
         }
     }
+    @Test
+    void aPreTouchedTableIsResidentWhenBuiltAndStartsEmpty() throws java.io.IOException {
+        long slots = 1 << 22; // 64 MiB
+        try (ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(slots).missingValue(-1)
+                .preTouch(true).build()) {
+            if (Memory.activeMechanism().startsWith("mmap") && java.nio.file.Files.exists(SMAPS)) {
+                long address = t.engine().memory().address();
+                long resident = residentBytes(address, address + t.memoryBytes());
+                assertTrue(resident >= t.memoryBytes() - 4096,
+                        "resident " + resident + " of " + t.memoryBytes() + " bytes right after build()");
+            }
+            assertEquals(0, t.size());
+            long[] keys = {0, 1, -1, 12345, Long.MIN_VALUE};
+            long[] out = new long[keys.length];
+            t.getAll(keys, out);
+            for (long v : out) {
+                assertEquals(-1, v, "a pre-touched table holds nothing");
+            }
+            assertEquals(keys.length, t.putAll(keys, new long[]{1, 2, 3, 4, 5}));
+            assertEquals(4, t.get(12345));
+        }
+        try (GrowingLongLongTable g = GrowingLongLongTable.builder().capacity(1024).preTouch(true).build();
+             PartitionedLongLongTable p = PartitionedLongLongTable.builder().capacity(4096).partitions(2)
+                     .ownerThreads(false).preTouch(true).build()) {
+            for (long k = 1; k <= 5000; k++) {
+                g.put(k, k);
+            }
+            assertEquals(5000, g.size());
+            assertEquals(77, g.get(77));
+            p.put(9, 10);
+            assertEquals(10, p.get(9));
+        }
+    }
+
+    private static final java.nio.file.Path SMAPS = java.nio.file.Path.of("/proc/self/smaps");
+
+    /** Resident bytes of the mappings overlapping {@code [from, to)}, prorated where a mapping extends beyond it. */
+    private static long residentBytes(long from, long to) throws java.io.IOException {
+        long resident = 0;
+        long start = 0;
+        long end = 0;
+        for (String line : java.nio.file.Files.readAllLines(SMAPS)) {
+            int dash = line.indexOf('-');
+            int space = line.indexOf(' ');
+            if (dash > 0 && space > dash && line.substring(0, dash).matches("[0-9a-f]+")) {
+                start = Long.parseUnsignedLong(line.substring(0, dash), 16);
+                end = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
+            } else if (line.startsWith("Rss:") && end > from && start < to) {
+                long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                long overlap = Math.min(end, to) - Math.max(start, from);
+                resident += Math.min(kb * 1024, overlap);
+            }
+        }
+        return resident;
+    }
 }

@@ -36,7 +36,13 @@ import java.util.Objects;
  *        ret
  * </pre>
  *
- * Only x86-64 Linux is enabled (the one platform this was tested on); elsewhere
+ * A second copy of the routine, for {@link #prefetchForWrite}, has {@code prefetchw} (bytes
+ * {@code 0f 0d 0c 07}) where this one has {@code prefetcht0} ({@code 0f 18 0c 07}): the line
+ * arrives in a state this core may write without a second coherence transaction. It is installed
+ * only where {@code /proc/cpuinfo} lists {@code 3dnowprefetch} (the CPUID bit of {@code
+ * PREFETCHW}); elsewhere writes are prefetched as reads.
+ *
+ * <p>Only x86-64 Linux is enabled (the one platform this was tested on); elsewhere
  * {@link #load()} reports why and {@link Prefetchers} falls back to {@link TouchPrefetch}.
  * A prefetch instruction never faults, and the bounds check keeps every hint inside the region.
  * This is the only class of the module with restricted FFM calls.
@@ -57,6 +63,10 @@ public final class NativePrefetch implements PrefetchStrategy {
         (byte) 0xc3                                 // done: ret
     };
 
+    /** Offset in {@link #X86_64_CODE} of the prefetch's second opcode byte: {@code 0x18} (t0) or {@code 0x0d} (w). */
+    private static final int OPCODE_AT = 14;
+    private static final byte PREFETCHW_OPCODE = 0x0d;
+
     private static final int PROT_READ = 1;
     private static final int PROT_WRITE = 2;
     private static final int PROT_EXEC = 4;
@@ -71,9 +81,13 @@ public final class NativePrefetch implements PrefetchStrategy {
      * handle's lambda form for every batch.
      */
     private static final MethodHandle ROUTINE;
+    /** The {@code prefetchw} routine, or {@link #ROUTINE} where the CPU has no {@code PREFETCHW}. */
+    private static final MethodHandle WRITE_ROUTINE;
+    private static final boolean WRITE_NATIVE;
 
     static {
         MethodHandle routine = null;
+        MethodHandle writeRoutine = null;
         String reason = null;
         String os = System.getProperty("os.name", "?").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch", "?");
@@ -81,7 +95,12 @@ public final class NativePrefetch implements PrefetchStrategy {
             reason = "no prefetch routine for " + os + "/" + arch + " (x86-64 Linux only)";
         } else {
             try {
-                routine = install();
+                routine = install(X86_64_CODE);
+                if (cpuHasPrefetchw()) {
+                    byte[] write = X86_64_CODE.clone();
+                    write[OPCODE_AT] = PREFETCHW_OPCODE;
+                    writeRoutine = install(write);
+                }
             } catch (IllegalCallerException e) {
                 reason = "native access is not enabled (" + e.getMessage()
                         + "); pass --enable-native-access=ALL-UNNAMED";
@@ -90,6 +109,8 @@ public final class NativePrefetch implements PrefetchStrategy {
             }
         }
         ROUTINE = routine;
+        WRITE_NATIVE = writeRoutine != null;
+        WRITE_ROUTINE = writeRoutine != null ? writeRoutine : routine;
         INSTANCE = routine == null ? null : new NativePrefetch();
         UNAVAILABLE_REASON = reason;
     }
@@ -107,7 +128,25 @@ public final class NativePrefetch implements PrefetchStrategy {
         return UNAVAILABLE_REASON;
     }
 
-    private static MethodHandle install() throws Throwable {
+    /** Whether {@code /proc/cpuinfo} lists the {@code PREFETCHW} flag ({@code 3dnowprefetch}). */
+    private static boolean cpuHasPrefetchw() {
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("flags"))
+                    .findFirst()
+                    .map(l -> java.util.Arrays.asList(l.substring(l.indexOf(':') + 1).trim().split("\\s+"))
+                            .contains("3dnowprefetch"))
+                    .orElse(false);
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@link #prefetchForWrite} issues {@code prefetchw} (else it prefetches as a read). */
+    public static boolean writesNative() {
+        return WRITE_NATIVE;
+    }
+
+    private static MethodHandle install(byte[] machineCode) throws Throwable {
         Linker linker = Linker.nativeLinker();
         SymbolLookup libc = linker.defaultLookup();
         MethodHandle mmap = linker.downcallHandle(libc.find("mmap").orElseThrow(),
@@ -123,7 +162,7 @@ public final class NativePrefetch implements PrefetchStrategy {
         }
         // The page lives as long as the JVM: the global arena never unmaps it.
         MemorySegment code = MemorySegment.ofAddress(address).reinterpret(page, Arena.global(), null);
-        MemorySegment.copy(MemorySegment.ofArray(X86_64_CODE), 0, code, 0, X86_64_CODE.length);
+        MemorySegment.copy(MemorySegment.ofArray(machineCode), 0, code, 0, machineCode.length);
         int rc = (int) mprotect.invokeExact(address, page, PROT_READ | PROT_EXEC);
         if (rc != 0) {
             throw new IllegalStateException("mprotect(PROT_READ|PROT_EXEC) refused for the prefetch routine");
@@ -141,29 +180,56 @@ public final class NativePrefetch implements PrefetchStrategy {
 
     @Override
     public void prefetch(MemorySegment region, long[] offsets, MemorySegment offsetsView, int count) {
-        Objects.checkFromToIndex(0, count, offsets.length);
-        if (offsetsView.heapBase().orElse(null) != offsets || offsetsView.byteSize() != 8L * offsets.length) {
-            throw new IllegalArgumentException("offsetsView must be MemorySegment.ofArray(offsets)");
-        }
-        if (!region.isNative()) {
-            TouchPrefetch.INSTANCE.prefetch(region, offsets, count);
+        if (!nativeRegion(region, offsets, offsetsView, count)) {
             return;
-        }
-        if (!region.scope().isAlive()) {
-            throw new IllegalStateException("prefetch of a region whose arena is closed");
         }
         try {
             // The region goes as a plain address, not a segment: a segment of a shared arena
             // would be acquired and released around the call, two atomic updates of one counter
             // that every thread using the region shares, as costly as the prefetches
             // themselves. A prefetch never faults, so a close racing with this call
-            // is harmless.
+            // is harmless. The handle is read from its static final field here, not passed in,
+            // so that the JIT links this call site straight to the downcall stub.
             ROUTINE.invokeExact(region.address(), offsetsView, (long) count, region.byteSize());
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("prefetch downcall failed", t);
         }
+    }
+
+    /** As {@link #prefetch(MemorySegment, long[], MemorySegment, int)}, with {@code prefetchw} where the CPU has it. */
+    @Override
+    public void prefetchForWrite(MemorySegment region, long[] offsets, MemorySegment offsetsView, int count) {
+        if (!nativeRegion(region, offsets, offsetsView, count)) {
+            return;
+        }
+        try {
+            WRITE_ROUTINE.invokeExact(region.address(), offsetsView, (long) count, region.byteSize());
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("prefetch downcall failed", t);
+        }
+    }
+
+    /**
+     * Checks a call's arguments; true where the routine should run, false where a heap region was
+     * touched instead (the routine needs an address).
+     */
+    private static boolean nativeRegion(MemorySegment region, long[] offsets, MemorySegment offsetsView, int count) {
+        Objects.checkFromToIndex(0, count, offsets.length);
+        if (offsetsView.heapBase().orElse(null) != offsets || offsetsView.byteSize() != 8L * offsets.length) {
+            throw new IllegalArgumentException("offsetsView must be MemorySegment.ofArray(offsets)");
+        }
+        if (!region.isNative()) {
+            TouchPrefetch.INSTANCE.prefetch(region, offsets, count);
+            return false;
+        }
+        if (!region.scope().isAlive()) {
+            throw new IllegalStateException("prefetch of a region whose arena is closed");
+        }
+        return true;
     }
 
     @Override

@@ -31,6 +31,15 @@ public interface PrefetchStrategy {
         prefetch(region, offsets, count);
     }
 
+    /**
+     * As {@link #prefetch(MemorySegment, long[], MemorySegment, int)}, for lines that will be
+     * written soon: a strategy that can ask for them in a writable state does (x86's {@code
+     * PREFETCHW}); by default they are prefetched as for reading.
+     */
+    default void prefetchForWrite(MemorySegment region, long[] offsets, MemorySegment offsetsView, int count) {
+        prefetch(region, offsets, offsetsView, count);
+    }
+
     /** {@code native-x86_64} or {@code touch}: which strategy this is. */
     String name();
 }

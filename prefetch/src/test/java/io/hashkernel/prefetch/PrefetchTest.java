@@ -108,6 +108,42 @@ class PrefetchTest {
         assertThrows(IllegalStateException.class, () -> s.prefetch(region, new long[] {0, 64}, 2));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"native", "touch"})
+    void prefetchingForWriteChangesNothingChecksItsArgumentsAndRefusesAClosedRegion(String name) {
+        PrefetchStrategy s = available(name);
+        Arena arena = Arena.ofShared();
+        MemorySegment region = arena.allocate(1 << 16, 64);
+        region.fill((byte) 5);
+        long[] offsets = {0, 64, (1 << 16) - 1, 1 << 16, -64, Long.MIN_VALUE, Long.MAX_VALUE};
+        MemorySegment view = MemorySegment.ofArray(offsets);
+        for (int count = 0; count <= offsets.length; count++) {
+            s.prefetchForWrite(region, offsets, view, count);
+        }
+        for (long o = 0; o < region.byteSize(); o++) {
+            assertEquals(5, region.get(ValueLayout.JAVA_BYTE, o));
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> s.prefetchForWrite(region, offsets, view, offsets.length + 1));
+        if (name.equals("native")) {
+            assertThrows(IllegalArgumentException.class,
+                    () -> s.prefetchForWrite(region, offsets, MemorySegment.ofArray(new long[2]), 2));
+        }
+        arena.close();
+        assertThrows(IllegalStateException.class, () -> s.prefetchForWrite(region, offsets, view, 2));
+    }
+
+    @Test
+    void writesArePrefetchedWithPrefetchwWhereTheCpuListsIt() throws java.io.IOException {
+        Assumptions.assumeTrue(x86Linux() && NativePrefetch.load() != null, "no native prefetch routine here");
+        boolean listed;
+        try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            listed = lines.filter(l -> l.startsWith("flags")).findFirst()
+                    .map(l -> (" " + l.substring(l.indexOf(':') + 1) + " ").contains(" 3dnowprefetch "))
+                    .orElse(false);
+        }
+        assertEquals(listed, NativePrefetch.writesNative());
+    }
+
     @Test
     void badPropertyValuesSayWhatIsAllowed() {
         var e = assertThrows(IllegalArgumentException.class, () -> strategy("fast"));

@@ -2,6 +2,7 @@ package io.hashkernel.stress;
 
 import io.hashkernel.table.ConcurrentLongLongTable;
 import io.hashkernel.table.LongLongSession;
+import io.hashkernel.table.TableFullException;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Description;
@@ -107,6 +108,75 @@ public final class BatchedPublicationTest {
         @Arbiter
         public void after(JJJ_Result r) {
             r.r3 = table.get(5);
+        }
+    }
+
+    /** Two batched puts of one new key: one claims the slot, the other finds it there. */
+    @JCStressTest
+    @Description("putAll and putAll of one new key: exactly one adds it; the later value stays.")
+    @Outcome(id = "1, 0, 2", expect = ACCEPTABLE, desc = "the first putAll added the key, the second updated it")
+    @Outcome(id = "0, 1, 1", expect = ACCEPTABLE, desc = "the second putAll added the key, the first updated it")
+    @Outcome(expect = FORBIDDEN, desc = "both or neither added it (a lost or doubled key), or a wrong final value")
+    @State
+    public static class TwoBatchedPutsOfOneKey {
+        final ConcurrentLongLongTable table = Tables.oneLine();
+
+        @Actor
+        public void first(JJJ_Result r) {
+            r.r1 = table.putAll(new long[]{5}, new long[]{1});
+        }
+
+        @Actor
+        public void second(JJJ_Result r) {
+            r.r2 = table.putAll(new long[]{5}, new long[]{2});
+        }
+
+        @Arbiter
+        public void after(JJJ_Result r) {
+            r.r3 = table.get(5);
+        }
+    }
+
+    /**
+     * Two batched puts of different new keys race for the last free slot of a one-line table:
+     * the loser of the slot's CAS looks at the line again, finds it full, and fails with
+     * {@link TableFullException}; the winner's key is stored with its value.
+     */
+    @JCStressTest
+    @Description("putAll of two new keys racing for the one free slot: one stored, the other refused, none torn.")
+    @Outcome(id = "1, -2, 1229782938533634594, -1", expect = ACCEPTABLE, desc = "the first took the slot")
+    @Outcome(id = "-2, 1, -1, 3689348815028241476", expect = ACCEPTABLE, desc = "the second took the slot")
+    @Outcome(expect = FORBIDDEN, desc = "both or neither stored, a key in another's slot, or a torn value")
+    @State
+    public static class BatchedPutsRaceForTheLastSlot {
+        final ConcurrentLongLongTable table = Tables.oneLine();
+
+        {
+            table.putAll(new long[]{10, 11, 12}, new long[]{10, 11, 12});
+        }
+
+        @Actor
+        public void first(JJJJ_Result r) {
+            r.r1 = putOrFull(new long[]{1}, new long[]{V1});
+        }
+
+        @Actor
+        public void second(JJJJ_Result r) {
+            r.r2 = putOrFull(new long[]{2}, new long[]{V2});
+        }
+
+        private long putOrFull(long[] keys, long[] values) {
+            try {
+                return table.putAll(keys, values);
+            } catch (TableFullException e) {
+                return e.notPut() == 1 ? -2 : -3;
+            }
+        }
+
+        @Arbiter
+        public void after(JJJJ_Result r) {
+            r.r3 = table.get(1);
+            r.r4 = table.get(2);
         }
     }
 

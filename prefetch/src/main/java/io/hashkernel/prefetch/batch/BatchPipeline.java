@@ -227,11 +227,25 @@ public final class BatchPipeline {
      * @throws IllegalStateException if the previous probe was not ended, or the region is closed
      */
     public void issue() {
+        issue(false);
+    }
+
+    /**
+     * As {@link #issue()}; where {@code forWrite}, the lines are prefetched for writing
+     * ({@link PrefetchStrategy#prefetchForWrite}): the probes will write them.
+     *
+     * @throws IllegalStateException if the previous probe was not ended, or the region is closed
+     */
+    public void issue(boolean forWrite) {
         if (probing()) {
             throw new IllegalStateException("the previous probe was not ended: call endProbe() before issue()");
         }
         if (buildCount > 0) {
-            strategy.prefetch(region, buildOffsets, buildView, buildCount);
+            if (forWrite) {
+                strategy.prefetchForWrite(region, buildOffsets, buildView, buildCount);
+            } else {
+                strategy.prefetch(region, buildOffsets, buildView, buildCount);
+            }
         }
         int head = flightHead;
         int[] t = flightTags[head];
