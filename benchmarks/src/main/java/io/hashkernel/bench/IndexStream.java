@@ -104,18 +104,71 @@ abstract sealed class IndexStream permits IndexStream.Uniform, IndexStream.Skewe
         }
     }
 
-    /** Index r with probability proportional to {@code (r+1)^-s}. */
+    /**
+     * Index r with probability proportional to {@code (r+1)^-s}. A draw takes three words
+     * ({@link Zipf#draw}) from six xorshift streams taken three at a time, so that two draws'
+     * chains overlap, as {@link Uniform}'s four do; a rejected draw's retries take theirs from
+     * {@link #state}.
+     */
     static final class Skewed extends IndexStream {
+        private static final int LANES = 6;
         private final Zipf zipf;
+        private final long[] lanes = new long[LANES];
+        private int turn;
 
         Skewed(Zipf zipf, long seed) {
             super(seed);
             this.zipf = zipf;
+            for (int i = 0; i < LANES; i++) {
+                lanes[i] = Keys.key(seed + i + 1) | 1L; // non-zero, unrelated to word()'s stream
+            }
         }
 
         @Override
         long next() {
-            return zipf.next(state);
+            int t = turn;
+            long u = lanes[t] = Keys.next(lanes[t]);
+            long v = lanes[t + 1] = Keys.next(lanes[t + 1]);
+            long w = lanes[t + 2] = Keys.next(lanes[t + 2]);
+            turn = t == 0 ? 3 : 0;
+            long r = zipf.draw(u, v, w);
+            return r >= 0 ? r : zipf.retry(r, state);
+        }
+
+        /** As {@link Uniform#fill}: the lanes stay in registers, two draws a step. */
+        @Override
+        void fill(long[] into, int count) {
+            int i = 0;
+            for (; i < count && turn != 0; i++) {
+                into[i] = next();
+            }
+            long a = lanes[0];
+            long b = lanes[1];
+            long c = lanes[2];
+            long d = lanes[3];
+            long e = lanes[4];
+            long f = lanes[5];
+            for (; i + 2 <= count; i += 2) {
+                a = Keys.next(a);
+                b = Keys.next(b);
+                c = Keys.next(c);
+                d = Keys.next(d);
+                e = Keys.next(e);
+                f = Keys.next(f);
+                long r0 = zipf.draw(a, b, c);
+                long r1 = zipf.draw(d, e, f);
+                into[i] = r0 >= 0 ? r0 : zipf.retry(r0, state);
+                into[i + 1] = r1 >= 0 ? r1 : zipf.retry(r1, state);
+            }
+            lanes[0] = a;
+            lanes[1] = b;
+            lanes[2] = c;
+            lanes[3] = d;
+            lanes[4] = e;
+            lanes[5] = f;
+            for (; i < count; i++) {
+                into[i] = next();
+            }
         }
     }
 }

@@ -4,28 +4,36 @@ import java.util.Arrays;
 
 /**
  * An exact Zipf sampler over ranks {@code 0 .. n-1}: rank {@code r} is drawn with probability
- * {@code (r+1)^-s / H(n, s)}, for any exponent {@code s > 0}, at a few cycles per draw with no
- * {@code Math.pow} on the common path.
+ * {@code (r+1)^-s / H(n, s)}, for any exponent {@code s > 0}, in a few nanoseconds a draw with no
+ * branch that mispredicts often and no {@code Math.pow} on the common path.
  *
  * <p>How: the ranks below {@link #DEFAULT_HEAD} are entries of their own in a Walker alias table;
- * the rest are grouped into buckets {@code [2^j, 2^(j+1))} (1-based ranks), one alias entry each,
- * weighted by the bucket's exact mass. A draw that lands in a bucket picks a rank uniformly in it
- * and accepts it with probability {@code (a/k)^s} ({@code a} the bucket's first rank, {@code k}
- * the drawn one), which is exactly the shape of the distribution inside the bucket. The accept
- * test is squeezed between precomputed bounds over 1024 sub-intervals of the bucket, so
- * {@code Math.pow} runs only for the rare draw between the bounds (about 0.1 % of bucket draws).
+ * the rest are grouped into buckets {@code [2^j, 2^(j+1))} (1-based ranks), each cut into
+ * {@value #PARTS} equal parts, one alias entry a part, weighted by the part's exact mass. A draw
+ * that lands in a part picks a rank {@code k} uniformly in it and accepts it with probability
+ * {@code (a/k)^s} ({@code a} the part's first rank), which is exactly the shape of the
+ * distribution inside the part; since a part is at most 1/{@value #PARTS} of its first rank
+ * wide, that probability is at least about 0.98, and a precomputed bound (the probability at the
+ * part's last rank) accepts all but the rarest draws without {@code Math.pow}. A draw takes three
+ * random words from the caller ({@link #draw}): one picks the entry, the other two the rank in a
+ * part and its accept test; a single rank and a part rank are both computed and one selected, so
+ * the split between the two costs no branch. A rejected draw (about one in a hundred part draws)
+ * retries within its part ({@link #retry}): a retry from the alias table would weight the parts
+ * by their acceptance rates.
  * Bucket masses are summed term by term up to {@code 2^16} ranks wide and by Euler–Maclaurin
  * (error far below a double's precision) beyond.
  *
- * <p>Draws take random words from the caller (a xorshift state in the benchmark) and are thread
- * confined only through that state: a {@code Zipf} itself is immutable and shared.
+ * <p>A {@code Zipf} is immutable and shared; draws take their random words from the caller (the
+ * benchmark's per-thread xorshift streams).
  */
 final class Zipf {
     /** Ranks (1-based) below this have their own alias entry; a power of two. */
     static final int DEFAULT_HEAD = 2048;
-    private static final int SQUEEZE_BITS = 10;
+    /** Parts a bucket is cut into (fewer where the bucket has fewer ranks). */
+    static final int PARTS = 64;
     private static final int EXACT_SUM_LIMIT = 1 << 16;
     private static final double TWO_POW_MINUS_52 = 0x1.0p-52;
+    private static final long MIX = 0x2545F4914F6CDD1DL;
 
     private final long n;
     private final double s;
@@ -34,13 +42,11 @@ final class Zipf {
     private final double[] keep;
     private final int[] alias;
     private final int entryBits;
-    /** For bucket entries: the bucket's first 1-based rank (0 for a single rank), its width and its log2. */
-    private final long[] bucketStart;
-    private final long[] bucketWidth;
-    private final int[] bucketLog;
-    /** Accept-test bounds per sub-interval: accept below {@code lower}, reject at or above {@code upper}. */
-    private final double[] lower;
-    private final double[] upper;
+    /**
+     * Per entry, three adjacent words (one cache line for the draw's second look): the part's
+     * first 1-based rank (0 for a single rank), its width, and the bits of its accept bound.
+     */
+    private final long[] parts;
     private final double total;
 
     /** A sampler over {@code n} ranks with exponent {@code s}. */
@@ -63,41 +69,42 @@ final class Zipf {
         this.s = s;
         this.head = head;
         int singles = (int) Math.min(n, head - 1);               // 1-based ranks 1 .. head-1
-        int buckets = 0;
+        int partCount = 0;
         for (long a = head; a <= n; a <<= 1) {
-            buckets++;
+            long b = Math.min(n + 1, 2 * a);
+            long width = a / Math.min(PARTS, a);
+            partCount += (int) ((b - a + width - 1) / width);
         }
         // The alias table has a power-of-two size (empty entries padded) so that its index is the
         // top bits of a random word and its coin the 52 low bits: independent, hence exact.
-        int entries = Integer.highestOneBit(Math.max(1, singles + buckets) * 2 - 1);
+        int entries = Integer.highestOneBit(Math.max(1, singles + partCount) * 2 - 1);
         entryBits = Integer.numberOfTrailingZeros(entries);
         double[] mass = new double[entries];
         for (int i = 0; i < singles; i++) {
             mass[i] = Math.pow(i + 1, -s);
         }
-        bucketStart = new long[entries];
-        bucketWidth = new long[entries];
-        bucketLog = new int[entries];
+        parts = new long[3 * entries];
+        for (int i = 0; i < entries; i++) {
+            // Single ranks (and padding) always pass the accept test: one compare, no branch on the kind.
+            parts[3 * i + 2] = Double.doubleToRawLongBits(2.0);
+        }
         int e = singles;
-        for (long a = head; a <= n; a <<= 1, e++) {
+        for (long a = head; a <= n; a <<= 1) {
             long b = Math.min(n + 1, 2 * a);                      // exclusive
-            bucketStart[e] = a;
-            bucketWidth[e] = b - a;
-            bucketLog[e] = Long.numberOfTrailingZeros(a);
-            mass[e] = sum(a, b, s);
+            long width = a / Math.min(PARTS, a);
+            for (long start = a; start < b; start += width, e++) {
+                long end = Math.min(b, start + width);
+                parts[3 * e] = start;
+                parts[3 * e + 1] = end - start;
+                // (start/k)^s at the part's last rank: the smallest accept probability in it.
+                parts[3 * e + 2] = Double.doubleToRawLongBits(Math.nextDown(Math.pow(start / (double) (end - 1), s)));
+                mass[e] = sum(start, end, s);
+            }
         }
         keep = new double[entries];
         alias = new int[entries];
         buildAlias(mass, keep, alias);
         total = computeTotal();
-        int parts = 1 << SQUEEZE_BITS;
-        lower = new double[parts];
-        upper = new double[parts];
-        for (int i = 0; i < parts; i++) {
-            // (a/k)^s for k/a in [1 + i/parts, 1 + (i+1)/parts): largest at the left end.
-            upper[i] = Math.nextUp(Math.pow(1 + i / (double) parts, -s));
-            lower[i] = Math.nextDown(Math.pow(1 + (i + 1) / (double) parts, -s));
-        }
     }
 
     /** Number of ranks. */
@@ -133,32 +140,52 @@ final class Zipf {
 
     /**
      * A 0-based rank. {@code state} is a xorshift64 state array of length 1 (updated in place),
-     * so that a draw may take as many random words as its accept test needs.
+     * from which the draw takes its three words and, if it is rejected, its retries' words.
      */
     long next(long[] state) {
         long u = state[0] = Keys.next(state[0]);
-        long mixed = u * 0x2545F4914F6CDD1DL;
+        long v = state[0] = Keys.next(state[0]);
+        long w = state[0] = Keys.next(state[0]);
+        long r = draw(u, v, w);
+        return r >= 0 ? r : retry(r, state);
+    }
+
+    /**
+     * One draw from three independent random words: a 0-based rank, or a negative number that
+     * {@link #retry} completes (the part's accept test refused the rank).
+     */
+    long draw(long u, long v, long w) {
+        long mixed = u * MIX;
         int entry = entryBits == 0 ? 0 : (int) (mixed >>> (64 - entryBits));
         double coin = (mixed & ((1L << 52) - 1)) * TWO_POW_MINUS_52;
-        if (coin >= keep[entry]) {
-            entry = alias[entry];
+        int other = alias[entry]; // loaded either way, so that the choice is a conditional move
+        entry = coin < keep[entry] ? entry : other;
+        int at = 3 * entry;
+        long start = parts[at];
+        long k = start + Math.unsignedMultiplyHigh(v * MIX, parts[at + 1]);
+        double accept = ((w * MIX) >>> 12) * TWO_POW_MINUS_52;
+        // A single rank's 1-based rank is entry + 1; its bound (2) passes every accept test, so
+        // which of the two kinds was drawn is never a branch (it would mispredict often).
+        long rank = start == 0 ? entry : k - 1;
+        if (accept < Double.longBitsToDouble(parts[at + 2])) {
+            return rank;
         }
-        long a = bucketStart[entry];
-        if (a == 0) {
-            return entry;                                         // a single rank: 1-based entry + 1
-        }
-        // Inside the bucket: rejection from the uniform, retried within the same bucket (a retry
-        // from the alias table would weight buckets by their acceptance rates).
-        long width = bucketWidth[entry];
-        int log = bucketLog[entry];
+        return accept < Math.pow(start / (double) k, s) ? k - 1 : -1 - entry;
+    }
+
+    /** Completes a rejected {@link #draw} ({@code rejected} is what it returned), with words from {@code state}. */
+    long retry(long rejected, long[] state) {
+        int entry = (int) (-1 - rejected);
+        long start = parts[3 * entry];
+        long width = parts[3 * entry + 1];
+        double lower = Double.longBitsToDouble(parts[3 * entry + 2]);
         while (true) {
             long v = state[0] = Keys.next(state[0]);
-            long off = Math.unsignedMultiplyHigh(v * 0x2545F4914F6CDD1DL, width);
-            int part = (int) ((off << SQUEEZE_BITS) >>> log);     // floor((k - a) / a * 1024)
-            long x = state[0] = Keys.next(state[0]);
-            double accept = ((x * 0x2545F4914F6CDD1DL) >>> 12) * TWO_POW_MINUS_52;
-            if (accept < lower[part] || accept < upper[part] && accept < Math.pow(a / (double) (a + off), s)) {
-                return a + off - 1;
+            long w = state[0] = Keys.next(state[0]);
+            long k = start + Math.unsignedMultiplyHigh(v * MIX, width);
+            double accept = ((w * MIX) >>> 12) * TWO_POW_MINUS_52;
+            if (accept < lower || accept < Math.pow(start / (double) k, s)) {
+                return k - 1;
             }
         }
     }
