@@ -7,6 +7,7 @@ import io.hashkernel.table.spi.TableMemory;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.IntStream;
@@ -646,8 +647,12 @@ final class LineTable implements LongLongMap {
     /**
      * {@inheritDoc}
      *
-     * <p>Batched as {@link #getAll(long[], int, long[], int, int)}; each put is linearizable on
-     * its own, as {@link #put}. On {@link TableFullException} every key that found a slot was put.
+     * <p>Batched as {@link #getAll(long[], int, long[], int, int)}, the lines prefetched for
+     * writing; each put is linearizable on its own, as {@link #put}. Puts of one key in one call
+     * may be write-combined: only the last of them writes, and the earlier ones take effect
+     * immediately before it, so no other thread sees their values (it could not tell them from
+     * values overwritten at once). On {@link TableFullException} every key that found a slot
+     * was put, and {@link TableFullException#notPut()} counts each request of the keys that did not.
      */
     @Override
     public long putAll(long[] keys, int keysOffset, long[] values, int valuesOffset, int length) {
@@ -706,8 +711,9 @@ final class LineTable implements LongLongMap {
      * The engine of the batched puts: as {@link #getAll}'s loop (keys hashed eight at a time,
      * a batch's lines prefetched for writing, the arrays in locals), each key's line read once
      * ({@link #claimLine}): a hit is written, a free slot claimed by CAS and then written, a
-     * full line sends the request on. Where {@code exclusive}, the caller is the only writer and
-     * each value word is written with a release store instead of an exchange.
+     * full line sends the request on; a put that a later one of the call supersedes
+     * ({@link #combine}) writes nothing. Where {@code exclusive}, the caller is the only writer
+     * and each value word is written with a release store instead of an exchange.
      */
     private long putBatched(long[] keys, int keysOffset, long[] values, int valuesOffset, int length,
                             long[] claims, boolean exclusive) {
@@ -716,6 +722,7 @@ final class LineTable implements LongLongMap {
         final long missing = missingValue;
         BatchPipeline p = pipeline();
         final int batchSize = p.batch();
+        final long[] superseded = combine(keys, keysOffset, length);
         long count = 0;
         long claimed = 0;
         int failed = 0;
@@ -750,6 +757,9 @@ final class LineTable implements LongLongMap {
                 final int probes = p.probeCount();
                 for (int j = 0; j < probes; j++) {
                     int i = tags[j];
+                    if (superseded != null && (superseded[i >>> 6] & 1L << i) != 0) {
+                        continue; // a later put of this key in this call writes for both
+                    }
                     long base = lines[j];
                     long key = keys[keysOffset + i];
                     long offset = LineCompare.VECTOR ? VectorLines.claimLine(m, base, key) : claimLine(m, base, key);
@@ -778,10 +788,100 @@ final class LineTable implements LongLongMap {
             }
         }
         if (full != null) {
-            throw new TableFullException(failed + " of " + length + " keys found no free slot and were not put;"
-                    + " the others were. " + full.getMessage(), failed);
+            // Combined puts failed with the one that wrote for them: count the requests whose key
+            // has no slot. Exact: a key that found no slot had none free on its probe sequence,
+            // slots are never freed, and a key once in a slot stays there.
+            long notPut = 0;
+            for (int i = 0; i < length; i++) {
+                notPut += findValueOffset(keys[keysOffset + i]) < 0 ? 1 : 0;
+            }
+            throw new TableFullException(notPut + " of " + length + " keys found no free slot and were not put;"
+                    + " the others were. " + full.getMessage(), notPut);
         }
         return count;
+    }
+
+    /** Slots of the direct-mapped table of keys {@link #combine} looks through; a window of keys is as long. */
+    private static final int COMBINE_WINDOW = 1024;
+
+    /** Keys of the longest call whose bit set {@link #combine} keeps for the thread's next calls. */
+    private static final int COMBINE_KEPT = 1 << 16;
+
+    /** One thread's scratch for {@link #combine}, shared by all tables (as the spare pipeline). */
+    private static final class Combining {
+        final long[] keys = new long[COMBINE_WINDOW];
+        final int[] stamps = new int[COMBINE_WINDOW];
+        final long[] kept = new long[COMBINE_KEPT / 64];
+        int stamp;
+
+        /** The next window's stamp: a slot holding another stamp is empty. */
+        int nextStamp() {
+            int s = ++stamp;
+            if (s == 0) { // wrapped: no slot may look current
+                Arrays.fill(stamps, 0);
+                s = stamp = 1;
+            }
+            return s;
+        }
+    }
+
+    private static final ThreadLocal<Combining> COMBINING = ThreadLocal.withInitial(Combining::new);
+
+    /**
+     * Write combining for a batched put: null where the call's first {@value #COMBINE_SAMPLE}
+     * keys hold no repeat (uniform keys: the look costs a fraction of a nanosecond a key), else
+     * a bit set over {@code [0, length)} with bit {@code i} set where a later element of the
+     * same window of {@value #COMBINE_WINDOW} puts the same key (found through a direct-mapped
+     * table of the window's keys, newest first; a key that loses its slot to another is just not
+     * combined). Only the last put of a key writes: the earlier ones linearise immediately before
+     * it, with nothing in between (a put's effect is its value word's write). A skewed workload's
+     * hot keys would otherwise move their lines between the writers' cores once a put. Valid
+     * until the next call on this thread.
+     */
+    private static long[] combine(long[] keys, int keysOffset, int length) {
+        Combining c = COMBINING.get();
+        if (!repeats(c, keys, keysOffset, Math.min(length, COMBINE_SAMPLE))) {
+            return null;
+        }
+        int words = (length + 63) >>> 6;
+        final long[] superseded = length <= COMBINE_KEPT ? c.kept : new long[words];
+        final long[] seen = c.keys;
+        final int[] stamps = c.stamps;
+        Arrays.fill(superseded, 0, words, 0);
+        for (int window = length; window > 0; window -= COMBINE_WINDOW) {
+            int stamp = c.nextStamp();
+            for (int i = window - 1, stop = Math.max(0, window - COMBINE_WINDOW); i >= stop; i--) {
+                long key = keys[keysOffset + i];
+                int h = (int) ((key * 0x9E3779B97F4A7C15L) >>> 54); // 10 bits
+                if (stamps[h] == stamp && seen[h] == key) {
+                    superseded[i >>> 6] |= 1L << i;
+                } else {
+                    stamps[h] = stamp;
+                    seen[h] = key;
+                }
+            }
+        }
+        return superseded;
+    }
+
+    /** Keys at the head of a call that {@link #combine} looks at first: without a repeat among them it does nothing. */
+    private static final int COMBINE_SAMPLE = 64;
+
+    /** Whether a key repeats among {@code keys[keysOffset, keysOffset + count)} (as far as the direct-mapped table sees). */
+    private static boolean repeats(Combining c, long[] keys, int keysOffset, int count) {
+        final long[] seen = c.keys;
+        final int[] stamps = c.stamps;
+        int stamp = c.nextStamp();
+        for (int i = 0; i < count; i++) {
+            long key = keys[keysOffset + i];
+            int h = (int) ((key * 0x9E3779B97F4A7C15L) >>> 54);
+            if (stamps[h] == stamp && seen[h] == key) {
+                return true;
+            }
+            stamps[h] = stamp;
+            seen[h] = key;
+        }
+        return false;
     }
 
     /** Writes {@code word} to the value word at {@code offset}: 1 if it held no value. */

@@ -259,6 +259,69 @@ class BatchedApiTest {
     }
 
     /**
+     * Calls whose keys repeat (a few hot keys among fresh ones, as a skewed workload sends) are
+     * write-combined: only the last put of a key in a window writes. What a user sees stays the
+     * loop of single puts: the count of new keys, the final values, the size; across the
+     * combining windows (1024 keys) and past the longest call whose bit set is kept (65,536).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 63, 64, 65, 1023, 1024, 1025, 3000, 70_000})
+    void putsOfRepeatedKeysEqualTheLoopOfSinglePuts(int length) {
+        SplittableRandom r = new SplittableRandom(length);
+        try (ConcurrentLongLongTable batched = table("native", 1 << 18, 64, 1, 9);
+             ConcurrentLongLongTable single = table("native", 1 << 18, 64, 1, 9)) {
+            long[] hot = {7, 8, 9, 0, Long.MIN_VALUE};
+            for (int round = 0; round < 3; round++) {
+                long[] keys = new long[length];
+                long[] values = new long[length];
+                long expectedAdded = 0;
+                for (int i = 0; i < length; i++) {
+                    keys[i] = r.nextInt(3) == 0 ? r.nextLong() : hot[r.nextInt(hot.length)];
+                    values[i] = r.nextLong() | 1; // never the missing value (-1 is odd, so pick again)
+                    if (values[i] == MISSING) {
+                        values[i] = 3;
+                    }
+                    expectedAdded += single.put(keys[i], values[i]) == MISSING ? 1 : 0;
+                }
+                assertEquals(expectedAdded, batched.putAll(keys, values), "new keys, round " + round);
+                assertEquals(contents(single), contents(batched), "round " + round);
+                assertEquals(single.size(), batched.size());
+            }
+        }
+    }
+
+    /** A full table refusing repeated keys counts every request it could not put, repeats included. */
+    @Test
+    void aFullTableCountsEveryRefusedRequestOfRepeatedKeys() {
+        try (ConcurrentLongLongTable t = table("native", 8, 4, 1, 3)) {
+            for (long k = 1; k <= 8; k++) {
+                t.put(k, k);
+            }
+            // 20 requests: 10 of key 100 and 10 of key 200 (neither fits), with 1 and 2 among them
+            long[] keys = new long[24];
+            long[] values = new long[24];
+            for (int i = 0; i < 20; i++) {
+                keys[i] = i % 2 == 0 ? 100 : 200;
+                values[i] = i;
+            }
+            keys[20] = 1;
+            keys[21] = 2;
+            keys[22] = 1;
+            keys[23] = 2;
+            values[20] = 21;
+            values[21] = 22;
+            values[22] = 23;
+            values[23] = 24;
+            TableFullException e = assertThrows(TableFullException.class, () -> t.putAll(keys, values));
+            assertEquals(20, e.notPut(), e.getMessage());
+            assertTrue(e.getMessage().startsWith("20 of 24 keys"), e.getMessage());
+            assertEquals(23, t.get(1));
+            assertEquals(24, t.get(2));
+            assertEquals(8, t.size());
+        }
+    }
+
+    /**
      * Each thread keeps one spare pipeline for its bulk calls and points it at whichever table
      * calls next: tables of different shapes alternating on one thread, and a call that failed
      * midway (its table closed), leave every later call's results right.

@@ -138,6 +138,37 @@ public final class BatchedPublicationTest {
     }
 
     /**
+     * A {@code putAll} that puts one key twice (write-combined: only the later value is written)
+     * racing a single put of that key: the call's two puts take effect in array order, the
+     * single put before, between or after them, and exactly one of all three adds the key.
+     */
+    @JCStressTest
+    @Description("putAll {k: 1, k: 2} racing put(k, 3): one of them adds k; the final value is the last put's.")
+    @Outcome(id = "1, 2, 3", expect = ACCEPTABLE, desc = "putAll first, then put")
+    @Outcome(id = "0, -1, 2", expect = ACCEPTABLE, desc = "put first, then putAll")
+    @Outcome(id = "1, 1, 2", expect = ACCEPTABLE, desc = "put between the two puts of the call (combining never shows it)")
+    @Outcome(expect = FORBIDDEN, desc = "two adds, none, a value put before another put, or a lost value")
+    @State
+    public static class RepeatedKeyInOneBatchedPut {
+        final ConcurrentLongLongTable table = Tables.oneLine();
+
+        @Actor
+        public void batched(JJJ_Result r) {
+            r.r1 = table.putAll(new long[]{5, 5}, new long[]{1, 2});
+        }
+
+        @Actor
+        public void single(JJJ_Result r) {
+            r.r2 = table.put(5, 3);
+        }
+
+        @Arbiter
+        public void after(JJJ_Result r) {
+            r.r3 = table.get(5);
+        }
+    }
+
+    /**
      * Two batched puts of different new keys race for the last free slot of a one-line table:
      * the loser of the slot's CAS looks at the line again, finds it full, and fails with
      * {@link TableFullException}; the winner's key is stored with its value.
