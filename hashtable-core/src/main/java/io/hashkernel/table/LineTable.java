@@ -725,7 +725,6 @@ final class LineTable implements LongLongMap {
         final long[] superseded = combine(keys, keysOffset, length);
         long count = 0;
         long claimed = 0;
-        int failed = 0;
         TableFullException full = null;
         int next = 0;
         try {
@@ -767,8 +766,7 @@ final class LineTable implements LongLongMap {
                         try {
                             offset = putMiss(p, j, base, key, offset);
                         } catch (TableFullException e) {
-                            failed++;
-                            full = e;
+                            full = e; // counted after the call
                             continue;
                         }
                         if (offset == GO_ON) {
