@@ -195,7 +195,9 @@ public final class ConcurrentLongLongTable implements LongLongMap {
          * {@code -XX:+AlwaysPreTouch} does for the heap: a table that will be filled soon, or
          * whose writes must not wait for the kernel, wants it. The building thread waits for the
          * touch; it takes about as long as zeroing the memory once. The memory stays as the
-         * provider handed it over (zero-filled): only its pages are made resident.
+         * provider handed it over (zero-filled): only its pages are made resident. The pool's
+         * threads write it: the provider's memory must be accessible from every thread, as the
+         * {@link io.hashkernel.table.spi.TableMemory} contract requires (a confined arena's is not).
          */
         public Builder preTouch(boolean touch) {
             this.preTouch = touch;

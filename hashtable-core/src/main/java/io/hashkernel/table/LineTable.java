@@ -725,6 +725,7 @@ final class LineTable implements LongLongMap {
         final long[] superseded = combine(keys, keysOffset, length);
         long count = 0;
         long claimed = 0;
+        long failed = 0;
         TableFullException full = null;
         int next = 0;
         try {
@@ -766,7 +767,8 @@ final class LineTable implements LongLongMap {
                         try {
                             offset = putMiss(p, j, base, key, offset);
                         } catch (TableFullException e) {
-                            full = e; // counted after the call
+                            failed++;
+                            full = e;
                             continue;
                         }
                         if (offset == GO_ON) {
@@ -786,12 +788,15 @@ final class LineTable implements LongLongMap {
             }
         }
         if (full != null) {
-            // Combined puts failed with the one that wrote for them: count the requests whose key
-            // has no slot. Exact: a key that found no slot had none free on its probe sequence,
-            // slots are never freed, and a key once in a slot stays there.
-            long notPut = 0;
-            for (int i = 0; i < length; i++) {
-                notPut += findValueOffset(keys[keysOffset + i]) < 0 ? 1 : 0;
+            long notPut = failed;
+            if (superseded != null) {
+                // Combined puts failed with the one that would have written for them: count the
+                // requests whose key has no slot. Exact: a key that found no slot had none free
+                // on its probe sequence, slots are never freed, and a key once in a slot stays.
+                notPut = 0;
+                for (int i = 0; i < length; i++) {
+                    notPut += findValueOffset(keys[keysOffset + i]) < 0 ? 1 : 0;
+                }
             }
             throw new TableFullException(notPut + " of " + length + " keys found no free slot and were not put;"
                     + " the others were. " + full.getMessage(), notPut);
