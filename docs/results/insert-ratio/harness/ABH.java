@@ -3,7 +3,7 @@ import java.nio.file.*;
 import java.util.*;
 import java.util.function.DoubleUnaryOperator;
 
-/** ABH op mib rounds jarA propsA jarB propsB: alternating 0.5 s slices of two builds/configs in one JVM. props: k=v,k=v or - */
+/** ABH mib rounds jarA propsA opA jarB propsB opB: alternating slices of two builds or configurations in one JVM; props: k=v,k=v or - */
 public class ABH {
     public static void main(String[] a) throws Exception {
         long mib = Long.parseLong(a[0]); int rounds = Integer.parseInt(a[1]);
