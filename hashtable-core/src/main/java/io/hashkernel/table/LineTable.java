@@ -743,7 +743,9 @@ final class LineTable implements LongLongMap {
                 for (; next < end; next++) {
                     long key = keys[keysOffset + next];
                     if (key == EMPTY_KEY) {
-                        count += putWord(m, sideValueOffset, values[valuesOffset + next] ^ missing, exclusive);
+                        if (superseded == null || (superseded[next >>> 6] & 1L << next) == 0) {
+                            count += putWord(m, sideValueOffset, values[valuesOffset + next] ^ missing, exclusive);
+                        }
                     } else {
                         newTags[n] = next;
                         newLines[n] = homeLine(key);

@@ -58,6 +58,22 @@ class LincheckTest {
             return map.replace(key, expected, value);
         }
 
+        /** A bulk put of one key: 1 where the key was absent. */
+        @Operation
+        public long putAllOne(@Param(name = "key") long key, @Param(name = "value") long value) {
+            return map.putAll(new long[]{key}, new long[]{value});
+        }
+
+        /**
+         * A bulk put of one key twice (write-combined where the table combines: only the second
+         * value is written): 1 where the key was absent, and the second value stays.
+         */
+        @Operation
+        public long putAllTwice(@Param(name = "key") long key, @Param(name = "value") long first,
+                                @Param(name = "value") long second) {
+            return map.putAll(new long[]{key, key}, new long[]{first, second});
+        }
+
         /** A bulk lookup in place (each element of a bulk call is linearizable on its own: one here). */
         @Operation
         public long getInPlace(@Param(name = "key") long key) {
