@@ -159,7 +159,14 @@ final class Zipf {
         int entry = entryBits == 0 ? 0 : (int) (mixed >>> (64 - entryBits));
         double coin = (mixed & ((1L << 52) - 1)) * TWO_POW_MINUS_52;
         int other = alias[entry]; // loaded either way, so that the choice is a conditional move
-        entry = coin < keep[entry] ? entry : other;
+        return attempt(coin < keep[entry] ? entry : other, v, w);
+    }
+
+    /**
+     * One try at a rank of {@code entry} from two random words: the 0-based rank, or {@code -1 -
+     * entry} where the part's accept test refused it.
+     */
+    private long attempt(int entry, long v, long w) {
         int at = 3 * entry;
         long start = parts[at];
         long k = start + Math.unsignedMultiplyHigh(v * MIX, parts[at + 1]);
@@ -173,19 +180,18 @@ final class Zipf {
         return accept < Math.pow(start / (double) k, s) ? k - 1 : -1 - entry;
     }
 
-    /** Completes a rejected {@link #draw} ({@code rejected} is what it returned), with words from {@code state}. */
+    /**
+     * Completes a rejected {@link #draw} ({@code rejected} is what it returned): tries again in
+     * the same part, with words from {@code state}.
+     */
     long retry(long rejected, long[] state) {
         int entry = (int) (-1 - rejected);
-        long start = parts[3 * entry];
-        long width = parts[3 * entry + 1];
-        double lower = Double.longBitsToDouble(parts[3 * entry + 2]);
         while (true) {
             long v = state[0] = Keys.next(state[0]);
             long w = state[0] = Keys.next(state[0]);
-            long k = start + Math.unsignedMultiplyHigh(v * MIX, width);
-            double accept = ((w * MIX) >>> 12) * TWO_POW_MINUS_52;
-            if (accept < lower || accept < Math.pow(start / (double) k, s)) {
-                return k - 1;
+            long r = attempt(entry, v, w);
+            if (r >= 0) {
+                return r;
             }
         }
     }

@@ -367,9 +367,18 @@ final class LineTable implements LongLongMap {
     long claimStep(long base, long key, int hops) {
         final MemorySegment m = memory;
         long offset = LineCompare.VECTOR ? VectorLines.claimLine(m, base, key) : claimLine(m, base, key);
-        if (offset == LOST) {
-            offset = lineStep(base, key, true);
-        }
+        return offset >= 0 ? offset : settleClaim(base, key, offset, hops);
+    }
+
+    /**
+     * The rare answers of {@link #claimLine} for the line at {@code base}, reached after {@code
+     * hops} lines: a free slot lost to another key ({@link #LOST}) is retried with acquire loads
+     * ({@link #lineStep}); a line full without the key ({@link #GO_ON}) stays so, unless the probe
+     * is past {@link #MAX_HOPS} lines, where the rest of it runs here (and may throw {@link
+     * TableFullException}).
+     */
+    private long settleClaim(long base, long key, long result, int hops) {
+        long offset = result == LOST ? lineStep(base, key, true) : result;
         if (offset == GO_ON && hops >= MAX_HOPS) {
             return probe(key, nextLine(base), true);
         }
@@ -706,7 +715,6 @@ final class LineTable implements LongLongMap {
         return (int) batched(CONTAINS, keys, keysOffset, presentOffset, present, length);
     }
 
-
     /**
      * The engine of the batched puts: as {@link #getAll}'s loop (keys hashed eight at a time,
      * a batch's lines prefetched for writing, the arrays in locals), each key's line read once
@@ -828,6 +836,20 @@ final class LineTable implements LongLongMap {
             }
             return s;
         }
+
+        /**
+         * Whether {@code key} is in the direct-mapped table under {@code stamp}; if not, puts it
+         * there (displacing whatever key shared its slot).
+         */
+        boolean seen(int stamp, long key) {
+            int h = (int) ((key * 0x9E3779B97F4A7C15L) >>> 54); // 10 bits: COMBINE_WINDOW slots
+            if (stamps[h] == stamp && keys[h] == key) {
+                return true;
+            }
+            stamps[h] = stamp;
+            keys[h] = key;
+            return false;
+        }
     }
 
     private static final ThreadLocal<Combining> COMBINING = ThreadLocal.withInitial(Combining::new);
@@ -850,19 +872,12 @@ final class LineTable implements LongLongMap {
         }
         int words = (length + 63) >>> 6;
         final long[] superseded = length <= COMBINE_KEPT ? c.kept : new long[words];
-        final long[] seen = c.keys;
-        final int[] stamps = c.stamps;
         Arrays.fill(superseded, 0, words, 0);
         for (int window = length; window > 0; window -= COMBINE_WINDOW) {
             int stamp = c.nextStamp();
             for (int i = window - 1, stop = Math.max(0, window - COMBINE_WINDOW); i >= stop; i--) {
-                long key = keys[keysOffset + i];
-                int h = (int) ((key * 0x9E3779B97F4A7C15L) >>> 54); // 10 bits
-                if (stamps[h] == stamp && seen[h] == key) {
+                if (c.seen(stamp, keys[keysOffset + i])) {
                     superseded[i >>> 6] |= 1L << i;
-                } else {
-                    stamps[h] = stamp;
-                    seen[h] = key;
                 }
             }
         }
@@ -874,17 +889,11 @@ final class LineTable implements LongLongMap {
 
     /** Whether a key repeats among {@code keys[keysOffset, keysOffset + count)} (as far as the direct-mapped table sees). */
     private static boolean repeats(Combining c, long[] keys, int keysOffset, int count) {
-        final long[] seen = c.keys;
-        final int[] stamps = c.stamps;
         int stamp = c.nextStamp();
         for (int i = 0; i < count; i++) {
-            long key = keys[keysOffset + i];
-            int h = (int) ((key * 0x9E3779B97F4A7C15L) >>> 54);
-            if (stamps[h] == stamp && seen[h] == key) {
+            if (c.seen(stamp, keys[keysOffset + i])) {
                 return true;
             }
-            stamps[h] = stamp;
-            seen[h] = key;
         }
         return false;
     }
@@ -901,22 +910,15 @@ final class LineTable implements LongLongMap {
 
     /**
      * {@link #putBatched}'s rare cases for request {@code j} at the line at {@code base}, which
-     * {@link #claimLine} answered {@code result}: a free slot lost to another key
-     * ({@link #LOST}) is retried with acquire loads ({@link #lineStep}); a line full without
-     * the key sends the request on to the next line in the next round ({@link #GO_ON}), or,
-     * past {@link #MAX_HOPS} lines, runs the rest of its probe here (which may throw
-     * {@link TableFullException}).
+     * {@link #claimLine} answered {@code result}: as {@link #settleClaim}, and a line still full
+     * without the key sends the request on to the next line in the next round ({@link #GO_ON}).
      */
     private long putMiss(BatchPipeline p, int j, long base, long key, long result) {
-        long offset = result == LOST ? lineStep(base, key, true) : result;
-        if (offset != GO_ON) {
-            return offset;
-        }
-        if (p.hops(j) < MAX_HOPS) {
+        long offset = settleClaim(base, key, result, p.hops(j));
+        if (offset == GO_ON) {
             p.requeue(j, nextLine(base));
-            return GO_ON;
         }
-        return probe(key, nextLine(base), true);
+        return offset;
     }
 
     /** Result of {@link #claimLine}: the free slot it tried was claimed by another key first. */
