@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * A concurrent map from byte strings to byte strings, off the Java heap: each mapping is a
@@ -901,8 +902,18 @@ public final class ConcurrentBytesMap implements AutoCloseable {
      */
     public void forEach(BiConsumer<byte[], byte[]> action) {
         Objects.requireNonNull(action, "action");
+        walk(action, true);
+    }
+
+    /** As {@link #forEach}, the keys only (no value is copied). */
+    public void forEachKey(Consumer<byte[]> action) {
+        Objects.requireNonNull(action, "action");
+        walk((k, v) -> action.accept(k), false);
+    }
+
+    private void walk(BiConsumer<byte[], byte[]> action, boolean values) {
         long[] hashes = hashes();
-        List<byte[][]> chain = new ArrayList<>();
+        List<byte[]> chain = new ArrayList<>();
         for (long h : hashes) {
             chain.clear();
             for (;;) {
@@ -914,7 +925,8 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                         int keyLength = m.get(LENGTH, o + Slab.KEY_LENGTH);
                         byte[] k = new byte[keyLength];
                         MemorySegment.copy(m, ValueLayout.JAVA_BYTE, o + Slab.HEADER, k, 0, keyLength);
-                        chain.add(new byte[][]{k, value(at)});
+                        chain.add(k);
+                        chain.add(values ? value(at) : null);
                     }
                     break;
                 } catch (IllegalStateException | Moved e) {
@@ -922,8 +934,8 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                     chain.clear();
                 }
             }
-            for (byte[][] kv : chain) {
-                action.accept(kv[0], kv[1]);
+            for (int i = 0; i < chain.size(); i += 2) {
+                action.accept(chain.get(i), chain.get(i + 1));
             }
         }
     }
