@@ -137,6 +137,8 @@ public final class ConcurrentBytesMap implements AutoCloseable {
     private int[] generations = new int[0];
     private volatile Slab active;
     private volatile boolean compactionWanted;
+    /** Slabs freed so far: a call that meets freed memory retries only where this moved. */
+    private volatile long frees;
     private volatile boolean closed;
 
     private ConcurrentBytesMap(Builder b) {
@@ -184,11 +186,12 @@ public final class ConcurrentBytesMap implements AutoCloseable {
         long h = hash(key);
         for (;;) {
             ensureOpen();
+            long frees = this.frees;
             try {
                 long at = find(index.get(h), key);
                 return at == 0 ? null : value(at);
             } catch (IllegalStateException | Moved e) {
-                retryOrThrow(e);
+                retryOrThrow(e, frees);
             }
         }
     }
@@ -210,6 +213,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
         long h = hash(key);
         for (;;) {
             ensureOpen();
+            long frees = this.frees;
             try {
                 long at = find(index.get(h), key);
                 if (at == 0) {
@@ -224,7 +228,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                 }
                 return valueLength;
             } catch (IllegalStateException | Moved e) {
-                retryOrThrow(e);
+                retryOrThrow(e, frees);
             }
         }
     }
@@ -235,10 +239,11 @@ public final class ConcurrentBytesMap implements AutoCloseable {
         long h = hash(k);
         for (;;) {
             ensureOpen();
+            long frees = this.frees;
             try {
                 return find(index.get(h), k) != 0;
             } catch (IllegalStateException | Moved e) {
-                retryOrThrow(e);
+                retryOrThrow(e, frees);
             }
         }
     }
@@ -273,13 +278,14 @@ public final class ConcurrentBytesMap implements AutoCloseable {
             for (int i = 0; i < count; i++) {
                 hashes[i] = hash(MemorySegment.ofArray(keys[from + i]));
             }
+            long frees = this.frees;
             index.getAll(hashes, 0, first, 0, count);
             // The first record of each chain: independent loads, so their misses overlap.
             for (int i = 0; i < count; i++) {
                 keyLengths[i] = peekKeyLength(first[i]);
             }
             for (int i = 0; i < count; i++) {
-                values[from + i] = resolve(keys[from + i], hashes[i], first[i], keyLengths[i]);
+                values[from + i] = resolve(keys[from + i], first[i], keyLengths[i], frees);
             }
         }
     }
@@ -303,7 +309,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
     }
 
     /** {@link #getAll}'s answer for one key whose chain starts at {@code at}. */
-    private byte[] resolve(byte[] key, long h, long at, int firstKeyLength) {
+    private byte[] resolve(byte[] key, long at, int firstKeyLength, long frees) {
         if (at == 0) {
             return null;
         }
@@ -313,7 +319,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                 long found = find(at, k);
                 return found == 0 ? null : value(found);
             } catch (IllegalStateException | Moved e) {
-                ensureOpen();
+                retryOrThrow(e, frees);
             }
         }
         return get(k); // the record moved meanwhile: look again
@@ -357,14 +363,20 @@ public final class ConcurrentBytesMap implements AutoCloseable {
     }
 
     /**
-     * After a read or write met freed memory: closed maps throw, anything else retries (a
-     * compaction freed a slab under the caller; the index leads to the moved record).
+     * After a call met freed memory ({@link Moved}, or the JDK's exception from a closed slab):
+     * returns, for the caller to start again, where a compaction freed a slab since the try
+     * began ({@code frees} is {@link #frees} then); the index leads to the moved record. A closed
+     * map throws its own exception; any other {@link IllegalStateException} (the index's, a
+     * provider's) is rethrown, not retried.
      */
-    private void retryOrThrow(RuntimeException e) {
+    private void retryOrThrow(RuntimeException e, long frees) {
         if (closed) {
             IllegalStateException closedError = closedError();
             closedError.addSuppressed(e);
             throw closedError;
+        }
+        if (e instanceof IllegalStateException && this.frees == frees) {
+            throw e;
         }
     }
 
@@ -436,12 +448,13 @@ public final class ConcurrentBytesMap implements AutoCloseable {
             ensureOpen();
             Write w = new Write(false);
             boolean compactNow = false;
+            long frees = this.frees;
             int ticket = gate.enter();
             try {
                 return attempt(op, key, value, recordBytes, h, wantOld, w);
             } catch (IllegalStateException | Moved e) {
                 w.abandon();
-                retryOrThrow(e);
+                retryOrThrow(e, frees);
             } catch (OutOfSlabs e) {
                 w.abandon();
                 if (compacted) {
@@ -671,6 +684,9 @@ public final class ConcurrentBytesMap implements AutoCloseable {
             try {
                 Slab own = openSlab(bytes, overLimit);
                 own.sealFull(bytes);
+                if (compactBelow > 0 && !sparseSlabs(compactBelow).isEmpty()) {
+                    compactionWanted = true;
+                }
                 return own.prefix;
             } finally {
                 slabLock.unlock();
@@ -702,6 +718,9 @@ public final class ConcurrentBytesMap implements AutoCloseable {
      * before it frees any) or the slot count is reached.
      */
     private Slab openSlab(long capacity, boolean overLimit) {
+        if (closed) {
+            throw closedError(); // close() frees the slabs it finds under this lock
+        }
         long limit = overLimit ? Math.min(maxBytes, Long.MAX_VALUE - slabBytes) + slabBytes : maxBytes;
         if (slabMemory.get() > limit - capacity) {
             throw OutOfSlabs.INSTANCE;
@@ -857,6 +876,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
             t[v.slot] = null;
             slabs = t;
             slabMemory.addAndGet(-v.capacity);
+            frees++; // before the close: a call that meets the closed slab then sees it
         } finally {
             slabLock.unlock();
         }
@@ -918,6 +938,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
             chain.clear();
             for (;;) {
                 ensureOpen();
+                long frees = this.frees;
                 try {
                     for (long at = index.get(h); at != 0; at = next(at)) {
                         MemorySegment m = slab(at).memory;
@@ -930,7 +951,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                     }
                     break;
                 } catch (IllegalStateException | Moved e) {
-                    retryOrThrow(e);
+                    retryOrThrow(e, frees);
                     chain.clear();
                 }
             }
@@ -956,29 +977,34 @@ public final class ConcurrentBytesMap implements AutoCloseable {
 
     /** Removes every mapping; weakly consistent, as {@link #forEach}. The slabs are compacted after. */
     public void clear() {
+        long[] chain = new long[8];
         for (long h : hashes()) {
             for (;;) {
                 ensureOpen();
+                long frees = this.frees;
                 try {
                     long head = index.get(h);
                     if (head == 0) {
                         break;
                     }
-                    long count = 0;
+                    // The chain's records and sizes first: once removed, its slabs may be freed.
+                    int n = 0;
                     for (long at = head; at != 0; at = next(at)) {
-                        count++;
+                        if (n + 2 > chain.length) {
+                            chain = Arrays.copyOf(chain, chain.length * 2);
+                        }
+                        chain[n++] = at;
+                        chain[n++] = recordBytesAt(at);
                     }
                     if (index.remove(h, head)) {
-                        for (long at = head; at != 0; ) {
-                            long following = next(at);
-                            dead(at, recordBytesAt(at));
-                            at = following;
+                        size.add(-n / 2);
+                        for (int i = 0; i < n; i += 2) {
+                            dead(chain[i], chain[i + 1]);
                         }
-                        size.add(-count);
                         break;
                     }
                 } catch (IllegalStateException | Moved e) {
-                    retryOrThrow(e);
+                    retryOrThrow(e, frees);
                 }
             }
         }

@@ -109,9 +109,10 @@ final class Slab {
         return (long) END.getVolatile(this);
     }
 
-    /** Bytes reserved so far (at most the capacity). */
+    /** Bytes of records: where they end once sealed, else reserved so far (at most the capacity). */
     long used() {
-        return Math.min(capacity, (long) TOP.getVolatile(this));
+        long e = end();
+        return e >= 0 ? e : Math.min(capacity, (long) TOP.getVolatile(this));
     }
 
     /** Frees the memory; later accesses through any view of it throw {@link IllegalStateException}. */
