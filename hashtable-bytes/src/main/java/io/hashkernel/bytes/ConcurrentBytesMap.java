@@ -47,7 +47,10 @@ import java.util.function.Consumer;
  *   <li>{@link #size()}, {@link #forEach} and {@link #clear()} are weakly consistent with
  *       concurrent writes (exact when none runs). After {@link #close()} every method but
  *       {@code close()} and {@link #isClosed()} throws {@link IllegalStateException}; a call racing
- *       the close gets that exception, never freed memory.</li>
+ *       the close gets that exception, never freed memory. A caller's segment whose memory is
+ *       closed gets the JDK's {@link IllegalStateException} at once. The index is a growing
+ *       table: a write that needs it to grow from inside a {@link GrowingLongLongTable#forEach}
+ *       action (of any growing table) gets that table's {@link IllegalStateException}.</li>
  * </ul>
  *
  * <p>Not ordered: a hash map keeps no key order, so a range over keys takes a sorted copy of them
@@ -228,6 +231,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                 }
                 return valueLength;
             } catch (IllegalStateException | Moved e) {
+                callersMemory(e, key, into);
                 retryOrThrow(e, frees);
             }
         }
@@ -380,6 +384,13 @@ public final class ConcurrentBytesMap implements AutoCloseable {
         }
     }
 
+    /** Rethrows an {@link IllegalStateException} where a segment the caller passed is no longer alive. */
+    private static void callersMemory(RuntimeException e, MemorySegment a, MemorySegment b) {
+        if (e instanceof IllegalStateException ise && (!a.scope().isAlive() || b != null && !b.scope().isAlive())) {
+            throw ise;
+        }
+    }
+
     // ---------------------------------------------------------------- writes
 
     /**
@@ -454,6 +465,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                 return attempt(op, key, value, recordBytes, h, wantOld, w);
             } catch (IllegalStateException | Moved e) {
                 w.abandon();
+                callersMemory(e, key, value);
                 retryOrThrow(e, frees);
             } catch (OutOfSlabs e) {
                 w.abandon();
@@ -670,8 +682,13 @@ public final class ConcurrentBytesMap implements AutoCloseable {
         m.set(WORD, o + Slab.NEXT, 0);
         m.set(LENGTH, o + Slab.KEY_LENGTH, (int) keyLength);
         m.set(LENGTH, o + Slab.VALUE_LENGTH, (int) valueLength);
-        MemorySegment.copy(key, 0, m, o + Slab.HEADER, keyLength);
-        MemorySegment.copy(value, 0, m, o + Slab.HEADER + keyLength, valueLength);
+        try {
+            MemorySegment.copy(key, 0, m, o + Slab.HEADER, keyLength);
+            MemorySegment.copy(value, 0, m, o + Slab.HEADER + keyLength, valueLength);
+        } catch (RuntimeException | Error e) {
+            dead(at, bytes); // reserved and scannable (its header is written), never to be published
+            throw e;
+        }
         return at;
     }
 
@@ -756,8 +773,10 @@ public final class ConcurrentBytesMap implements AutoCloseable {
             if (s != null && s != open && s.end() >= 0) {
                 long records = s.end();
                 long live = records - s.dead.get(); // a snapshot: writers go on counting garbage
-                if (records == 0 || live < fraction * records || fraction >= 1.0 && live < records) {
-                    sparse.add(new Candidate(s, records == 0 ? 0 : (double) live / records));
+                // Live bytes against the slab's capacity: an unused tail is reclaimable too.
+                // compact() (fraction 1) takes only slabs with garbage, not every slab with a tail.
+                if (fraction >= 1.0 ? live < records : live < fraction * s.capacity) {
+                    sparse.add(new Candidate(s, (double) live / s.capacity));
                 }
             }
         }
@@ -858,10 +877,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                 throw e;
             }
             if (index.replace(h, head, newHead)) {
-                // The victim is freed whole; of the rest only the records before it were copied.
-                for (int i = 0; i < w.position; i++) {
-                    dead(w.before[i], w.beforeBytes[i]);
-                }
+                w.published(); // the moved record and the copied ones before it are garbage
                 return;
             }
             w.copiesLost();
@@ -905,6 +921,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
 
     /** Bytes of live records (headers and padding included): {@link #memoryBytes()} less garbage and free room. */
     public long liveBytes() {
+        ensureOpen();
         long live = 0;
         for (Slab s : slabs) {
             if (s != null) {
@@ -1125,8 +1142,8 @@ public final class ConcurrentBytesMap implements AutoCloseable {
         }
 
         /**
-         * The most slab memory the map may hold (the index aside); at least one slab. A
-         * compaction may briefly hold one slab more while it moves records.
+         * The most slab memory the map may hold (the index aside); at least one slab. Compaction
+         * may open one slab more, to move records before it frees any, and the map may keep it.
          */
         public Builder maxBytes(long bytes) {
             if (bytes <= 0) {
@@ -1138,8 +1155,8 @@ public final class ConcurrentBytesMap implements AutoCloseable {
 
         /**
          * Compact a full slab automatically once its live bytes fall under this fraction of its
-         * records' (0 to 1, default 0.5; 0 compacts only on {@link #compact()} or at the memory
-         * limit).
+         * capacity (0 to 1, default 0.5; 0 compacts only on {@link #compact()} or at the memory
+         * limit). Lower values trade memory (up to 1/fraction of the live bytes) for fewer copies.
          */
         public Builder compactBelow(double fraction) {
             if (!(fraction >= 0 && fraction <= 1)) {
