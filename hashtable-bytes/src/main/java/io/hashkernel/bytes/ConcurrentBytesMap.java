@@ -111,6 +111,8 @@ public final class ConcurrentBytesMap implements AutoCloseable {
     static final int MAX_SLABS = 1 << 16;
     /** The largest record (its offset in a slab of its own must fit in 32 bits). */
     static final long MAX_RECORD = (1L << 32) - 8;
+    /** Slabs an automatic compaction frees at most: about two slabs of moving per new slab. */
+    static final int AUTO_VICTIMS = 2;
     /** Keys of a batched lookup resolved together. */
     private static final int BATCH = 64;
 
@@ -139,6 +141,8 @@ public final class ConcurrentBytesMap implements AutoCloseable {
     /** The next generation of each slot; under slabLock. */
     private int[] generations = new int[0];
     private volatile Slab active;
+    /** The slab the compactor moves records into (only the compactor of the moment uses it). */
+    private volatile Slab compactorSlab;
     private volatile boolean compactionWanted;
     /** Slabs freed so far: a call that meets freed memory retries only where this moved. */
     private volatile long frees;
@@ -477,12 +481,12 @@ public final class ConcurrentBytesMap implements AutoCloseable {
             } finally {
                 gate.exit(ticket);
                 if (compactionWanted && !compacting.get()) {
-                    compact(compactBelow);
+                    compact(compactBelow, AUTO_VICTIMS);
                 }
             }
             if (compactNow) {
                 // Outside the gate (B4): the compactor waits for the writers inside it.
-                compact(1.0);
+                compact(1.0, Integer.MAX_VALUE);
             }
         }
     }
@@ -501,7 +505,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
             }
             byte[] old = found == 0 ? null : wantOld ? value(found) : NEW;
             if (op != REMOVE && w.record == 0) {
-                w.record = write(key, value, recordBytes, w.overLimit);
+                w.record = write(key, value, recordBytes, w.compactor);
             }
             long newHead = w.newChain(w.record);
             boolean swapped = head == 0 ? index.putIfAbsent(h, newHead) == 0
@@ -526,7 +530,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
      */
     private final class Write {
         /** The compactor's: it may use the slab beyond the memory limit (see {@link #openSlab}). */
-        final boolean overLimit;
+        final boolean compactor;
         long record;
         long found;
         long foundBytes;
@@ -536,8 +540,8 @@ public final class ConcurrentBytesMap implements AutoCloseable {
         long[] copies = NONE;
         int copyCount;
 
-        Write(boolean overLimit) {
-            this.overLimit = overLimit;
+        Write(boolean compactor) {
+            this.compactor = compactor;
         }
 
         /** Reads the chain from {@code head}: {@link #found}, its size and the records before it. */
@@ -581,7 +585,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                     if (copyCount == copies.length) {
                         copies = Arrays.copyOf(copies, copyCount * 2 + 2);
                     }
-                    tail = copy(before[i], tail, overLimit);
+                    tail = copy(before[i], tail, compactor);
                     copies[copyCount++] = tail;
                 }
             }
@@ -640,13 +644,13 @@ public final class ConcurrentBytesMap implements AutoCloseable {
     private static final long[] NONE = new long[0];
 
     /** A copy of the record at {@code at} (allocated in the open slab), followed by {@code next}. */
-    private long copy(long at, long next, boolean overLimit) {
+    private long copy(long at, long next, boolean compactor) {
         MemorySegment m = slab(at).memory;
         long o = Slab.offset(at);
         int keyLength = m.get(LENGTH, o + Slab.KEY_LENGTH);
         int valueLength = m.get(LENGTH, o + Slab.VALUE_LENGTH);
         long c = write(m.asSlice(o + Slab.HEADER, keyLength), m.asSlice(o + Slab.HEADER + keyLength, valueLength),
-                Slab.recordBytes(keyLength, valueLength), overLimit);
+                Slab.recordBytes(keyLength, valueLength), compactor);
         slab(c).memory.set(WORD, Slab.offset(c) + Slab.NEXT, next);
         return c;
     }
@@ -673,8 +677,8 @@ public final class ConcurrentBytesMap implements AutoCloseable {
     }
 
     /** Writes a record (NEXT 0) in the open slab; returns its location. */
-    private long write(MemorySegment key, MemorySegment value, long bytes, boolean overLimit) {
-        long at = allocate(bytes, overLimit);
+    private long write(MemorySegment key, MemorySegment value, long bytes, boolean compactor) {
+        long at = allocate(bytes, compactor);
         MemorySegment m = slab(at).memory;
         long o = Slab.offset(at);
         long keyLength = key.byteSize();
@@ -695,18 +699,35 @@ public final class ConcurrentBytesMap implements AutoCloseable {
     // ---------------------------------------------------------------- slabs
 
     /** Space for a record: the open slab's, or a new open slab's, or a slab of its own. */
-    private long allocate(long bytes, boolean overLimit) {
+    private long allocate(long bytes, boolean compactor) {
         if (bytes > slabBytes) {
             slabLock.lock();
             try {
-                Slab own = openSlab(bytes, overLimit);
+                Slab own = openSlab(bytes, compactor);
                 own.sealFull(bytes);
-                if (compactBelow > 0 && !sparseSlabs(compactBelow).isEmpty()) {
+                if (!compactor && compactBelow > 0 && !sparseSlabs(compactBelow).isEmpty()) {
                     compactionWanted = true;
                 }
                 return own.prefix;
             } finally {
                 slabLock.unlock();
+            }
+        }
+        if (compactor) {
+            // The compactor fills a slab of its own: moved records in the writers' slab would make
+            // the writers open slabs, and ask for compactions, for the compactor's bytes.
+            for (;;) {
+                Slab s = compactorSlab;
+                long at = s == null ? -1 : s.reserve(bytes);
+                if (at >= 0) {
+                    return at;
+                }
+                slabLock.lock();
+                try {
+                    compactorSlab = openSlab(slabBytes, true);
+                } finally {
+                    slabLock.unlock();
+                }
             }
         }
         for (;;) {
@@ -718,8 +739,9 @@ public final class ConcurrentBytesMap implements AutoCloseable {
             slabLock.lock();
             try {
                 if (active == s) {
-                    active = openSlab(slabBytes, overLimit);
-                    if (compactBelow > 0 && sparseSlabs(compactBelow).size() > 0) {
+                    active = openSlab(slabBytes, false);
+                    // One compaction (of AUTO_VICTIMS slabs) per slab of the writers' bytes.
+                    if (compactBelow > 0 && !sparseSlabs(compactBelow).isEmpty()) {
                         compactionWanted = true;
                     }
                 }
@@ -731,7 +753,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
 
     /**
      * A new slab in a free slot; under slabLock. Throws {@link OutOfSlabs} where the memory limit
-     * (or, with {@code overLimit}, the limit plus one slab: the compactor's room to move records
+     * (or, with {@code compactor}, the limit plus one slab: the compactor's room to move records
      * before it frees any) or the slot count is reached.
      */
     private Slab openSlab(long capacity, boolean overLimit) {
@@ -802,10 +824,16 @@ public final class ConcurrentBytesMap implements AutoCloseable {
      */
     public long compact() {
         ensureOpen();
-        return compact(1.0);
+        return compact(1.0, Integer.MAX_VALUE);
     }
 
-    private long compact(double below) {
+    /**
+     * Compacts up to {@code maxVictims} of the slabs under {@code below} (sparsest first). The
+     * automatic compaction takes {@link #AUTO_VICTIMS} a time: each new slab's worth of writes
+     * then pays for a bounded amount of moving, instead of one writer moving most of a large map
+     * when many slabs cross the threshold together (as uniform overwrites make them).
+     */
+    private long compact(double below, int maxVictims) {
         boolean explicit = below >= 1.0;
         while (!compacting.compareAndSet(false, true)) {
             if (!explicit) {
@@ -823,6 +851,9 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                 victims = sparseSlabs(below);
             } finally {
                 slabLock.unlock();
+            }
+            if (victims.size() > maxVictims) {
+                victims = victims.subList(0, maxVictims); // the rest when the next slab opens
             }
             if (victims.isEmpty()) {
                 return 0;
@@ -1025,7 +1056,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                 }
             }
         }
-        compact(1.0);
+        compact(1.0, Integer.MAX_VALUE);
     }
 
     private long hash(MemorySegment key) {
