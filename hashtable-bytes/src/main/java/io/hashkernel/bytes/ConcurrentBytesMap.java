@@ -486,7 +486,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
             }
             if (compactNow) {
                 // Outside the gate (B4): the compactor waits for the writers inside it.
-                compact(1.0, Integer.MAX_VALUE);
+                compactForRoom();
             }
         }
     }
@@ -760,7 +760,11 @@ public final class ConcurrentBytesMap implements AutoCloseable {
         if (closed) {
             throw closedError(); // close() frees the slabs it finds under this lock
         }
-        long limit = overLimit ? Math.min(maxBytes, Long.MAX_VALUE - slabBytes) + slabBytes : maxBytes;
+        // The compactor's slab is the one slab allowed past the limit: the writers' room is the
+        // limit without it.
+        Slab compactors = compactorSlab;
+        long limit = Math.min(maxBytes, Long.MAX_VALUE - slabBytes)
+                + (overLimit ? slabBytes : compactors == null ? 0 : compactors.capacity);
         if (slabMemory.get() > limit - capacity) {
             throw OutOfSlabs.INSTANCE;
         }
@@ -797,7 +801,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                 long live = records - s.dead.get(); // a snapshot: writers go on counting garbage
                 // Live bytes against the slab's capacity: an unused tail is reclaimable too.
                 // compact() (fraction 1) takes only slabs with garbage, not every slab with a tail.
-                if (fraction >= 1.0 ? live < records : live < fraction * s.capacity) {
+                if (fraction == ROOM ? live < s.capacity : fraction >= 1.0 ? live < records : live < fraction * s.capacity) {
                     sparse.add(new Candidate(s, (double) live / s.capacity));
                 }
             }
@@ -826,6 +830,18 @@ public final class ConcurrentBytesMap implements AutoCloseable {
         ensureOpen();
         return compact(1.0, Integer.MAX_VALUE);
     }
+
+    /**
+     * At the memory limit: compacts every slab not full of live records (its garbage and its
+     * unused tail), sparsest first, then gives the compactor's slab, with the room left in it, to
+     * the writers (their own slab is full: that is how they got here).
+     */
+    private void compactForRoom() {
+        compact(ROOM, Integer.MAX_VALUE);
+    }
+
+    /** {@link #compact(double, int)}'s threshold for {@link #compactForRoom}. */
+    private static final double ROOM = 2.0;
 
     /**
      * Compacts up to {@code maxVictims} of the slabs under {@code below} (sparsest first). The
@@ -873,6 +889,18 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                 }
                 free(v);
                 freed += v.capacity;
+            }
+            if (below == ROOM) {
+                slabLock.lock();
+                try {
+                    Slab c = compactorSlab;
+                    if (c != null && c.end() < 0 && active.end() >= 0) {
+                        compactorSlab = null;
+                        active = c;
+                    }
+                } finally {
+                    slabLock.unlock();
+                }
             }
         } catch (IllegalStateException e) {
             if (!closed) {
