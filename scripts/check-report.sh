@@ -21,16 +21,8 @@ if [ -z "$dir" ]; then
 fi
 [ -f "$dir/report.html" ] || { echo "no report.html in $dir" >&2; exit 1; }
 
-browser="$(command -v chromium || command -v chromium-browser || true)"
-if [ -z "$browser" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
-    echo "installing chromium (Debian package)..."
-    apt-get update -qq > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
-    browser="$(command -v chromium)"
-  else
-    echo "chromium is not installed and cannot be installed here (not root, or no apt-get)" >&2; exit 2
-  fi
-fi
+bash scripts/install-chromium.sh
+browser="$(command -v chromium || command -v chromium-browser)"
 
 profile="$(mktemp -d)"
 flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking

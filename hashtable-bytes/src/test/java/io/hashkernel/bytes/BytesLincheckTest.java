@@ -19,7 +19,7 @@ import java.nio.ByteBuffer;
 class BytesLincheckTest {
 
     static StressOptions options() {
-        return new StressOptions().iterations(15).invocationsPerIteration(300).threads(2).actorsPerThread(4)
+        return new StressOptions().iterations(10).invocationsPerIteration(300).threads(2).actorsPerThread(4)
                 .actorsBefore(3).actorsAfter(1);
     }
 

@@ -73,7 +73,7 @@ class ConcurrentBytesMapRacesTest {
             threads.add(new Thread(() -> {
                 try {
                     SplittableRandom r = new SplittableRandom(writer);
-                    for (int i = 0; i < 15_000; i++) {
+                    for (int i = 0; i < 10_000; i++) {
                         int k = writer * keysPerWriter + r.nextInt(keysPerWriter);
                         int op = r.nextInt(10);
                         if (op < 6) {
