@@ -303,10 +303,8 @@ public final class ConcurrentBytesMap implements AutoCloseable {
         if (at == 0) {
             return -1;
         }
-        Slab[] t = slabs;
-        int slot = Slab.slot(at);
-        Slab s = slot < t.length ? t[slot] : null;
-        if (s == null || s.prefix != (at & ~0xffffffffL)) {
+        Slab s = liveSlab(at);
+        if (s == null) {
             return -1;
         }
         try {
@@ -361,13 +359,19 @@ public final class ConcurrentBytesMap implements AutoCloseable {
 
     /** The slab of a location, or {@link Moved} where it was freed (its slot empty or reused). */
     private Slab slab(long at) {
-        Slab[] t = slabs;
-        int slot = Slab.slot(at);
-        Slab s = slot < t.length ? t[slot] : null;
-        if (s == null || s.prefix != (at & ~0xffffffffL)) {
+        Slab s = liveSlab(at);
+        if (s == null) {
             throw Moved.INSTANCE;
         }
         return s;
+    }
+
+    /** The slab of a location, or {@code null} where it was freed (its slot empty or of another generation). */
+    private Slab liveSlab(long at) {
+        Slab[] t = slabs;
+        int slot = Slab.slot(at);
+        Slab s = slot < t.length ? t[slot] : null;
+        return s != null && s.prefix == (at & ~0xffffffffL) ? s : null;
     }
 
     /**
@@ -444,13 +448,12 @@ public final class ConcurrentBytesMap implements AutoCloseable {
         return MemorySegment.ofArray(Objects.requireNonNull(bytes, what));
     }
 
-    /** Sentinel result of {@link #update} for "done, nothing to return" where the caller wants no copy. */
-    private static final byte[] NEW = new byte[0];
+    /** {@link #update}'s answer "the key was present" where the caller wants no copy of the old value. */
+    private static final byte[] PRESENT = new byte[0];
 
     /**
-     * The writes. Returns the previous value where {@code wantOld} (or {@code null}); without it,
-     * {@code null} where the key was absent and {@link #NEW}'s opposite, a non-null marker, where
-     * it was present.
+     * The writes. Returns the previous value (or {@code null} where the key was absent); without
+     * {@code wantOld}, {@link #PRESENT} in place of a copy of it.
      */
     private byte[] update(int op, MemorySegment key, MemorySegment value, boolean wantOld) {
         long recordBytes = 0;
@@ -503,7 +506,7 @@ public final class ConcurrentBytesMap implements AutoCloseable {
                 w.abandon(); // a record written for a try whose CAS failed
                 return current;
             }
-            byte[] old = found == 0 ? null : wantOld ? value(found) : NEW;
+            byte[] old = found == 0 ? null : wantOld ? value(found) : PRESENT;
             if (op != REMOVE && w.record == 0) {
                 w.record = write(key, value, recordBytes, w.compactor);
             }
@@ -657,10 +660,8 @@ public final class ConcurrentBytesMap implements AutoCloseable {
 
     /** Counts a record's bytes as garbage of its slab (nothing where the slab is already freed). */
     private void dead(long at, long bytes) {
-        Slab[] t = slabs;
-        int slot = Slab.slot(at);
-        Slab s = slot < t.length ? t[slot] : null;
-        if (s != null && s.prefix == (at & ~0xffffffffL)) {
+        Slab s = liveSlab(at);
+        if (s != null) {
             s.dead.addAndGet(bytes);
         }
     }

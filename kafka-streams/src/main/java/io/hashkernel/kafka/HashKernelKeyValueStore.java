@@ -79,11 +79,16 @@ final class HashKernelKeyValueStore implements KeyValueStore<Bytes, byte[]> {
     private void restoreAll(Collection<KeyValue<byte[], byte[]>> records) {
         ConcurrentBytesMap m = map;
         for (KeyValue<byte[], byte[]> r : records) {
-            if (r.value == null) {
-                m.remove(r.key);
-            } else {
-                m.set(r.key, r.value);
-            }
+            write(m, r.key, r.value);
+        }
+    }
+
+    /** A put, or a delete where {@code value} is null (the store's and the changelog's convention). */
+    private static void write(ConcurrentBytesMap m, byte[] key, byte[] value) {
+        if (value == null) {
+            m.remove(key);
+        } else {
+            m.set(key, value);
         }
     }
 
@@ -116,13 +121,7 @@ final class HashKernelKeyValueStore implements KeyValueStore<Bytes, byte[]> {
 
     @Override
     public void put(Bytes key, byte[] value) {
-        ConcurrentBytesMap m = openMap();
-        byte[] k = keyBytes(key);
-        if (value == null) {
-            m.remove(k);
-        } else {
-            m.set(k, value);
-        }
+        write(openMap(), keyBytes(key), value);
         StoreQueryUtils.updatePosition(position, context);
     }
 
