@@ -56,7 +56,7 @@ import java.util.function.Consumer;
  * <p>Not ordered: a hash map keeps no key order, so a range over keys takes a sorted copy of them
  * (as the Kafka Streams store of the {@code kafka-streams} module does).
  */
-public final class ConcurrentBytesMap implements AutoCloseable {
+public final class ConcurrentBytesMap implements BytesMap {
 
     /*
      * Implementation notes.
@@ -424,6 +424,11 @@ public final class ConcurrentBytesMap implements AutoCloseable {
      */
     public boolean set(byte[] key, byte[] value) {
         return update(PUT, array(key, "key"), array(value, "value"), false) == null;
+    }
+
+    /** As {@link #set(byte[], byte[])}, from segments (read in place). */
+    public boolean set(MemorySegment key, MemorySegment value) {
+        return update(PUT, Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"), false) == null;
     }
 
     /**

@@ -1,6 +1,8 @@
 package io.hashkernel.kafka;
 
-import io.hashkernel.bytes.ConcurrentBytesMap;
+import io.hashkernel.bytes.BytesMap;
+import io.hashkernel.pm.PersistentBytesMap;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
@@ -21,16 +23,18 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
- * A Kafka Streams key-value store whose state is a {@link ConcurrentBytesMap}: gets and puts are
- * hash lookups off the Java heap; ranges are answered from a sorted snapshot of the keys.
+ * A Kafka Streams key-value store whose state is a HashKernel {@link BytesMap}: in memory a
+ * {@code ConcurrentBytesMap}, durable a {@code PersistentBytesMap} in the task's state directory.
+ * Gets and puts are hash lookups off the Java heap; ranges are answered from a sorted snapshot of
+ * the keys.
  *
  * <p>Guarantees, as Kafka's own stores give them: {@code put(k, null)} deletes; restore from
  * the changelog goes through the batch {@link #putAll}; {@link #range}, {@link #reverseRange},
@@ -45,17 +49,24 @@ import java.util.function.Predicate;
  */
 final class HashKernelKeyValueStore implements KeyValueStore<Bytes, byte[]> {
 
+    /** Opens the map for a task: in memory, or durable in its state directory. */
+    interface Opener {
+        BytesMap open(StateStoreContext context, String name);
+    }
+
     private final String name;
-    private final Consumer<ConcurrentBytesMap.Builder> options;
+    private final boolean persistent;
+    private final Opener opener;
     private final Position position = Position.emptyPosition();
     private final Set<SnapshotIterator> openIterators = ConcurrentHashMap.newKeySet();
     private StateStoreContext context;
-    private volatile ConcurrentBytesMap map;
+    private volatile BytesMap map;
     private volatile boolean open;
 
-    HashKernelKeyValueStore(String name, Consumer<ConcurrentBytesMap.Builder> options) {
+    HashKernelKeyValueStore(String name, boolean persistent, Opener opener) {
         this.name = name;
-        this.options = options;
+        this.persistent = persistent;
+        this.opener = opener;
     }
 
     @Override
@@ -65,9 +76,7 @@ final class HashKernelKeyValueStore implements KeyValueStore<Bytes, byte[]> {
 
     @Override
     public void init(StateStoreContext context, StateStore root) {
-        ConcurrentBytesMap.Builder builder = ConcurrentBytesMap.builder();
-        options.accept(builder);
-        this.map = builder.build();
+        this.map = opener.open(context, name);
         this.context = context;
         if (root != null) {
             context.register(root, (BatchingStateRestoreCallback) this::restoreAll);
@@ -75,16 +84,20 @@ final class HashKernelKeyValueStore implements KeyValueStore<Bytes, byte[]> {
         open = true;
     }
 
-    /** The changelog's records in one batch; a null value is a delete. */
+    /** The changelog's records in one batch (one write of the map); a null value is a delete. */
     private void restoreAll(Collection<KeyValue<byte[], byte[]>> records) {
-        ConcurrentBytesMap m = map;
+        byte[][] keys = new byte[records.size()][];
+        byte[][] values = new byte[keys.length][];
+        int i = 0;
         for (KeyValue<byte[], byte[]> r : records) {
-            write(m, r.key, r.value);
+            keys[i] = r.key;
+            values[i++] = r.value;
         }
+        map.putAll(keys, values);
     }
 
     /** A put, or a delete where {@code value} is null (the store's and the changelog's convention). */
-    private static void write(ConcurrentBytesMap m, byte[] key, byte[] value) {
+    private static void write(BytesMap m, byte[] key, byte[] value) {
         if (value == null) {
             m.remove(key);
         } else {
@@ -94,7 +107,18 @@ final class HashKernelKeyValueStore implements KeyValueStore<Bytes, byte[]> {
 
     @Override
     public boolean persistent() {
-        return false;
+        return persistent;
+    }
+
+    /**
+     * Kafka commits: a durable store forces its log (what Kafka then records in its checkpoint
+     * file is on disk); an in-memory one has nothing to do.
+     */
+    @Override
+    public void commit(Map<TopicPartition, Long> changelogOffsets) {
+        if (openMap() instanceof PersistentBytesMap p) {
+            p.flush();
+        }
     }
 
     @Override
@@ -102,8 +126,8 @@ final class HashKernelKeyValueStore implements KeyValueStore<Bytes, byte[]> {
         return open;
     }
 
-    private ConcurrentBytesMap openMap() {
-        ConcurrentBytesMap m = map;
+    private BytesMap openMap() {
+        BytesMap m = map;
         if (!open || m == null) {
             throw new InvalidStateStoreException("Store " + name + " is currently closed.");
         }
@@ -127,7 +151,7 @@ final class HashKernelKeyValueStore implements KeyValueStore<Bytes, byte[]> {
 
     @Override
     public byte[] putIfAbsent(Bytes key, byte[] value) {
-        ConcurrentBytesMap m = openMap();
+        BytesMap m = openMap();
         byte[] k = keyBytes(key);
         if (value == null) {
             return m.get(k); // putting null where absent changes nothing
@@ -139,9 +163,16 @@ final class HashKernelKeyValueStore implements KeyValueStore<Bytes, byte[]> {
 
     @Override
     public void putAll(List<KeyValue<Bytes, byte[]>> entries) {
-        for (KeyValue<Bytes, byte[]> e : entries) {
-            put(e.key, e.value);
+        BytesMap m = openMap();
+        byte[][] keys = new byte[entries.size()][];
+        byte[][] values = new byte[keys.length][];
+        for (int i = 0; i < keys.length; i++) {
+            KeyValue<Bytes, byte[]> e = entries.get(i);
+            keys[i] = keyBytes(e.key);
+            values[i] = e.value;
         }
+        m.putAll(keys, values); // one write of the map (one flush, where it is durable)
+        StoreQueryUtils.updatePosition(position, context);
     }
 
     @Override
@@ -191,7 +222,7 @@ final class HashKernelKeyValueStore implements KeyValueStore<Bytes, byte[]> {
     }
 
     private KeyValueIterator<Bytes, byte[]> iterator(Predicate<byte[]> wanted, boolean reverse) {
-        ConcurrentBytesMap m = openMap();
+        BytesMap m = openMap();
         List<byte[]> keys = new ArrayList<>();
         m.forEachKey(k -> {
             if (wanted.test(k)) {
@@ -218,7 +249,7 @@ final class HashKernelKeyValueStore implements KeyValueStore<Bytes, byte[]> {
         for (SnapshotIterator it : List.copyOf(openIterators)) {
             it.close();
         }
-        ConcurrentBytesMap m = map;
+        BytesMap m = map;
         map = null;
         if (m != null) {
             m.close();
@@ -237,13 +268,13 @@ final class HashKernelKeyValueStore implements KeyValueStore<Bytes, byte[]> {
 
     /** Keys copied and sorted at creation; values read as each key is reached. */
     private final class SnapshotIterator implements KeyValueIterator<Bytes, byte[]> {
-        private final ConcurrentBytesMap source;
+        private final BytesMap source;
         private final List<byte[]> keys;
         private int at;
         private KeyValue<Bytes, byte[]> next;
         private volatile boolean closed;
 
-        SnapshotIterator(ConcurrentBytesMap source, List<byte[]> keys) {
+        SnapshotIterator(BytesMap source, List<byte[]> keys) {
             this.source = source;
             this.keys = keys;
         }

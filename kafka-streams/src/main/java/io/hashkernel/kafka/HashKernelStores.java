@@ -1,17 +1,22 @@
 package io.hashkernel.kafka;
 
 import io.hashkernel.bytes.ConcurrentBytesMap;
+import io.hashkernel.pm.Durability;
+import io.hashkernel.pm.PersistentBytesMap;
 import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.errors.ProcessorStateException;
 import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
 import org.apache.kafka.streams.state.KeyValueStore;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
  * Kafka Streams state stores backed by HashKernel, for {@code Stores.keyValueStoreBuilder} and
  * for the DSL through {@code Materialized.as(supplier)}, in place of {@code
- * Stores.inMemoryKeyValueStore} or {@code Stores.persistentKeyValueStore}.
+ * Stores.inMemoryKeyValueStore} or {@code Stores.persistentKeyValueStore} (RocksDB).
  *
  * <pre>{@code
  * KTable<String, Long> counts = builder.stream("words", Consumed.with(Serdes.String(), Serdes.String()))
@@ -48,6 +53,51 @@ public final class HashKernelStores {
     public static KeyValueBytesStoreSupplier inMemoryKeyValueStore(String name, Consumer<ConcurrentBytesMap.Builder> options) {
         Objects.requireNonNull(name, "name cannot be null");
         Objects.requireNonNull(options, "options cannot be null");
+        return supplier(name, false, "inMemoryKeyValueStore", (context, storeName) -> {
+            ConcurrentBytesMap.Builder builder = ConcurrentBytesMap.builder();
+            options.accept(builder);
+            return builder.build();
+        });
+    }
+
+    /**
+     * A durable store: the state lives off the Java heap in a {@link PersistentBytesMap} in the
+     * task's state directory ({@code <state.dir>/<application>/<task>/hashkernel/<name>}), with
+     * durability {@link Durability#NONE}: each Kafka commit forces the map's log, so what Kafka's
+     * checkpoint file records is on disk. After a restart the store is read back from its files
+     * and Kafka restores only the changelog records after its checkpoint, as with Kafka's RocksDB
+     * store; gets never touch the files.
+     *
+     * @throws NullPointerException if {@code name} is null
+     */
+    public static KeyValueBytesStoreSupplier persistentKeyValueStore(String name) {
+        return persistentKeyValueStore(name, b -> { });
+    }
+
+    /**
+     * As {@link #persistentKeyValueStore(String)}, each store's map opened with {@code options}
+     * applied to its builder (for instance {@code b -> b.checkpointBytes(256L << 20)}).
+     *
+     * @throws NullPointerException if an argument is null
+     */
+    public static KeyValueBytesStoreSupplier persistentKeyValueStore(String name, Consumer<PersistentBytesMap.Builder> options) {
+        Objects.requireNonNull(name, "name cannot be null");
+        Objects.requireNonNull(options, "options cannot be null");
+        return supplier(name, true, "persistentKeyValueStore", (context, storeName) -> {
+            Path dir = context.stateDir().toPath().resolve("hashkernel").resolve(storeName);
+            PersistentBytesMap.Builder builder = PersistentBytesMap.builder(dir).durability(Durability.NONE);
+            options.accept(builder);
+            try {
+                return builder.open();
+            } catch (IOException e) {
+                throw new ProcessorStateException("store " + storeName + " cannot open its files in " + dir + ": "
+                        + e.getMessage(), e);
+            }
+        });
+    }
+
+    private static KeyValueBytesStoreSupplier supplier(String name, boolean persistent, String factory,
+                                                       HashKernelKeyValueStore.Opener opener) {
         return new KeyValueBytesStoreSupplier() {
             @Override
             public String name() {
@@ -56,17 +106,17 @@ public final class HashKernelStores {
 
             @Override
             public KeyValueStore<Bytes, byte[]> get() {
-                return new HashKernelKeyValueStore(name, options);
+                return new HashKernelKeyValueStore(name, persistent, opener);
             }
 
             @Override
             public String metricsScope() {
-                return "hashkernel-in-memory";
+                return persistent ? "hashkernel-persistent" : "hashkernel-in-memory";
             }
 
             @Override
             public String toString() {
-                return "HashKernelStores.inMemoryKeyValueStore(" + name + ")";
+                return "HashKernelStores." + factory + "(" + name + ")";
             }
         };
     }

@@ -9,13 +9,20 @@ import net.jqwik.api.Provide;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.processor.TaskId;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Properties;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -65,9 +72,57 @@ class StoreModelProperties {
 
     @Property(tries = 200)
     void agreesWithATreeMap(@ForAll("operations") List<Op> ops) {
-        NavigableMap<Bytes, byte[]> model = new TreeMap<>();
         KeyValueStore<Bytes, byte[]> store = openStore();
         try {
+            check(ops, store, new TreeMap<>());
+        } finally {
+            store.close();
+        }
+    }
+
+    /** A task's state directory under {@code dir}, as Kafka gives it to a store. */
+    static MockProcessorContext<Object, Object> contextIn(Path dir) {
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "model");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        p.put(StreamsConfig.STATE_DIR_CONFIG, dir.toString());
+        return new MockProcessorContext<>(p, new TaskId(0, 0), dir.resolve("0_0").toFile());
+    }
+
+    static KeyValueStore<Bytes, byte[]> openPersistent(MockProcessorContext<Object, Object> context) {
+        KeyValueStore<Bytes, byte[]> store = HashKernelStores.persistentKeyValueStore("model").get();
+        store.init(context.getStateStoreContext(), store);
+        return store;
+    }
+
+    @Property(tries = 60)
+    void theDurableStoreAgreesWithATreeMapAndAfterReopening(@ForAll("operations") List<Op> ops) throws IOException {
+        Path dir = Files.createTempDirectory("store-model");
+        try {
+            MockProcessorContext<Object, Object> context = contextIn(dir);
+            NavigableMap<Bytes, byte[]> model = new TreeMap<>();
+            KeyValueStore<Bytes, byte[]> store = openPersistent(context);
+            try {
+                check(ops, store, model);
+                store.commit(Map.of());
+            } finally {
+                store.close();
+            }
+            KeyValueStore<Bytes, byte[]> reopened = openPersistent(context);
+            try {
+                assertSame(entries(model), reopened.all(), "contents after reopening");
+            } finally {
+                reopened.close();
+            }
+        } finally {
+            try (var files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    private void check(List<Op> ops, KeyValueStore<Bytes, byte[]> store, NavigableMap<Bytes, byte[]> model) {
+        {
             for (Op op : ops) {
                 Bytes k = Bytes.wrap(op.key());
                 Bytes other = Bytes.wrap(op.other());
@@ -122,8 +177,6 @@ class StoreModelProperties {
                 }
             }
             assertSame(entries(model), store.all(), "final contents");
-        } finally {
-            store.close();
         }
     }
 

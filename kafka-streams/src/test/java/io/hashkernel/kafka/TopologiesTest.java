@@ -36,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Three topologies (a word count, a windowless aggregation, a table-table join) run with
- * {@link TopologyTestDriver} on the same input with HashKernel's store and with Kafka's own
+ * {@link TopologyTestDriver} on the same input with HashKernel's two stores (in memory, durable) and with Kafka's own
  * in-memory and RocksDB stores: the outputs and the stores' final contents must be identical.
  */
 class TopologiesTest {
@@ -44,11 +44,12 @@ class TopologiesTest {
     Path stateDir;
 
     enum Store {
-        HASHKERNEL, KAFKA_IN_MEMORY, ROCKSDB;
+        HASHKERNEL, HASHKERNEL_PERSISTENT, KAFKA_IN_MEMORY, ROCKSDB;
 
         KeyValueBytesStoreSupplier supplier(String name) {
             return switch (this) {
                 case HASHKERNEL -> HashKernelStores.inMemoryKeyValueStore(name);
+                case HASHKERNEL_PERSISTENT -> HashKernelStores.persistentKeyValueStore(name);
                 case KAFKA_IN_MEMORY -> Stores.inMemoryKeyValueStore(name);
                 case ROCKSDB -> Stores.persistentKeyValueStore(name);
             };
@@ -92,7 +93,7 @@ class TopologiesTest {
         Run hashKernel = run(Store.HASHKERNEL, topology, storeName, feed);
         assertFalse(hashKernel.output().isEmpty());
         assertFalse(hashKernel.finalState().isEmpty());
-        for (Store other : new Store[]{Store.KAFKA_IN_MEMORY, Store.ROCKSDB}) {
+        for (Store other : new Store[]{Store.HASHKERNEL_PERSISTENT, Store.KAFKA_IN_MEMORY, Store.ROCKSDB}) {
             Run r = run(other, topology, storeName, feed);
             assertEquals(r.output(), hashKernel.output(), "output against " + other);
             assertEquals(r.finalState(), hashKernel.finalState(), "final state against " + other);

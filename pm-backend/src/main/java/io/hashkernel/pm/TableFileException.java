@@ -20,6 +20,12 @@ public final class TableFileException extends FileSystemException {
         OTHER_LAYOUT,
         /** Both copies of the header fail their checksum. */
         CORRUPT_HEADER,
+        /**
+         * A byte map's log or snapshot is damaged where it had been made durable (a record fails
+         * its checksum before the end of a file that is not the newest log), or a file it needs is
+         * missing.
+         */
+        CORRUPT_LOG,
         /** The builder asked for a capacity or missing value other than the file's. */
         MISMATCH,
         /** The file (or, to create it, its directory) cannot be written. */
