@@ -63,10 +63,12 @@ public final class HashKernelStores {
     /**
      * A durable store: the state lives off the Java heap in a {@link PersistentBytesMap} in the
      * task's state directory ({@code <state.dir>/<application>/<task>/hashkernel/<name>}), with
-     * durability {@link Durability#NONE}: each Kafka commit forces the map's log, so what Kafka's
-     * checkpoint file records is on disk. After a restart the store is read back from its files
-     * and Kafka restores only the changelog records after its checkpoint, as with Kafka's RocksDB
-     * store; gets never touch the files.
+     * durability {@link Durability#NONE}, {@linkplain PersistentBytesMap.Builder#writeBehind write
+     * behind}: each Kafka commit forces the map's log, so what Kafka's checkpoint file records is
+     * on disk, and the writes between two commits cost no system call (a crash may lose them; Kafka
+     * restores them from the changelog, as it does for its RocksDB store, whose write-ahead log is
+     * off). After a restart the store is read back from its files and Kafka restores only the
+     * changelog records after its checkpoint; gets never touch the files.
      *
      * @throws NullPointerException if {@code name} is null
      */
@@ -85,7 +87,7 @@ public final class HashKernelStores {
         Objects.requireNonNull(options, "options cannot be null");
         return supplier(name, true, "persistentKeyValueStore", (context, storeName) -> {
             Path dir = context.stateDir().toPath().resolve("hashkernel").resolve(storeName);
-            PersistentBytesMap.Builder builder = PersistentBytesMap.builder(dir).durability(Durability.NONE);
+            PersistentBytesMap.Builder builder = PersistentBytesMap.builder(dir).durability(Durability.NONE).writeBehind(true);
             options.accept(builder);
             try {
                 return builder.open();

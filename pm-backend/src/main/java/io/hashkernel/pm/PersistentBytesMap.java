@@ -43,7 +43,8 @@ import java.util.zip.CRC32C;
  * returns; what it then survives is the map's {@link Durability}: {@code EACH} and {@code BATCH}
  * make each single-key call durable before it returns, {@code BATCH} makes a
  * {@link #putAll} durable once for the whole call ({@code EACH}: per element), {@code NONE} only
- * at {@link #flush()}, {@link #checkpoint()} and {@link #close()}. After a crash, opening the
+ * at {@link #flush()}, {@link #checkpoint()} and {@link #close()} (its writes survive a process
+ * crash, unless {@link Builder#writeBehind} lets them wait in a buffer). After a crash, opening the
  * directory restores every acknowledged write, and the state it restores is the state after some
  * prefix of the writes in the order the map applied them: an unacknowledged write is there or not,
  * whole, and never without the writes applied before it. {@link #recovery()} says what the open
@@ -88,7 +89,7 @@ public final class PersistentBytesMap implements BytesMap {
      * map and append its record to the newest log under one lock (appendLock), so the log's order
      * is the map's order for every key. A record goes to a 1 MiB buffer, which is written to the
      * file when it fills, when a sync needs it, and under NONE before the call returns (what a
-     * process crash must not lose is in the page cache).
+     * process crash must not lose is in the page cache) unless the map was opened write-behind.
      *
      * Durability. A log position is durable when a force covered it. sync(p) (group commit): under
      * syncLock, if p is not yet durable, drain the buffer (under appendLock), note the end, force
@@ -141,6 +142,7 @@ public final class PersistentBytesMap implements BytesMap {
     private final Path dir;
     private final ConcurrentBytesMap map;
     private final Durability durability;
+    private final boolean writeBehind;
     private final long checkpointBytes;
     private final FileChannel lockChannel;
     private final Recovery recovery;
@@ -175,6 +177,7 @@ public final class PersistentBytesMap implements BytesMap {
     private PersistentBytesMap(Builder b, FileChannel lockChannel, Consumer<String> steps) throws IOException {
         this.dir = b.dir;
         this.durability = b.durability;
+        this.writeBehind = b.writeBehind;
         this.checkpointBytes = b.checkpointBytes;
         this.lockChannel = lockChannel;
         this.steps = steps;
@@ -415,7 +418,7 @@ public final class PersistentBytesMap implements BytesMap {
             writable();
             result = apply(op, key, value);
             end = appended;
-            if (durability == Durability.NONE) {
+            if (durability == Durability.NONE && !writeBehind) {
                 drainOrFail(); // acknowledged writes must survive the process: in the page cache
             }
         } finally {
@@ -493,7 +496,7 @@ public final class PersistentBytesMap implements BytesMap {
         } finally {
             if (durability == Durability.BATCH && end > 0 && failure == null && !closed) {
                 sync(end);
-            } else if (durability == Durability.NONE && end > 0) {
+            } else if (durability == Durability.NONE && !writeBehind && end > 0) {
                 appendLock.lock();
                 try {
                     if (failure == null && !closed) {
@@ -989,6 +992,7 @@ public final class PersistentBytesMap implements BytesMap {
     public static final class Builder {
         private final Path dir;
         private Durability durability = Durability.BATCH;
+        private boolean writeBehind;
         private long checkpointBytes = DEFAULT_CHECKPOINT_BYTES;
         private boolean createIfMissing = true;
         private Consumer<ConcurrentBytesMap.Builder> mapOptions = b -> { };
@@ -1015,6 +1019,21 @@ public final class PersistentBytesMap implements BytesMap {
                 throw new IllegalArgumentException("checkpointBytes must be at least 4096, was " + bytes);
             }
             this.checkpointBytes = bytes;
+            return this;
+        }
+
+        /**
+         * With {@link Durability#NONE}: whether acknowledged writes may wait in the map's 1 MiB
+         * buffer until {@link #flush()}, a checkpoint, {@link #close()} or a full buffer, so that
+         * a write costs no system call. A process crash may then lose them too; what it leaves is
+         * still a prefix of the writes, never a torn one. For users that recover recent writes
+         * from elsewhere, as Kafka Streams does from its changelog (its RocksDB store runs with
+         * RocksDB's write-ahead log off for the same reason). Off by default.
+         *
+         * @throws IllegalStateException at {@link #open()} if set with a durability other than {@code NONE}
+         */
+        public Builder writeBehind(boolean behind) {
+            this.writeBehind = behind;
             return this;
         }
 
@@ -1046,6 +1065,9 @@ public final class PersistentBytesMap implements BytesMap {
          * @throws IOException        if the files cannot be read or written
          */
         public PersistentBytesMap open() throws IOException {
+            if (writeBehind && durability != Durability.NONE) {
+                throw new IllegalStateException("writeBehind needs durability NONE, was " + durability);
+            }
             if (!Files.isDirectory(dir)) {
                 if (Files.exists(dir)) {
                     throw new TableFileException(dir, TableFileException.Problem.OTHER_LAYOUT, "not a directory");

@@ -49,7 +49,8 @@ class BytesMapCrashTest {
             Map<ByteBuffer, ByteBuffer> model = new HashMap<>();
             states.add(new HashMap<>());
             int acked = 0;
-            try (PersistentBytesMap m = PersistentBytesMap.builder(d).durability(durability)
+            boolean behind = durability == Durability.NONE && r.nextBoolean(); // writes may wait in the buffer
+            try (PersistentBytesMap m = PersistentBytesMap.builder(d).durability(durability).writeBehind(behind)
                     .checkpointBytes(4096 << r.nextInt(4)).open()) {
                 int ops = 50 + r.nextInt(600);
                 for (int i = 0; i < ops; i++) {

@@ -301,6 +301,12 @@ class PersistentBytesMapTest {
             assertArrayEquals(b("v"), m.get(b("k")));
         }
         assertThrows(IllegalArgumentException.class, () -> PersistentBytesMap.builder(d).checkpointBytes(100));
+        IllegalStateException behind = assertThrows(IllegalStateException.class,
+                () -> PersistentBytesMap.builder(d).writeBehind(true).open());
+        assertTrue(behind.getMessage().contains("NONE"), behind.getMessage());
+        try (PersistentBytesMap m = PersistentBytesMap.builder(d).open()) {
+            assertEquals(1, m.size(), "the refused open left the directory unlocked");
+        }
         assertThrows(NullPointerException.class, () -> PersistentBytesMap.builder(null));
     }
 
