@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.hashkernel.pm.Durability;
 import io.hashkernel.pm.KillDrill;
 import io.hashkernel.pm.Persistence;
+import io.hashkernel.pm.PersistentBytesMap;
 import io.hashkernel.pm.PersistentLongLongTable;
 import io.hashkernel.pm.PowerCutDrill;
 import io.hashkernel.pm.RecoveryReport;
@@ -91,6 +92,11 @@ public final class PmBench implements Callable<Integer> {
     @Option(names = "--power-cuts", defaultValue = "0", description = "Run the power-cut drill with this many cuts instead.")
     int powerCuts;
 
+    @Option(names = "--bytes-entries", defaultValue = "0", paramLabel = "N",
+            description = "Measure the durable byte map instead: N entries of 16-byte keys and 100-byte values "
+                    + "loaded, overwritten and read, and its recovery timed.")
+    long bytesEntries;
+
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the drills (default ${DEFAULT-VALUE}).")
     long seed;
 
@@ -110,9 +116,10 @@ public final class PmBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (threads < 1 || threads > 256 || batch < 1 || batch > 1 << 20 || seconds <= 0 || tableMib < 1
-                || Integer.bitCount(tableMib) != 1 || crashCycles < 0 || powerCuts < 0) {
+                || Integer.bitCount(tableMib) != 1 || crashCycles < 0 || powerCuts < 0 || bytesEntries < 0) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--threads must be 1..256, --batch 1..2^20, "
-                    + "--seconds positive, --table-mib a power of two, --crash-cycles and --power-cuts at least 0");
+                    + "--seconds positive, --table-mib a power of two, --crash-cycles, --power-cuts and --bytes-entries "
+                    + "at least 0");
         }
         boolean temporary = dir == null;
         Path work = temporary ? Files.createTempDirectory("pmbench") : Files.createDirectories(dir);
@@ -126,7 +133,10 @@ public final class PmBench implements Callable<Integer> {
             if (crashCycles > 0) {
                 good &= crashCycles(work, result);
             }
-            if (powerCuts == 0 && crashCycles == 0) {
+            if (bytesEntries > 0) {
+                bytesMap(work.resolve("bytes"), result);
+            }
+            if (powerCuts == 0 && crashCycles == 0 && bytesEntries == 0) {
                 throughput(work, result);
             }
             if (json != null) {
@@ -143,6 +153,90 @@ public final class PmBench implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    // ---------------------------------------------------------------- the durable byte map
+
+    /**
+     * The durable byte map on one thread: bulk loads of {@code batch} pairs (one sync each,
+     * BATCH), single overwrites under each durability for {@code seconds}, gets, and the time
+     * to reopen it from its logs and from a snapshot.
+     */
+    private void bytesMap(Path dir, Map<String, Object> result) throws IOException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        out.printf("pmbench bytes: %d entries, 16-byte keys, 100-byte values, one thread, bulk calls of %d, %.1f s each%n",
+                bytesEntries, batch, seconds);
+        long start = System.nanoTime();
+        try (PersistentBytesMap map = PersistentBytesMap.builder(dir)
+                .map(o -> o.expectedEntries(bytesEntries)).open()) {
+            byte[][] keys = new byte[batch][];
+            byte[][] values = new byte[batch][];
+            for (long i = 0; i < bytesEntries; i += batch) {
+                int n = (int) Math.min(batch, bytesEntries - i);
+                if (n < batch) {
+                    keys = new byte[n][];
+                    values = new byte[n][];
+                }
+                for (int j = 0; j < n; j++) {
+                    keys[j] = StoreBench.key(i + j).get();
+                    values[j] = StoreBench.value(i + j);
+                }
+                map.putAll(keys, values);
+            }
+            double secs = (System.nanoTime() - start) / 1e9;
+            m.put("loadMops", bytesEntries / secs / 1e6);
+            out.printf("  load (putAll, BATCH): %.3f M/s%n", bytesEntries / secs / 1e6);
+        }
+        for (Durability d : new Durability[] {Durability.NONE, Durability.BATCH}) {
+            for (boolean behind : d == Durability.NONE ? new boolean[] {true, false} : new boolean[] {false}) {
+                try (PersistentBytesMap map = PersistentBytesMap.builder(dir).durability(d).writeBehind(behind)
+                        .map(o -> o.expectedEntries(bytesEntries)).open()) {
+                    if (d == Durability.NONE && behind) {
+                        report(m, "recoveryFromLogs", map.recovery());
+                    }
+                    double mops = timed(i -> map.set(StoreBench.key(i).get(), StoreBench.value(i)));
+                    String name = "put" + (behind ? "WriteBehind" : d == Durability.NONE ? "None" : "Batch");
+                    m.put(name + "Mops", mops);
+                    out.printf("  put, %-22s %.3f M/s%n", d + (behind ? " write-behind:" : ":"), mops);
+                    if (d == Durability.BATCH) {
+                        double gets = timed(i -> map.get(StoreBench.key(i).get()));
+                        m.put("getMops", gets);
+                        out.printf("  get:                       %.3f M/s%n", gets);
+                        map.checkpoint();
+                    }
+                }
+            }
+        }
+        try (PersistentBytesMap map = PersistentBytesMap.builder(dir).open()) {
+            report(m, "recoveryFromSnapshot", map.recovery());
+        }
+        result.put("bytesMap", m);
+    }
+
+    /** Operations per microsecond of {@code op} over random entries for {@code seconds}. */
+    private double timed(java.util.function.LongConsumer op) {
+        long state = Keys.seed(seed, 0);
+        long ops = 0;
+        long start = System.nanoTime();
+        long end = start + (long) (seconds * 1e9);
+        long now;
+        do {
+            for (int i = 0; i < 256; i++) {
+                state = Keys.next(state);
+                op.accept(Keys.below(state, bytesEntries));
+            }
+            ops += 256;
+        } while ((now = System.nanoTime()) < end);
+        return ops / ((now - start) / 1e3);
+    }
+
+    private void report(Map<String, Object> m, String name, PersistentBytesMap.Recovery r) {
+        double gib = r.fileBytes() / (double) (1L << 30);
+        m.put(name + "Millis", r.millis());
+        m.put(name + "MillisPerGiB", r.millis() / gib);
+        out.printf("  reopen %-14s %.0f ms for %.2f GiB of files (%.0f ms/GiB), %d snapshot + %d log records%n",
+                name.substring("recoveryFrom".length()).toLowerCase() + ":", r.millis(), gib, r.millis() / gib,
+                r.snapshotRecords(), r.logRecords());
     }
 
     // ---------------------------------------------------------------- drills

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * A table file that cannot be opened or created as asked. The message names the file and what
+ * A table file, or a byte map's directory, that cannot be opened or created as asked. The message names the file and what
  * is wrong; {@link #problem()} says which kind of wrong. Whatever the problem, an existing file is
  * left as it was, and a file this open was creating is removed.
  */

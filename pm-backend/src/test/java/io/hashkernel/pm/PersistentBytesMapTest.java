@@ -85,7 +85,7 @@ class PersistentBytesMapTest {
         for (int round = 0; round < 4; round++) {
             try (PersistentBytesMap m = PersistentBytesMap.builder(d).durability(durability).checkpointBytes(4096).open()) {
                 assertEquals(model, contents(m), "round " + round + ": " + m.recovery());
-                for (int i = 0; i < 3000; i++) {
+                for (int i = 0; i < 1500; i++) {
                     step(m, model, r);
                 }
                 if (round == 2) {
