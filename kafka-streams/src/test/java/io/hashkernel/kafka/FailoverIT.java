@@ -30,6 +30,8 @@ import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,9 +50,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A real broker (KRaft, one combined node, started in-process by Kafka's test kit) and two
  * Kafka Streams instances of one word-count application sharing the input's four partitions,
  * their counts in HashKernel stores, exactly-once. One instance is stopped mid-run; the other
- * takes over its partitions, restores their counts from the changelog into new HashKernel stores,
- * and goes on: the final counts, read from the output topic and from the survivor's store, are
- * exact.
+ * takes over its partitions, restores their counts from the changelog into new HashKernel stores
+ * (in memory, then durable), and goes on: the final counts, read from the output topic and from
+ * the survivor's store, are exact. And an instance with durable stores, stopped and restarted on
+ * its state directory, reads its counts from its stores' files and restores from the changelog
+ * only what they lack.
  *
  * <p>Tagged {@code integration}: {@code ./mvnw -pl kafka-streams -am verify -Pkafka-it} runs it
  * (about a minute here), the default build does not.
@@ -63,28 +67,46 @@ class FailoverIT {
     @TempDir
     Path dirs;
 
-    @Test
-    void theSurvivorRestoresTheStoppedInstancesCountsAndTheyAreExact() throws Exception {
-        try (KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()
+    /** A started one-node cluster with the input and output topics. */
+    private static KafkaClusterTestKit cluster() throws Exception {
+        KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()
                 .setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).build())
                 .setConfigProp("group.initial.rebalance.delay.ms", "0")
                 .setConfigProp("offsets.topic.replication.factor", "1")
                 .setConfigProp("transaction.state.log.replication.factor", "1")
                 .setConfigProp("transaction.state.log.min.isr", "1")
-                .build()) {
-            cluster.format();
-            cluster.startup();
-            cluster.waitForReadyBrokers();
-            try (Admin admin = cluster.admin()) {
-                admin.createTopics(List.of(new NewTopic("words", PARTITIONS, (short) 1),
-                        new NewTopic("counts", PARTITIONS, (short) 1))).all().get();
-            }
+                .build();
+        cluster.format();
+        cluster.startup();
+        cluster.waitForReadyBrokers();
+        try (Admin admin = cluster.admin()) {
+            admin.createTopics(List.of(new NewTopic("words", PARTITIONS, (short) 1),
+                    new NewTopic("counts", PARTITIONS, (short) 1))).all().get();
+            // Produce only once every partition has a leader: a producer that meets a partition
+            // without one retries, and its idempotent retries can then fail for good.
+            await(() -> {
+                try {
+                    return admin.describeTopics(List.of("words", "counts")).allTopicNames().get().values().stream()
+                            .allMatch(t -> t.partitions().size() == PARTITIONS
+                                    && t.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+                } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+                    return false;
+                }
+            }, "the topics' partitions have leaders");
+        }
+        return cluster;
+    }
+
+    @ParameterizedTest(name = "durable store: {0}")
+    @ValueSource(booleans = {false, true})
+    void theSurvivorRestoresTheStoppedInstancesCountsAndTheyAreExact(boolean durable) throws Exception {
+        try (KafkaClusterTestKit cluster = cluster()) {
             Map<String, Long> expected = new HashMap<>();
             produce(cluster.bootstrapServers(), 0, 20_000, expected);
 
             AtomicLong restored = new AtomicLong();
-            KafkaStreams a = start(cluster.bootstrapServers(), "a", restored);
-            KafkaStreams b = start(cluster.bootstrapServers(), "b", new AtomicLong());
+            KafkaStreams a = start(cluster.bootstrapServers(), "a", restored, durable);
+            KafkaStreams b = start(cluster.bootstrapServers(), "b", new AtomicLong(), durable);
             try {
                 await(() -> a.state() == KafkaStreams.State.RUNNING && b.state() == KafkaStreams.State.RUNNING, "both running");
                 await(() -> !b.metadataForLocalThreads().iterator().next().activeTasks().isEmpty(), "b owns tasks");
@@ -117,11 +139,63 @@ class FailoverIT {
         }
     }
 
-    private KafkaStreams start(String bootstrap, String instance, AtomicLong restored) {
+    @Test
+    void aRestartedInstanceReadsItsDurableStoreAndRestoresOnlyWhatItLacks() throws Exception {
+        try (KafkaClusterTestKit cluster = cluster()) {
+            Map<String, Long> expected = new HashMap<>();
+            produce(cluster.bootstrapServers(), 0, 20_000, expected);
+            KafkaStreams a = start(cluster.bootstrapServers(), "a", new AtomicLong(), true);
+            Map<String, Long> output = new HashMap<>();
+            try {
+                await(() -> {
+                    readOutput(cluster.bootstrapServers(), output);
+                    return output.equals(expected);
+                }, "every word counted");
+            } finally {
+                // Leaving the group lets the restarted instance take its tasks at once.
+                a.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                        .withTimeout(Duration.ofSeconds(30)));
+            }
+            long changelog = endOffsets(cluster.bootstrapServers(), "failover-word-count-counts-changelog");
+            produce(cluster.bootstrapServers(), 20_000, 30_000, expected);
+            AtomicLong restored = new AtomicLong();
+            KafkaStreams again = start(cluster.bootstrapServers(), "a", restored, true);
+            try {
+                await(() -> {
+                    readOutput(cluster.bootstrapServers(), output);
+                    return output.equals(expected);
+                }, "every word counted after the restart");
+                ReadOnlyKeyValueStore<String, Long> store = again.store(StoreQueryParameters.fromNameAndType("counts",
+                        QueryableStoreTypes.keyValueStore()));
+                Map<String, Long> state = new HashMap<>();
+                try (var it = store.all()) {
+                    it.forEachRemaining(kv -> state.put(kv.key, kv.value));
+                }
+                assertEquals(expected, state, "the restarted instance's stores hold every count");
+                System.out.printf("restart: %d of %d changelog records restored%n", restored.get(), changelog);
+                assertTrue(changelog > 1000, "the changelog holds " + changelog + " records");
+                assertTrue(restored.get() * 100 < changelog, "the restart restored " + restored.get() + " of the "
+                        + changelog + " changelog records: the rest came from the store's own files");
+            } finally {
+                again.close(Duration.ofSeconds(30));
+            }
+        }
+    }
+
+    private static long endOffsets(String bootstrap, String topic) {
+        try (KafkaConsumer<String, Long> c = new KafkaConsumer<>(consumerConfig(bootstrap), new StringDeserializer(), new LongDeserializer())) {
+            List<TopicPartition> parts = c.partitionsFor(topic).stream()
+                    .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+            return c.endOffsets(parts).values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    private KafkaStreams start(String bootstrap, String instance, AtomicLong restored, boolean durable) {
         StreamsBuilder builder = new StreamsBuilder();
         builder.stream("words", Consumed.with(Serdes.String(), Serdes.String()))
                 .groupBy((key, word) -> word, Grouped.with(Serdes.String(), Serdes.String()))
-                .count(Materialized.<String, Long>as(HashKernelStores.inMemoryKeyValueStore("counts"))
+                .count(Materialized.<String, Long>as(durable ? HashKernelStores.persistentKeyValueStore("counts")
+                                : HashKernelStores.inMemoryKeyValueStore("counts"))
                         .withKeySerde(Serdes.String()).withValueSerde(Serdes.Long()))
                 .toStream()
                 .to("counts", Produced.with(Serdes.String(), Serdes.Long()));
@@ -177,11 +251,7 @@ class FailoverIT {
     }
 
     private static long committedOutput(String bootstrap) {
-        try (KafkaConsumer<String, Long> c = new KafkaConsumer<>(consumerConfig(bootstrap), new StringDeserializer(), new LongDeserializer())) {
-            List<TopicPartition> parts = c.partitionsFor("counts").stream()
-                    .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
-            return c.endOffsets(parts).values().stream().mapToLong(Long::longValue).sum();
-        }
+        return endOffsets(bootstrap, "counts");
     }
 
     /** The last committed count of every word in the output topic, read from its start. */
