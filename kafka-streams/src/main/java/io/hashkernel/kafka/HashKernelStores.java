@@ -3,6 +3,7 @@ package io.hashkernel.kafka;
 import io.hashkernel.bytes.ConcurrentBytesMap;
 import io.hashkernel.pm.Durability;
 import io.hashkernel.pm.PersistentBytesMap;
+import io.hashkernel.table.TableFullException;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.errors.ProcessorStateException;
 import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
@@ -91,7 +92,7 @@ public final class HashKernelStores {
             options.accept(builder);
             try {
                 return builder.open();
-            } catch (IOException e) {
+            } catch (IOException | TableFullException e) {
                 throw new ProcessorStateException("store " + storeName + " cannot open its files in " + dir + ": "
                         + e.getMessage(), e);
             }

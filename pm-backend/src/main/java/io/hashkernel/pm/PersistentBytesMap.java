@@ -13,6 +13,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -116,7 +118,13 @@ public final class PersistentBytesMap implements BytesMap {
      * cut short or fails its checksum ends the log: what follows was never made durable (a power
      * cut keeps any subset of unforced pages), and the file is truncated there before new writes.
      * Replay applies records in order, so the state is a prefix of the writes; acknowledged ones
-     * are in the durable part, before any cut.
+     * are in the durable part, before any cut. (A record damaged inside the forced part of the
+     * newest log cannot be told from an unfinished one: the log ends there too.)
+     *
+     * Interrupts. A FileChannel is interruptible: an interrupt of a thread in its I/O closes it
+     * for every thread. Log I/O (onLog) reopens the log and repeats a write or force that met a
+     * closed channel (positional writes and forces may be repeated), keeping the interrupt
+     * status, so an interrupted caller never stops the map's writes.
      *
      * Failure. A write is applied to memory before its append; an append or force that fails
      * leaves memory ahead of the log, so the map stops taking writes (failure) until reopened,
@@ -149,6 +157,9 @@ public final class PersistentBytesMap implements BytesMap {
     private final ReentrantLock checkpointLock = new ReentrantLock();
     private final ReentrantLock syncLock = new ReentrantLock();
     private final ReentrantLock appendLock = new ReentrantLock();
+    private final Object reopenLock = new Object();
+    /** Test hook: wraps each log channel the map opens. */
+    private final java.util.function.UnaryOperator<FileChannel> channels;
     /** Crash-point hook for tests: called with the name of each checkpoint step. */
     private final Consumer<String> steps;
 
@@ -156,7 +167,8 @@ public final class PersistentBytesMap implements BytesMap {
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER).order(ByteOrder.LITTLE_ENDIAN);
     private final byte[] lengths = new byte[8];
     private final CRC32C crc = new CRC32C();
-    private FileChannel log;
+    /** The newest log; replaced under both locks, or by {@link #reopen} after an interrupt closed it. */
+    private volatile FileChannel log;
     private long generation;
     /** Where the buffer's bytes go in the current log. */
     private long filePosition;
@@ -181,6 +193,7 @@ public final class PersistentBytesMap implements BytesMap {
         this.checkpointBytes = b.checkpointBytes;
         this.lockChannel = lockChannel;
         this.steps = steps;
+        this.channels = b.channels;
         ConcurrentBytesMap.Builder options = ConcurrentBytesMap.builder();
         b.mapOptions.accept(options);
         this.map = options.build();
@@ -254,7 +267,7 @@ public final class PersistentBytesMap implements BytesMap {
                 logBytes += end - FILE_HEADER;
                 if (g == last) {
                     truncated = size - end;
-                    this.log = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                    this.log = channels.apply(FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE));
                     if (truncated > 0) {
                         log.truncate(end); // what follows was never durable
                         log.force(false);
@@ -278,8 +291,12 @@ public final class PersistentBytesMap implements BytesMap {
         try (Arena arena = Arena.ofConfined();
              FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
             long size = ch.size();
-            MemorySegment m = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            if (size < FILE_HEADER || m.get(LONG_LE, 0) != magic || m.get(INT_LE, 8) != VERSION
+            if (size < FILE_HEADER) {
+                throw new TableFileException(p, TableFileException.Problem.TOO_SMALL, size + " bytes, shorter than the "
+                        + FILE_HEADER + "-byte header every log and snapshot starts with");
+            }
+            MemorySegment m = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            if (m.get(LONG_LE, 0) != magic || m.get(INT_LE, 8) != VERSION
                     || m.get(LONG_LE, 16) != g || m.get(INT_LE, 24) != (int) headerCrc(magic, g)) {
                 throw new TableFileException(p, TableFileException.Problem.OTHER_LAYOUT,
                         "not a HashKernel byte-map " + (magic == LOG_MAGIC ? "log" : "snapshot")
@@ -561,9 +578,80 @@ public final class PersistentBytesMap implements BytesMap {
     }
 
     private void writeFully(ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            filePosition += log.write(b, filePosition);
+        onLog(ch -> {
+            while (b.hasRemaining()) {
+                filePosition += ch.write(b, filePosition);
+            }
+        });
+    }
+
+    /** I/O on the newest log: under appendLock or syncLock (so the generation holds still). */
+    private interface LogIo {
+        void run(FileChannel log) throws IOException;
+    }
+
+    /**
+     * Runs {@code io} on the log, again on a reopened log if an interrupt closed it meanwhile:
+     * a {@link FileChannel} is interruptible, and an interrupt of any thread in the middle of its
+     * I/O closes it for all of them. A positional write and a force may be repeated. The
+     * interrupt status is kept.
+     */
+    private void onLog(LogIo io) throws IOException {
+        boolean interrupted = false;
+        try {
+            for (int attempt = 0; ; attempt++) {
+                FileChannel ch = log;
+                try {
+                    io.run(ch);
+                    return;
+                } catch (ClosedChannelException e) {
+                    interrupted |= Thread.interrupted();
+                    if (closed || attempt == 8) {
+                        throw e;
+                    }
+                    reopen(ch);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
+    }
+
+    private void reopen(FileChannel stale) throws IOException {
+        synchronized (reopenLock) {
+            if (log == stale) {
+                stale.close();
+                log = channels.apply(FileChannel.open(file(generation, ".log"), StandardOpenOption.READ,
+                        StandardOpenOption.WRITE));
+            }
+        }
+    }
+
+    /** Runs {@code io} again if an interrupt of this thread closed its channel; keeps the interrupt status. */
+    private static <T> T uninterrupted(IoCall<T> io) throws IOException {
+        boolean interrupted = false;
+        try {
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    return io.call();
+                } catch (ClosedByInterruptException e) {
+                    interrupted |= Thread.interrupted();
+                    if (attempt == 8) {
+                        throw e;
+                    }
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private interface IoCall<T> {
+        T call() throws IOException;
     }
 
     /** Group commit: returns once every record up to {@code position} is forced. */
@@ -576,21 +664,19 @@ public final class PersistentBytesMap implements BytesMap {
             if (durable >= position) {
                 return;
             }
-            FileChannel ch;
             long end;
             long fileEnd;
             appendLock.lock();
             try {
                 writable();
                 drainOrFail();
-                ch = log;
                 end = appended;
                 fileEnd = filePosition;
             } finally {
                 appendLock.unlock();
             }
             try {
-                ch.force(false); // the log is replaced only under syncLock, which this thread holds
+                onLog(c -> c.force(false)); // the log is replaced only under syncLock (held) or by reopen
             } catch (IOException | RuntimeException e) {
                 failure = e;
                 throw failed("forcing the log " + file(generation, ".log") + " failed", e);
@@ -636,9 +722,10 @@ public final class PersistentBytesMap implements BytesMap {
                 return;
             }
             checkpointLocked();
-        } catch (IOException | UncheckedIOException e) {
-            // The write that got here succeeded and is durable; the old files stay and replay as
-            // before. Try again after another checkpointBytes of log.
+        } catch (IOException | RuntimeException e) {
+            // The write that got here succeeded; the old files stay and replay as before (a
+            // failure of another writer meanwhile, which stops the map's writes, reaches that
+            // writer). Try again after another checkpointBytes of log.
             checkpointAt = logBytes + checkpointBytes;
         } finally {
             checkpointLock.unlock();
@@ -670,7 +757,7 @@ public final class PersistentBytesMap implements BytesMap {
             try {
                 writable();
                 drain();
-                log.force(false);
+                onLog(c -> c.force(false));
                 durable = appended;
                 next = generation + 1;
                 FileChannel created = createLog(next);
@@ -798,23 +885,33 @@ public final class PersistentBytesMap implements BytesMap {
     private FileChannel createLog(long g) throws IOException {
         Path p = file(g, ".log");
         Path t = tmp(p);
-        try (FileChannel ch = FileChannel.open(t, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            ByteBuffer h = header(LOG_MAGIC, g);
-            while (h.hasRemaining()) {
-                ch.write(h, h.position());
+        uninterrupted(() -> {
+            try (FileChannel ch = FileChannel.open(t, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                ByteBuffer h = header(LOG_MAGIC, g);
+                while (h.hasRemaining()) {
+                    ch.write(h, h.position());
+                }
+                ch.force(true);
             }
-            ch.force(true);
-        }
+            return null;
+        });
         Files.move(t, p, StandardCopyOption.ATOMIC_MOVE);
         forceDirectory();
-        return FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        return channels.apply(uninterrupted(() -> FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)));
     }
 
     private void forceDirectory() throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        }
+        forceDirectory(dir);
+    }
+
+    private static void forceDirectory(Path d) throws IOException {
+        uninterrupted(() -> {
+            try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
+                ch.force(true);
+            }
+            return null;
+        });
     }
 
     // ---------------------------------------------------------------- whole map
@@ -932,9 +1029,15 @@ public final class PersistentBytesMap implements BytesMap {
                     try {
                         if (failure == null) {
                             drain();
-                            log.force(false);
+                            onLog(c -> c.force(false));
                             durable = appended;
                             durableFileEnd = filePosition;
+                        } else {
+                            // What reached the file before the failure: recovery cuts the log at
+                            // the first bad record, so forcing it all is safe.
+                            onLog(c -> c.force(false));
+                            error = new IOException("an earlier write could not be logged; the records before it are forced",
+                                    failure);
                         }
                     } catch (IOException e) {
                         error = e;
@@ -997,6 +1100,7 @@ public final class PersistentBytesMap implements BytesMap {
         private boolean createIfMissing = true;
         private Consumer<ConcurrentBytesMap.Builder> mapOptions = b -> { };
         private Consumer<String> steps = s -> { };
+        private java.util.function.UnaryOperator<FileChannel> channels = c -> c;
 
         private Builder(Path dir) {
             this.dir = dir;
@@ -1049,6 +1153,12 @@ public final class PersistentBytesMap implements BytesMap {
             return this;
         }
 
+        /** Test hook: wraps each log channel the map opens (to fail its writes or forces). */
+        Builder channels(java.util.function.UnaryOperator<FileChannel> wrap) {
+            this.channels = Objects.requireNonNull(wrap, "wrap");
+            return this;
+        }
+
         /** Test hook: called with the name of each step of a checkpoint, in the checkpointing thread. */
         Builder steps(Consumer<String> hook) {
             this.steps = Objects.requireNonNull(hook, "hook");
@@ -1077,6 +1187,10 @@ public final class PersistentBytesMap implements BytesMap {
                             "the directory does not exist and createIfMissing is false");
                 }
                 Files.createDirectories(dir);
+                Path parent = dir.toAbsolutePath().getParent();
+                if (parent != null) {
+                    forceDirectory(parent); // the new directory's name is durable
+                }
             }
             if (!Files.isWritable(dir)) {
                 throw new TableFileException(dir, TableFileException.Problem.READ_ONLY, "the directory is not writable");

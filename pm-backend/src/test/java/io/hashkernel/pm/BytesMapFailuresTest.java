@@ -1,0 +1,140 @@
+package io.hashkernel.pm;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static io.hashkernel.pm.PersistentBytesMapTest.b;
+import static io.hashkernel.pm.PersistentBytesMapTest.key;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The durable byte map when its disk fails or its threads are interrupted. */
+class BytesMapFailuresTest {
+
+    /** A builder whose log channels fail on demand; {@code current} holds the newest. */
+    static PersistentBytesMap.Builder failing(Path dir, AtomicReference<FailingChannel> current) {
+        return PersistentBytesMap.builder(dir).channels(c -> {
+            FailingChannel f = new FailingChannel(c);
+            current.set(f);
+            return f;
+        });
+    }
+
+    @Test
+    void aFailedAppendStopsWritesNotReadsAndAReopenRestoresTheLoggedState(@TempDir Path dir) throws IOException {
+        AtomicReference<FailingChannel> log = new AtomicReference<>();
+        try (PersistentBytesMap m = failing(dir.resolve("m"), log).open()) {
+            m.put(b("a"), b("1"));
+            log.get().failWrite = true;
+            UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> m.put(b("b"), b("2")));
+            assertTrue(e.getMessage().contains("takes no more writes"), e.getMessage());
+            log.get().failWrite = false;
+            IllegalStateException refused = assertThrows(IllegalStateException.class, () -> m.put(b("c"), b("3")));
+            assertTrue(refused.getMessage().contains("reopen"), refused.getMessage());
+            assertArrayEquals(b("1"), m.get(b("a")), "reads go on");
+            assertThrows(UncheckedIOException.class, m::close, "close says the map had failed");
+        }
+        try (PersistentBytesMap m = PersistentBytesMap.builder(dir.resolve("m")).open()) {
+            assertArrayEquals(b("1"), m.get(b("a")));
+            assertNull(m.get(b("b")), "the write whose append failed is not in the log");
+            assertEquals(1, m.size());
+        }
+    }
+
+    @Test
+    void aWriteThatStartedACheckpointReturnsNormallyWhenAnotherWriterFailsMeanwhile(@TempDir Path dir) throws Exception {
+        AtomicReference<FailingChannel> log = new AtomicReference<>();
+        AtomicReference<PersistentBytesMap> map = new AtomicReference<>();
+        AtomicBoolean once = new AtomicBoolean();
+        AtomicReference<Throwable> other = new AtomicReference<>();
+        try (PersistentBytesMap m = failing(dir.resolve("m"), log).durability(Durability.BATCH).checkpointBytes(4096)
+                .steps(step -> {
+                    if (step.equals("rotated") && once.compareAndSet(false, true)) {
+                        // The disk fills while the snapshot is written; another writer meets it.
+                        log.get().failWrite = true;
+                        Thread t = new Thread(() -> {
+                            try {
+                                map.get().put(b("other"), b("x"));
+                            } catch (Throwable e) {
+                                other.set(e);
+                            }
+                        });
+                        t.start();
+                        try {
+                            t.join();
+                        } catch (InterruptedException e) {
+                            throw new AssertionError(e);
+                        }
+                    }
+                }).open()) {
+            map.set(m);
+            for (int i = 0; !once.get(); i++) {
+                m.put(key(i % 10), new byte[100]); // the write that starts the checkpoint must not throw
+            }
+            assertTrue(other.get() instanceof UncheckedIOException, String.valueOf(other.get()));
+        } catch (UncheckedIOException expected) {
+            // close() reports the failed write
+        }
+    }
+
+    @Test
+    void closeAfterAFailedWriteForcesTheRecordsBeforeIt(@TempDir Path dir) throws IOException {
+        AtomicReference<FailingChannel> log = new AtomicReference<>();
+        PersistentBytesMap m = failing(dir.resolve("m"), log).durability(Durability.NONE).open();
+        for (int i = 0; i < 100; i++) {
+            m.put(key(i), b("v" + i)); // acknowledged; durable against a power cut at close()
+        }
+        log.get().failWrite = true;
+        assertThrows(UncheckedIOException.class, () -> m.put(b("x"), b("y")));
+        log.get().failWrite = false;
+        int forces = log.get().forces.get();
+        assertThrows(UncheckedIOException.class, m::close);
+        assertTrue(log.get().forces.get() > forces, "close forced the log");
+        try (PersistentBytesMap again = PersistentBytesMap.builder(dir.resolve("m")).open()) {
+            assertEquals(100, again.size());
+        }
+    }
+
+    @Test
+    void anInterruptedWriterStopsNobody(@TempDir Path dir) throws Exception {
+        for (Durability d : Durability.values()) {
+            Path m = dir.resolve(d.name());
+            try (PersistentBytesMap map = PersistentBytesMap.builder(m).durability(d).checkpointBytes(4096).open()) {
+                map.put(b("a"), b("1"));
+                for (int i = 0; i < 50; i++) {
+                    Thread.currentThread().interrupt();
+                    try {
+                        map.put(key(i), new byte[200]); // checkpoints too
+                        assertTrue(Thread.currentThread().isInterrupted(), "the interrupt status is kept");
+                    } finally {
+                        Thread.interrupted();
+                    }
+                }
+                AtomicReference<Throwable> other = new AtomicReference<>();
+                Thread t = new Thread(() -> {
+                    try {
+                        map.put(b("c"), b("3"));
+                        map.flush();
+                    } catch (Throwable e) {
+                        other.set(e);
+                    }
+                });
+                t.start();
+                t.join();
+                assertNull(other.get(), d + ": another thread's write after interrupted ones: " + other.get());
+            }
+            try (PersistentBytesMap map = PersistentBytesMap.builder(m).open()) {
+                assertEquals(52, map.size(), d.toString());
+            }
+        }
+    }
+}
