@@ -67,10 +67,10 @@ import java.util.zip.CRC32C;
  * }</pre>
  *
  * <p>Cost: the data is held twice, in memory and on disk; the log grows until its bytes pass
- * {@link Builder#checkpointBytes} and the live records' bytes, when the writer that passes them
- * writes a snapshot of the map and deletes the older files (other writers go on meanwhile). The
- * disk then holds at most about twice the live data plus {@code checkpointBytes}, and an open
- * reads no more than that.
+ * {@link Builder#checkpointBytes} and the live records' bytes, when a thread of the map's own
+ * writes a snapshot of the map and deletes the older files (writers go on meanwhile). The disk
+ * then holds at most about twice the live data plus {@code checkpointBytes}, and an open reads no
+ * more than that.
  */
 public final class PersistentBytesMap implements BytesMap {
 
@@ -99,17 +99,20 @@ public final class PersistentBytesMap implements BytesMap {
      * meanwhile usually find their position covered. A write is acknowledged after sync(its end)
      * (EACH, BATCH) or at once (NONE). Lock order: checkpointLock, syncLock, appendLock.
      *
-     * Checkpoint (log compaction). (1) Under syncLock and appendLock: drain and force log N, create
-     * log N+1, make it current; every write from here on is in log N+1. (2) Without locks: write
-     * the in-memory map into N+1.snap.tmp (ConcurrentBytesMap.forEach: a mapping unchanged
-     * throughout is seen once; one changed meanwhile is seen at some value it had, whose write is
-     * in log N+1 before or at the point the snapshot ends, with every write after it). (3) Sync log
-     * N+1 to its end (so every write the snapshot may have seen is durable: the recovered state is
-     * a prefix, never a snapshot value whose log record was lost), force the snapshot, rename it,
-     * force the directory. (4) Delete the files of generations below N+1. Replaying N+1.snap then
-     * log N+1 gives, for each key, its last write in log N+1 if any, else its value at (1), which
-     * the snapshot holds: the map's state. A crash at any step leaves either the old state (logs
-     * from the old snapshot, N+1 included) or the new one; leftovers are deleted at the next open.
+     * Checkpoint (log compaction), on a daemon thread started by the writer that passed the
+     * threshold (one at a time: checkpointLock), or in checkpoint()'s caller. (1) Under
+     * syncLock and appendLock: drain and force log N, create log N+1, make it current; every
+     * write from here on is in log N+1. (2) Without locks: write the in-memory map into
+     * N+1.snap.tmp (ConcurrentBytesMap.forEach: a mapping unchanged throughout is seen once;
+     * one changed meanwhile is seen at some value it had, whose write is in log N+1 before or
+     * at the point the snapshot ends, with every write after it). (3) Sync log N+1 to its end
+     * (so every write the snapshot may have seen is durable: the recovered state is a prefix,
+     * never a snapshot value whose log record was lost), force the snapshot, rename it, force
+     * the directory. (4) Delete the files of generations below N+1. Replaying N+1.snap then
+     * log N+1 gives, for each key, its last write in log N+1 if any, else its value at (1),
+     * which the snapshot holds: the map's state. A crash at any step leaves either the old
+     * state (logs from the old snapshot, N+1 included) or the new one; leftovers are deleted
+     * at the next open.
      *
      * Recovery (open). Delete *.tmp. Pick the newest snapshot S; replay it (a record failing its
      * checksum is corruption: it was forced before its rename), then logs S.. (or 1..) in order,
@@ -155,6 +158,7 @@ public final class PersistentBytesMap implements BytesMap {
     private final FileChannel lockChannel;
     private final Recovery recovery;
     private final ReentrantLock checkpointLock = new ReentrantLock();
+    private final java.util.concurrent.atomic.AtomicBoolean checkpointQueued = new java.util.concurrent.atomic.AtomicBoolean();
     private final ReentrantLock syncLock = new ReentrantLock();
     private final ReentrantLock appendLock = new ReentrantLock();
     private final Object reopenLock = new Object();
@@ -708,10 +712,26 @@ public final class PersistentBytesMap implements BytesMap {
 
     // ---------------------------------------------------------------- checkpoints
 
+    /** Past {@code checkpointAt}: a checkpoint on a thread of its own, so that no writer waits for it. */
     private void maybeCheckpoint() {
-        if (logBytes < checkpointAt || !checkpointLock.tryLock()) {
+        if (logBytes < checkpointAt || closed || failure != null || !checkpointQueued.compareAndSet(false, true)) {
             return;
         }
+        try {
+            Thread.ofPlatform().daemon().name("hashkernel-checkpoint " + dir.getFileName()).start(() -> {
+                try {
+                    autoCheckpoint();
+                } finally {
+                    checkpointQueued.set(false);
+                }
+            });
+        } catch (RuntimeException | OutOfMemoryError e) {
+            checkpointQueued.set(false); // no thread to be had: the next write tries again
+        }
+    }
+
+    private void autoCheckpoint() {
+        checkpointLock.lock();
         try {
             if (closed || failure != null || logBytes < checkpointAt) {
                 return;
@@ -723,12 +743,18 @@ public final class PersistentBytesMap implements BytesMap {
             }
             checkpointLocked();
         } catch (IOException | RuntimeException e) {
-            // The write that got here succeeded; the old files stay and replay as before (a
-            // failure of another writer meanwhile, which stops the map's writes, reaches that
-            // writer). Try again after another checkpointBytes of log.
+            // The old files stay and replay as before (a failure that stops the map's writes
+            // reaches the writers). Try again after another checkpointBytes of log.
             checkpointAt = logBytes + checkpointBytes;
         } finally {
             checkpointLock.unlock();
+        }
+    }
+
+    /** For tests: waits until no automatic checkpoint is queued or running. */
+    void awaitCheckpoints() throws InterruptedException {
+        while (checkpointQueued.get()) {
+            Thread.sleep(1);
         }
     }
 
@@ -736,7 +762,8 @@ public final class PersistentBytesMap implements BytesMap {
      * Writes a snapshot of the map and deletes the log before it, so that the directory holds
      * the live data and the next open reads no more. Writes go on meanwhile.
      *
-     * @throws UncheckedIOException if the snapshot cannot be written (the old files are kept)
+     * @throws UncheckedIOException  if the snapshot cannot be written (the old files are kept)
+     * @throws IllegalStateException if the map is closed or has stopped taking writes
      */
     public void checkpoint() {
         checkpointLock.lock();

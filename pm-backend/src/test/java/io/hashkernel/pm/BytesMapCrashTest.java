@@ -36,7 +36,7 @@ class BytesMapCrashTest {
     private static final int[] UNITS = {8, 64, 4096};
 
     @Test
-    void aPowerCutKeepsEveryAcknowledgedWriteAndAPrefixOfTheRest(@TempDir Path dir) throws IOException {
+    void aPowerCutKeepsEveryAcknowledgedWriteAndAPrefixOfTheRest(@TempDir Path dir) throws Exception {
         int checked = 0;
         int cutShort = 0;
         for (int trial = 0; trial < 36; trial++) {
@@ -51,7 +51,7 @@ class BytesMapCrashTest {
             int acked = 0;
             boolean behind = durability == Durability.NONE && r.nextBoolean(); // writes may wait in the buffer
             try (PersistentBytesMap m = PersistentBytesMap.builder(d).durability(durability).writeBehind(behind)
-                    .checkpointBytes(4096 << r.nextInt(4)).open()) {
+                    .checkpointBytes(4096 << r.nextInt(6)).open()) {
                 int ops = 50 + r.nextInt(600);
                 for (int i = 0; i < ops; i++) {
                     int n = r.nextInt(6) == 0 ? 1 + r.nextInt(6) : 1;
@@ -85,6 +85,7 @@ class BytesMapCrashTest {
                         acked = states.size() - 1;
                     }
                 }
+                m.awaitCheckpoints(); // the copy below is of files at rest; crashes inside checkpoints: PersistentBytesMapTest
                 long[] forced = m.durableEnd();
                 copyFiles(d, cut);
                 powerCut(cut.resolve(String.format("%016x.log", forced[0])), forced[1], r);
@@ -106,7 +107,7 @@ class BytesMapCrashTest {
             }
         }
         assertEquals(36, checked);
-        assertTrue(cutShort > 3, "the cuts reached records past the forced part in " + cutShort + " trials");
+        assertTrue(cutShort >= 3, "the cuts reached records past the forced part in " + cutShort + " trials");
     }
 
     /** Leaves the bytes of {@code log} past {@code forced} as a power cut might. */

@@ -6,7 +6,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static io.hashkernel.pm.PersistentBytesMapTest.b;
@@ -51,14 +50,14 @@ class BytesMapFailuresTest {
     }
 
     @Test
-    void aWriteThatStartedACheckpointReturnsNormallyWhenAnotherWriterFailsMeanwhile(@TempDir Path dir) throws Exception {
+    void aCheckpointThatMeetsAFailedWriteGivesUpAndTheOldFilesStillOpen(@TempDir Path dir) throws Exception {
         AtomicReference<FailingChannel> log = new AtomicReference<>();
         AtomicReference<PersistentBytesMap> map = new AtomicReference<>();
-        AtomicBoolean once = new AtomicBoolean();
         AtomicReference<Throwable> other = new AtomicReference<>();
-        try (PersistentBytesMap m = failing(dir.resolve("m"), log).durability(Durability.BATCH).checkpointBytes(4096)
+        Path d = dir.resolve("m");
+        try (PersistentBytesMap m = failing(d, log).durability(Durability.BATCH)
                 .steps(step -> {
-                    if (step.equals("rotated") && once.compareAndSet(false, true)) {
+                    if (step.equals("rotated")) {
                         // The disk fills while the snapshot is written; another writer meets it.
                         log.get().failWrite = true;
                         Thread t = new Thread(() -> {
@@ -77,12 +76,18 @@ class BytesMapFailuresTest {
                     }
                 }).open()) {
             map.set(m);
-            for (int i = 0; !once.get(); i++) {
-                m.put(key(i % 10), new byte[100]); // the write that starts the checkpoint must not throw
+            for (int i = 0; i < 10; i++) {
+                m.put(key(i), b("v" + i));
             }
+            IllegalStateException e = assertThrows(IllegalStateException.class, m::checkpoint);
+            assertTrue(e.getMessage().contains("reopen"), e.getMessage());
             assertTrue(other.get() instanceof UncheckedIOException, String.valueOf(other.get()));
-        } catch (UncheckedIOException expected) {
-            // close() reports the failed write
+            log.get().failWrite = false;
+            assertThrows(UncheckedIOException.class, m::close);
+        }
+        try (PersistentBytesMap m = PersistentBytesMap.builder(d).open()) {
+            assertEquals(10, m.size(), "every acknowledged write, not the failed one: " + PersistentBytesMap.files(d));
+            assertEquals(0, m.recovery().snapshotRecords(), "the snapshot was never renamed into place");
         }
     }
 
