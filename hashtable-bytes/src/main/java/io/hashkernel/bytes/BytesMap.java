@@ -71,6 +71,23 @@ public interface BytesMap extends AutoCloseable {
      * @throws NullPointerException     if an array or a key is null (nothing is then written)
      */
     default void putAll(byte[][] keys, byte[][] values) {
+        checkPairs(keys, values);
+        for (int i = 0; i < keys.length; i++) {
+            if (values[i] == null) {
+                remove(keys[i]);
+            } else {
+                set(keys[i], values[i]);
+            }
+        }
+    }
+
+    /**
+     * Checks {@link #putAll}'s arguments as every implementation does before it writes anything.
+     *
+     * @throws IllegalArgumentException if the arrays' lengths differ
+     * @throws NullPointerException     if an array or a key is null
+     */
+    static void checkPairs(byte[][] keys, byte[][] values) {
         Objects.requireNonNull(keys, "keys");
         Objects.requireNonNull(values, "values");
         if (keys.length != values.length) {
@@ -78,13 +95,6 @@ public interface BytesMap extends AutoCloseable {
         }
         for (int i = 0; i < keys.length; i++) {
             Objects.requireNonNull(keys[i], "keys[" + i + "]");
-        }
-        for (int i = 0; i < keys.length; i++) {
-            if (values[i] == null) {
-                remove(keys[i]);
-            } else {
-                set(keys[i], values[i]);
-            }
         }
     }
 

@@ -491,14 +491,7 @@ public final class PersistentBytesMap implements BytesMap {
      */
     @Override
     public void putAll(byte[][] keys, byte[][] values) {
-        Objects.requireNonNull(keys, "keys");
-        Objects.requireNonNull(values, "values");
-        if (keys.length != values.length) {
-            throw new IllegalArgumentException("keys and values differ in length: " + keys.length + " and " + values.length);
-        }
-        for (int i = 0; i < keys.length; i++) {
-            Objects.requireNonNull(keys[i], "keys[" + i + "]");
-        }
+        BytesMap.checkPairs(keys, values);
         long end = 0;
         try {
             for (int i = 0; i < keys.length; i++) {
