@@ -575,11 +575,18 @@ public final class PersistentBytesMap implements BytesMap {
     }
 
     private void writeFully(ByteBuffer b) throws IOException {
-        onLog(ch -> {
-            while (b.hasRemaining()) {
-                filePosition += ch.write(b, filePosition);
-            }
-        });
+        // The file offset follows the buffer's position, not write's return value: a write that
+        // an interrupt ends after it wrote has moved the position but returns nothing.
+        long base = filePosition - b.position();
+        try {
+            onLog(ch -> {
+                while (b.hasRemaining()) {
+                    ch.write(b, base + b.position());
+                }
+            });
+        } finally {
+            filePosition = base + b.position();
+        }
     }
 
     /** I/O on the newest log: under appendLock or syncLock (so the generation holds still). */
@@ -603,7 +610,7 @@ public final class PersistentBytesMap implements BytesMap {
                     return;
                 } catch (ClosedChannelException e) {
                     interrupted |= Thread.interrupted();
-                    if (closed || attempt == 8) {
+                    if (closed || attempt == 64) {
                         throw e;
                     }
                     reopen(ch);
@@ -1044,7 +1051,8 @@ public final class PersistentBytesMap implements BytesMap {
                     if (closed) {
                         return;
                     }
-                    closed = true;
+                    // The last I/O before closed is set, so that onLog may still reopen a log
+                    // that an interrupt of this thread closed.
                     IOException error = null;
                     try {
                         if (failure == null) {
@@ -1061,6 +1069,8 @@ public final class PersistentBytesMap implements BytesMap {
                         }
                     } catch (IOException e) {
                         error = e;
+                    } finally {
+                        closed = true;
                     }
                     try {
                         log.close();

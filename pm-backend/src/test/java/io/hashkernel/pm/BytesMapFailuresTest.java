@@ -142,4 +142,65 @@ class BytesMapFailuresTest {
             }
         }
     }
+
+    @Test
+    void interruptsDuringLogWritesLoseNothing(@TempDir Path dir) throws Exception {
+        // Interrupts that land while a write completes: its retry must not write at a stale offset.
+        Path d = dir.resolve("m");
+        int acked = 0;
+        byte[] value = new byte[256 << 10];
+        java.util.Arrays.fill(value, (byte) 7);
+        try (PersistentBytesMap m = PersistentBytesMap.builder(d).durability(Durability.NONE)
+                .checkpointBytes(1L << 40).open()) {
+            Thread writer = Thread.currentThread();
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread interrupter = new Thread(() -> {
+                java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+                while (!stop.get()) {
+                    writer.interrupt();
+                    java.util.concurrent.locks.LockSupport.parkNanos(20_000 + r.nextLong(200_000));
+                }
+            });
+            interrupter.start();
+            try {
+                for (int i = 0; i < 200; i++) {
+                    Thread.interrupted();
+                    m.put(key(i), value);
+                    acked++;
+                }
+            } finally {
+                stop.set(true);
+                while (interrupter.isAlive()) {
+                    try {
+                        interrupter.join();
+                    } catch (InterruptedException lastOne) {
+                        // the interrupter's last interrupt
+                    }
+                }
+                Thread.interrupted();
+            }
+        }
+        try (PersistentBytesMap m = PersistentBytesMap.builder(d).open()) {
+            assertEquals(acked, m.size(), "acknowledged writes lost; " + m.recovery());
+        }
+    }
+
+    @Test
+    void closeOnAnInterruptedThreadKeepsWriteBehindRecords(@TempDir Path dir) throws Exception {
+        Path d = dir.resolve("m");
+        PersistentBytesMap m = PersistentBytesMap.builder(d).durability(Durability.NONE).writeBehind(true).open();
+        for (int i = 0; i < 100; i++) {
+            m.put(key(i), b("v" + i));
+        }
+        Thread.currentThread().interrupt();
+        try {
+            m.close();
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt status is kept");
+        } finally {
+            Thread.interrupted();
+        }
+        try (PersistentBytesMap again = PersistentBytesMap.builder(d).open()) {
+            assertEquals(100, again.size());
+        }
+    }
 }

@@ -62,7 +62,7 @@ class BytesMapRacesAndFilesTest {
     @EnumSource(Durability.class)
     @Timeout(60)
     void writersCheckpointsFlushesRacingCloseLoseNoReturnedWrite(Durability durability, @TempDir Path dir) throws Exception {
-        for (int round = 0; round < 6; round++) {
+        for (int round = 0; round < 4; round++) {
             Path d = dir.resolve("m" + round);
             int threads = 3;
             AtomicLongArray lastAcked = new AtomicLongArray(threads); // per thread: highest i acked (keys 0..i all set)
@@ -106,7 +106,7 @@ class BytesMapRacesAndFilesTest {
                 }
             }));
             all.forEach(Thread::start);
-            Thread.sleep(150 + 50 * round);
+            Thread.sleep(100 + 50 * round);
             m.close();
             for (Thread t : all) {
                 t.join(20_000);
