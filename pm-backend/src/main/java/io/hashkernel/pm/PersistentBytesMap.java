@@ -127,7 +127,10 @@ public final class PersistentBytesMap implements BytesMap {
      * Interrupts. A FileChannel is interruptible: an interrupt of a thread in its I/O closes it
      * for every thread. Log I/O (onLog) reopens the log and repeats a write or force that met a
      * closed channel (positional writes and forces may be repeated), keeping the interrupt
-     * status, so an interrupted caller never stops the map's writes.
+     * status, so an interrupted caller never stops the map's writes. The write's file offset
+     * follows the buffer's position: a write that an interrupt ends after it wrote returns no
+     * count but has moved the position. close() does its last I/O before closed is set, so that
+     * it may reopen too.
      *
      * Failure. A write is applied to memory before its append; an append or force that fails
      * leaves memory ahead of the log, so the map stops taking writes (failure) until reopened,
