@@ -28,9 +28,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
@@ -161,12 +163,12 @@ public final class PersistentBytesMap implements BytesMap {
     private final FileChannel lockChannel;
     private final Recovery recovery;
     private final ReentrantLock checkpointLock = new ReentrantLock();
-    private final java.util.concurrent.atomic.AtomicBoolean checkpointQueued = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean checkpointQueued = new AtomicBoolean();
     private final ReentrantLock syncLock = new ReentrantLock();
     private final ReentrantLock appendLock = new ReentrantLock();
     private final Object reopenLock = new Object();
     /** Test hook: wraps each log channel the map opens. */
-    private final java.util.function.UnaryOperator<FileChannel> channels;
+    private final UnaryOperator<FileChannel> channels;
     /** Crash-point hook for tests: called with the name of each checkpoint step. */
     private final Consumer<String> steps;
 
@@ -1133,7 +1135,7 @@ public final class PersistentBytesMap implements BytesMap {
         private boolean createIfMissing = true;
         private Consumer<ConcurrentBytesMap.Builder> mapOptions = b -> { };
         private Consumer<String> steps = s -> { };
-        private java.util.function.UnaryOperator<FileChannel> channels = c -> c;
+        private UnaryOperator<FileChannel> channels = c -> c;
 
         private Builder(Path dir) {
             this.dir = dir;
@@ -1187,7 +1189,7 @@ public final class PersistentBytesMap implements BytesMap {
         }
 
         /** Test hook: wraps each log channel the map opens (to fail its writes or forces). */
-        Builder channels(java.util.function.UnaryOperator<FileChannel> wrap) {
+        Builder channels(UnaryOperator<FileChannel> wrap) {
             this.channels = Objects.requireNonNull(wrap, "wrap");
             return this;
         }
@@ -1255,15 +1257,5 @@ public final class PersistentBytesMap implements BytesMap {
                 throw e;
             }
         }
-    }
-
-    /** For tests: the names of the map's files, sorted. */
-    static List<String> files(Path dir) throws IOException {
-        List<String> names = new ArrayList<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            files.forEach(p -> names.add(p.getFileName().toString()));
-        }
-        names.sort(null);
-        return names;
     }
 }

@@ -86,7 +86,7 @@ class BytesMapFailuresTest {
             assertThrows(UncheckedIOException.class, m::close);
         }
         try (PersistentBytesMap m = PersistentBytesMap.builder(d).open()) {
-            assertEquals(10, m.size(), "every acknowledged write, not the failed one: " + PersistentBytesMap.files(d));
+            assertEquals(10, m.size(), "every acknowledged write, not the failed one: " + PersistentBytesMapTest.files(d));
             assertEquals(0, m.recovery().snapshotRecords(), "the snapshot was never renamed into place");
         }
     }

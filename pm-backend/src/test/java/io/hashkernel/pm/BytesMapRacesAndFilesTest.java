@@ -248,7 +248,7 @@ class BytesMapRacesAndFilesTest {
         Files.write(d.resolve(String.format("%016x.log.tmp", 3)), new byte[0]);
         try (PersistentBytesMap m = PersistentBytesMap.builder(d).open()) {
             assertArrayEquals(b("w7"), m.get(key(7)));
-            assertTrue(PersistentBytesMap.files(d).stream().noneMatch(f -> f.endsWith(".tmp")));
+            assertTrue(PersistentBytesMapTest.files(d).stream().noneMatch(f -> f.endsWith(".tmp")));
         }
         // 2. newest log of zero length, or shorter than its header
         for (long len : new long[] {0, 10, 31}) {
@@ -321,10 +321,10 @@ class BytesMapRacesAndFilesTest {
         } catch (Throwable e) {
             fail(what + ": " + e, e);
         }
-        List<String> before = PersistentBytesMap.files(d);
+        List<String> before = PersistentBytesMapTest.files(d);
         TableFileException again = assertThrows(TableFileException.class, () -> PersistentBytesMap.builder(d).open());
         assertTrue(again.problem() != TableFileException.Problem.LOCKED, what + ": the failed open left the lock held");
-        assertEquals(before, PersistentBytesMap.files(d), what + ": a refused open changed the files");
+        assertEquals(before, PersistentBytesMapTest.files(d), what + ": a refused open changed the files");
     }
 
     /** Failed opens (data over the memory limit, bad map options) release the lock. */

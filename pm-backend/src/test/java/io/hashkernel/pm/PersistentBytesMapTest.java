@@ -95,7 +95,7 @@ class PersistentBytesMapTest {
                 }
                 assertEquals(model, contents(m));
             }
-            List<String> files = PersistentBytesMap.files(d);
+            List<String> files = files(d);
             assertTrue(files.stream().filter(f -> f.endsWith(".snap")).count() <= 1, files.toString());
             assertTrue(files.stream().noneMatch(f -> f.endsWith(".tmp")), files.toString());
         }
@@ -179,16 +179,23 @@ class PersistentBytesMapTest {
         for (Map.Entry<String, Path> e : copies.entrySet()) {
             try (PersistentBytesMap m = PersistentBytesMap.builder(e.getValue()).open()) {
                 assertEquals(expectedAt.get(e.getKey()), contents(m), "crash at " + e.getKey() + ": " + m.recovery());
-                List<String> files = PersistentBytesMap.files(e.getValue());
+                List<String> files = files(e.getValue());
                 assertTrue(files.stream().noneMatch(f -> f.endsWith(".tmp")), "leftovers are deleted: " + files);
             }
+        }
+    }
+
+    /** The names of a map directory's files, sorted. */
+    static List<String> files(Path dir) throws IOException {
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
 
     static void copyFiles(Path from, Path to) {
         try {
             Files.createDirectories(to);
-            for (String f : PersistentBytesMap.files(from)) {
+            for (String f : files(from)) {
                 if (!f.equals("lock")) {
                     Files.copy(from.resolve(f), to.resolve(f));
                 }
