@@ -173,9 +173,7 @@ public final class PersistentBytesMap implements BytesMap {
     private final Consumer<String> steps;
 
     // Under appendLock.
-    private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER).order(ByteOrder.LITTLE_ENDIAN);
-    private final byte[] lengths = new byte[8];
-    private final CRC32C crc = new CRC32C();
+    private final RecordWriter records = new RecordWriter(this::writeFully);
     /** The newest log; replaced under both locks, or by {@link #reopen} after an interrupt closed it. */
     private volatile FileChannel log;
     private long generation;
@@ -531,35 +529,67 @@ public final class PersistentBytesMap implements BytesMap {
 
     /** Under appendLock. */
     private void append(byte[] key, byte[] value) throws IOException {
-        int valueLength = value == null ? REMOVED : value.length;
-        long bytes = RECORD_HEADER + (long) key.length + Math.max(0, valueLength);
-        INT.set(lengths, 0, key.length);
-        INT.set(lengths, 4, valueLength);
-        crc.reset();
-        crc.update(lengths);
-        crc.update(key);
-        if (value != null) {
-            crc.update(value);
-        }
-        int checksum = (int) crc.getValue();
-        if (bytes > buffer.remaining()) {
-            drain();
-        }
-        if (bytes <= buffer.capacity()) {
-            buffer.putInt(checksum).put(lengths).put(key);
-            if (value != null) {
-                buffer.put(value);
-            }
-        } else {
-            ByteBuffer head = ByteBuffer.allocate(RECORD_HEADER).order(ByteOrder.LITTLE_ENDIAN).putInt(checksum).put(lengths).flip();
-            writeFully(head);
-            writeFully(ByteBuffer.wrap(key));
-            if (value != null) {
-                writeFully(ByteBuffer.wrap(value));
-            }
-        }
+        long bytes = records.put(key, value);
         appended += bytes;
         logBytes += bytes;
+    }
+
+    /**
+     * Encodes records (checksum, lengths, key, value) into a 1 MiB buffer, which goes to its
+     * output when full or drained; a record larger than the buffer goes straight to the output.
+     * The log's and the snapshots' records are the same.
+     */
+    private static final class RecordWriter {
+        interface Output {
+            void write(ByteBuffer src) throws IOException;
+        }
+
+        private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER).order(ByteOrder.LITTLE_ENDIAN);
+        private final byte[] lengths = new byte[8];
+        private final CRC32C crc = new CRC32C();
+        private final Output out;
+
+        RecordWriter(Output out) {
+            this.out = out;
+        }
+
+        /** Writes the record of {@code key} and {@code value} ({@code null}: a removal); returns its bytes. */
+        long put(byte[] key, byte[] value) throws IOException {
+            int valueLength = value == null ? REMOVED : value.length;
+            long bytes = RECORD_HEADER + (long) key.length + Math.max(0, valueLength);
+            INT.set(lengths, 0, key.length);
+            INT.set(lengths, 4, valueLength);
+            crc.reset();
+            crc.update(lengths);
+            crc.update(key);
+            if (value != null) {
+                crc.update(value);
+            }
+            int checksum = (int) crc.getValue();
+            if (bytes > buffer.remaining()) {
+                drain();
+            }
+            if (bytes <= buffer.capacity()) {
+                buffer.putInt(checksum).put(lengths).put(key);
+                if (value != null) {
+                    buffer.put(value);
+                }
+            } else {
+                out.write(ByteBuffer.allocate(RECORD_HEADER).order(ByteOrder.LITTLE_ENDIAN).putInt(checksum).put(lengths).flip());
+                out.write(ByteBuffer.wrap(key));
+                if (value != null) {
+                    out.write(ByteBuffer.wrap(value));
+                }
+            }
+            return bytes;
+        }
+
+        /** The buffer's records to the output. */
+        void drain() throws IOException {
+            buffer.flip();
+            out.write(buffer);
+            buffer.clear();
+        }
     }
 
     /** Under appendLock: as {@link #drain}, a failure stopping the map's writes. */
@@ -574,9 +604,7 @@ public final class PersistentBytesMap implements BytesMap {
 
     /** Under appendLock: the buffer's records into the log file (not yet forced). */
     private void drain() throws IOException {
-        buffer.flip();
-        writeFully(buffer);
-        buffer.clear();
+        records.drain();
     }
 
     private void writeFully(ByteBuffer b) throws IOException {
@@ -834,12 +862,10 @@ public final class PersistentBytesMap implements BytesMap {
         steps.accept("old files deleted");
     }
 
-    /** Writes put records through its own buffer. */
-    private final class SnapshotWriter implements BiConsumer<byte[], byte[]> {
+    /** Writes put records to a snapshot file. */
+    private static final class SnapshotWriter implements BiConsumer<byte[], byte[]> {
         private final FileChannel out;
-        private final ByteBuffer b = ByteBuffer.allocateDirect(BUFFER).order(ByteOrder.LITTLE_ENDIAN);
-        private final byte[] lens = new byte[8];
-        private final CRC32C c = new CRC32C();
+        private final RecordWriter records = new RecordWriter(this::writeAll);
         private long position;
 
         SnapshotWriter(FileChannel out, long generation) throws IOException {
@@ -850,34 +876,14 @@ public final class PersistentBytesMap implements BytesMap {
         @Override
         public void accept(byte[] key, byte[] value) {
             try {
-                INT.set(lens, 0, key.length);
-                INT.set(lens, 4, value.length);
-                c.reset();
-                c.update(lens);
-                c.update(key);
-                c.update(value);
-                long bytes = RECORD_HEADER + (long) key.length + value.length;
-                if (bytes > b.remaining()) {
-                    b.flip();
-                    writeAll(b);
-                    b.clear();
-                }
-                if (bytes <= b.capacity()) {
-                    b.putInt((int) c.getValue()).put(lens).put(key).put(value);
-                } else {
-                    writeAll(ByteBuffer.allocate(RECORD_HEADER).order(ByteOrder.LITTLE_ENDIAN)
-                            .putInt((int) c.getValue()).put(lens).flip());
-                    writeAll(ByteBuffer.wrap(key));
-                    writeAll(ByteBuffer.wrap(value));
-                }
+                records.put(key, value);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
 
         void finish() throws IOException {
-            b.flip();
-            writeAll(b);
+            records.drain();
         }
 
         private void writeAll(ByteBuffer src) throws IOException {
