@@ -741,23 +741,41 @@ final class LineTable implements LongLongMap {
                 int n = p.buildCount();
                 final int[] newTags = p.buildTags();
                 final long[] newLines = p.buildOffsets();
-                int end = next + Math.min(length - next, batchSize - n);
-                if (LineCompare.VECTOR) {
-                    int done = VectorLines.homeLines(keys, keysOffset + next, end - next, next, hasher, lineMask,
-                            newLines, newTags, n);
-                    n += done;
-                    next += done;
-                }
-                for (; next < end; next++) {
-                    long key = keys[keysOffset + next];
-                    if (key == EMPTY_KEY) {
-                        if (superseded == null || (superseded[next >>> 6] & 1L << next) == 0) {
+                if (superseded == null) {
+                    int end = next + Math.min(length - next, batchSize - n);
+                    if (LineCompare.VECTOR) {
+                        int done = VectorLines.homeLines(keys, keysOffset + next, end - next, next, hasher, lineMask,
+                                newLines, newTags, n);
+                        n += done;
+                        next += done;
+                    }
+                    for (; next < end; next++) {
+                        long key = keys[keysOffset + next];
+                        if (key == EMPTY_KEY) {
                             count += putWord(m, sideValueOffset, values[valuesOffset + next] ^ missing, exclusive);
+                        } else {
+                            newTags[n] = next;
+                            newLines[n] = homeLine(key);
+                            n++;
                         }
-                    } else {
-                        newTags[n] = next;
-                        newLines[n] = homeLine(key);
-                        n++;
+                    }
+                } else {
+                    // Superseded puts never enter the batch: each request is written to the next
+                    // place and kept (the count moves on) only where no later put of its key
+                    // follows, without a branch on it (about half of a skewed call is superseded,
+                    // in no order a predictor could learn).
+                    for (; next < length && n < batchSize; next++) {
+                        long key = keys[keysOffset + next];
+                        int live = 1 - (int) (superseded[next >>> 6] >>> next & 1);
+                        if (key == EMPTY_KEY) {
+                            if (live != 0) {
+                                count += putWord(m, sideValueOffset, values[valuesOffset + next] ^ missing, exclusive);
+                            }
+                        } else {
+                            newTags[n] = next;
+                            newLines[n] = homeLine(key);
+                            n += live;
+                        }
                     }
                 }
                 p.setBuildCount(n);
@@ -767,9 +785,6 @@ final class LineTable implements LongLongMap {
                 final int probes = p.probeCount();
                 for (int j = 0; j < probes; j++) {
                     int i = tags[j];
-                    if (superseded != null && (superseded[i >>> 6] & 1L << i) != 0) {
-                        continue; // a later put of this key in this call writes for both
-                    }
                     long base = lines[j];
                     long key = keys[keysOffset + i];
                     long offset = LineCompare.VECTOR ? VectorLines.claimLine(m, base, key) : claimLine(m, base, key);
@@ -838,17 +853,17 @@ final class LineTable implements LongLongMap {
         }
 
         /**
-         * Whether {@code key} is in the direct-mapped table under {@code stamp}; if not, puts it
-         * there (displacing whatever key shared its slot).
+         * 1 if {@code key} is in the direct-mapped table under {@code stamp}, else 0; either way
+         * it is there afterwards (displacing whatever key shared its slot). Without a branch on
+         * the answer: a skewed call's keys are seen about half the time, in no order a predictor
+         * could learn, and writing a slot that already held the key changes nothing.
          */
-        boolean seen(int stamp, long key) {
-            int h = (int) ((key * 0x9E3779B97F4A7C15L) >>> 54); // 10 bits: COMBINE_WINDOW slots
-            if (stamps[h] == stamp && keys[h] == key) {
-                return true;
-            }
+        long mark(int stamp, long key) {
+            int h = (int) ((key * 0x9E3779B97F4A7C15L) >>> 54);
+            long seen = stamps[h] == stamp & keys[h] == key ? 1 : 0;
             stamps[h] = stamp;
             keys[h] = key;
-            return false;
+            return seen;
         }
     }
 
@@ -876,9 +891,7 @@ final class LineTable implements LongLongMap {
         for (int window = length; window > 0; window -= COMBINE_WINDOW) {
             int stamp = c.nextStamp();
             for (int i = window - 1, stop = Math.max(0, window - COMBINE_WINDOW); i >= stop; i--) {
-                if (c.seen(stamp, keys[keysOffset + i])) {
-                    superseded[i >>> 6] |= 1L << i;
-                }
+                superseded[i >>> 6] |= c.mark(stamp, keys[keysOffset + i]) << i;
             }
         }
         return superseded;
@@ -891,7 +904,7 @@ final class LineTable implements LongLongMap {
     private static boolean repeats(Combining c, long[] keys, int keysOffset, int count) {
         int stamp = c.nextStamp();
         for (int i = 0; i < count; i++) {
-            if (c.seen(stamp, keys[keysOffset + i])) {
+            if (c.mark(stamp, keys[keysOffset + i]) != 0) {
                 return true;
             }
         }
