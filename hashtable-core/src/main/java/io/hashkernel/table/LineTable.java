@@ -720,8 +720,9 @@ final class LineTable implements LongLongMap {
      * a batch's lines prefetched for writing, the arrays in locals), each key's line read once
      * ({@link #claimLine}): a hit is written, a free slot claimed by CAS and then written, a
      * full line sends the request on; a put that a later one of the call supersedes
-     * ({@link #combine}) writes nothing. Where {@code exclusive}, the caller is the only writer
-     * and each value word is written with a release store instead of an exchange.
+     * ({@link #combine}) writes nothing and never enters the batch. Where {@code exclusive}, the
+     * caller is the only writer and each value word is written with a release store instead of
+     * an exchange.
      */
     private long putBatched(long[] keys, int keysOffset, long[] values, int valuesOffset, int length,
                             long[] claims, boolean exclusive) {
