@@ -342,8 +342,13 @@ final class LineTable implements LongLongMap {
         if (!claim) {
             return -1;
         }
-        throw new TableFullException("table full: all " + capacity + " slots hold keys (" + size.sum()
-                + " mapped, the rest removed; removed keys keep their slot); build a larger table");
+        throw new TableFullException(fullMessage());
+    }
+
+    /** Why a new key found no slot, with the size as it is now. */
+    private String fullMessage() {
+        return "table full: all " + capacity + " slots hold keys (" + size.sum()
+                + " mapped, the rest removed; removed keys keep their slot); build a larger table";
     }
 
     /**
@@ -735,7 +740,7 @@ final class LineTable implements LongLongMap {
         long count = 0;
         long claimed = 0;
         long failed = 0;
-        TableFullException full = null;
+        boolean full = false;
         int next = 0;
         try {
             do {
@@ -794,7 +799,7 @@ final class LineTable implements LongLongMap {
                             offset = putMiss(p, j, base, key, offset);
                         } catch (TableFullException e) {
                             failed++;
-                            full = e;
+                            full = true;
                             continue;
                         }
                         if (offset == GO_ON) {
@@ -813,7 +818,7 @@ final class LineTable implements LongLongMap {
                 claims[0] += claimed;
             }
         }
-        if (full != null) {
+        if (full) {
             long notPut = failed;
             if (superseded != null) {
                 // Combined puts failed with the one that would have written for them: count the
@@ -825,7 +830,7 @@ final class LineTable implements LongLongMap {
                 }
             }
             throw new TableFullException(notPut + " of " + length + " keys found no free slot and were not put;"
-                    + " the others were. " + full.getMessage(), notPut);
+                    + " the others were. " + fullMessage(), notPut); // the size now counts this call's puts
         }
         return count;
     }
@@ -860,12 +865,17 @@ final class LineTable implements LongLongMap {
          * could learn, and writing a slot that already held the key changes nothing.
          */
         long mark(int stamp, long key) {
-            int h = (int) ((key * 0x9E3779B97F4A7C15L) >>> 54);
+            int h = combiningSlot(key);
             long seen = stamps[h] == stamp & keys[h] == key ? 1 : 0;
             stamps[h] = stamp;
             keys[h] = key;
             return seen;
         }
+    }
+
+    /** The slot of {@code key} in a {@link Combining} table: two keys of one slot are not combined with each other. */
+    static int combiningSlot(long key) {
+        return (int) ((key * 0x9E3779B97F4A7C15L) >>> 54); // 10 bits: COMBINE_WINDOW slots
     }
 
     private static final ThreadLocal<Combining> COMBINING = ThreadLocal.withInitial(Combining::new);
