@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 java=$(find_java) || exit 2
 out="$(mktemp -d)"
 count=$("$java" -jar benchmarks/target/benchmarks.jar -l | grep -c '^io\.hashkernel')
-"$java" -jar benchmarks/target/benchmarks.jar -f 1 -wi 0 -i 1 -r 500ms -foe true \
+"$java" -jar benchmarks/target/benchmarks.jar -f 1 -wi 0 -i 1 -r 200ms -foe true \
     -p entries=200000 -p mib=64 -p dist=uniform -rf json -rff "$out/jmh.json" > "$out/jmh.log" 2>&1 \
     || { tail -40 "$out/jmh.log"; exit 1; }
 ran=$(grep -o '"benchmark" : "[^"]*"' "$out/jmh.json" | sort -u | wc -l)
