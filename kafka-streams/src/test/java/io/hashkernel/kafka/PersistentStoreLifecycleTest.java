@@ -9,13 +9,14 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import static io.hashkernel.kafka.PersistentStoreTest.k;
+import static io.hashkernel.kafka.PersistentStoreTest.v;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -25,14 +26,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The durable Kafka store's lifecycle: re-initialisation after close, and what a crash leaves. */
 class PersistentStoreLifecycleTest {
-
-    private static Bytes k(String s) {
-        return Bytes.wrap(s.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static byte[] v(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
 
     /** Kafka re-initialises the same store object when it revives a task: init after close must work. */
     @Test

@@ -28,11 +28,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The durable store: what a restarted instance finds in its state directory, and its refusals. */
 class PersistentStoreTest {
 
-    private static Bytes k(String s) {
+    static Bytes k(String s) {
         return Bytes.wrap(s.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static byte[] v(String s) {
+    static byte[] v(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
