@@ -29,11 +29,14 @@ package io.hashkernel.bench;
  * @param buildSeconds  inserts: seconds to build one empty map, outside the clock, the mean over its
  *                      rounds: the first touch of its memory (HashKernel's pre-touch of its table,
  *                      the JVM's zeroing of a heap map's arrays); null for the workloads that read
+ * @param alternatedWith the workload (as {@code "insert uniform"}) measured in slices alternating
+ *                      with this one in the same JVM, on a map of its own, so that the ratio of the
+ *                      two rows is free of the machine's drift between minutes; null where none was
  */
 record CellResult(String impl, String op, String dist, int threads, int threadsAsked, String contract,
                   long tableMiB, long entries, double mops, Double bytesPerEntry, long ops, double seconds,
                   long wrong, String memory, Long hugePageBytes, Double limitMops, String lineCompare,
-                  Double buildSeconds) {
+                  Double buildSeconds, String alternatedWith) {
 
     /** The workload it measured. */
     Workload workload() {

@@ -11,6 +11,7 @@ import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.lang.management.MemoryUsage;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -63,31 +64,28 @@ final class CellRunner {
     private List<CellResult> runAll(Consumer<CellResult> sink) throws InterruptedException {
         List<CellResult> results = new ArrayList<>();
         List<Workload> reads = spec.workloads().stream().filter(Workload::readsLoadedMap).toList();
+        List<Workload> inserts = spec.workloads().stream().filter(w -> !w.readsLoadedMap()).toList();
+        Map<Workload, InsertLane> measuredBeside = new HashMap<>();
         if (!reads.isEmpty()) {
-            List<Read> measured = new ArrayList<>();
-            long bytes = measureReads(reads, measured).bytesWithout(); // the map is unreachable now
-            for (Read m : measured) {
-                emit(results, sink, m.workload, m.threads, spec.entries(), bytes, m.measured, m.memory, m.hugePageBytes,
-                        m.limit, null);
+            List<ReadLane> measured = new ArrayList<>();
+            long bytes = measureReads(reads, inserts, measured, measuredBeside).bytesWithout(); // the map is unreachable now
+            for (ReadLane m : measured) {
+                emit(results, sink, m.workload, m.threads, spec.entries(), bytes, m.measured(), m.memory,
+                        m.hugePageBytes, m.limit.mops(), null, m.alternatedWith);
             }
         }
-        for (Workload w : spec.workloads()) {
-            if (!w.readsLoadedMap()) {
-                if (spec.warmupSeconds() > 0) {
-                    insertRounds(w, spec.warmupSeconds(), false); // JIT warm-up, discarded
-                }
-                Rounds r = insertRounds(w, spec.seconds(), true);
-                // Memory per entry only where the first round filled the map.
-                emit(results, sink, w, r.threads, r.held, r.held == spec.entries() ? r.bytes : -1, r.measured, r.memory,
-                        r.hugePageBytes, null, r.buildSeconds);
+        for (Workload w : inserts) {
+            InsertLane lane = measuredBeside.get(w);
+            if (lane == null) {
+                lane = measureInsert(w, null, null);
             }
+            // Memory per entry only where the first round filled the map.
+            emit(results, sink, w, lane.threads, lane.firstSize,
+                    lane.firstSize == spec.entries() ? lane.firstBytes : -1, lane.measured(), lane.firstMemory,
+                    lane.firstHugePageBytes, null, lane.build / lane.rounds,
+                    lane.beside == null ? null : lane.beside.toString());
         }
         return results;
-    }
-
-    /** One reading workload's measurement, reported once the memory its map held is known. */
-    private record Read(Workload workload, int threads, Measured measured, String memory, long hugePageBytes,
-                        Double limit) {
     }
 
     /**
@@ -164,53 +162,137 @@ final class CellRunner {
     }
 
     /**
-     * Measures {@code work} for {@code seconds}: in one piece without a probe region, else in
-     * {@link #SLICES} slices each after a slice of the limit probe, into {@code limit}.
+     * Loads one subject and measures every reading workload on it into {@code measured}, each
+     * in {@link #SLICES} slices, each slice after a slice of the limit probe. Where the spec
+     * interleaves, the insert workload of a read's distribution (unless measured beside an
+     * earlier read) is measured beside it, into {@code beside}: a slice of the read, then a
+     * slice of the insert on a map of its own, so that the ratio of the two is free of the
+     * machine's drift between minutes. Returns what the subject held, whose heap part is known
+     * only once the subject is unreachable, after this method returns.
      */
-    private Measured measuredBeside(Work work, int threads, double seconds, PairedLimit limit)
-            throws InterruptedException {
-        if (!limit.active()) {
-            return timed(work, threads, seconds);
-        }
-        long ops = 0;
-        long wrong = 0;
-        double elapsed = 0;
-        for (int i = 0; i < SLICES; i++) {
-            limit.probe(seconds * PROBE_SHARE / SLICES);
-            Measured m = timed(work, threads, seconds / SLICES);
-            ops += m.ops;
-            wrong += m.wrong;
-            elapsed += m.seconds;
-        }
-        return new Measured(ops, wrong, elapsed);
-    }
-
-    /**
-     * Loads one subject and measures every reading workload on it into {@code measured}; returns
-     * what the subject held, whose heap part is known only once the subject is unreachable, after
-     * this method returns.
-     */
-    private Held measureReads(List<Workload> reads, List<Read> measured) throws InterruptedException {
+    private Held measureReads(List<Workload> reads, List<Workload> inserts, List<ReadLane> measured,
+                              Map<Workload, InsertLane> beside) throws InterruptedException {
         try (Subject subject = create()) {
             long start = System.nanoTime();
             stop = false;
             int loaders = impl.writerThreads(spec.threads());
-            parallel(loaders, (t, ignored) -> insertDistinct(subject, t, loaders));
+            long[] next = new long[loaders];
+            Arrays.setAll(next, t -> t);
+            parallel(loaders, (t, ignored) -> insertDistinct(subject, t, loaders, next));
             progress("%s: loaded %,d entries in %.1f s%s", impl.id, spec.entries(),
                     (System.nanoTime() - start) / 1e9, loaders == spec.threads() ? "" : " (one writer)");
             Held held = Held.of(subject);
-            long huge = subject.hugePageBytes();
-            String memory = subject.memory();
             for (Workload w : reads) {
-                int threads = w.writes() ? impl.writerThreads(spec.threads()) : spec.threads();
-                Work work = readWork(subject, w);
-                timed(work, threads, spec.warmupSeconds()); // JIT warm-up, discarded
-                PairedLimit limit = new PairedLimit(subject);
-                Measured m = measuredBeside(work, threads, spec.seconds(), limit);
-                limit.report(w);
-                measured.add(new Read(w, threads, m, memory, huge, limit.mops()));
+                Workload with = null;
+                if (spec.interleave()) {
+                    for (Workload i : inserts) {
+                        if (with == null && i.dist().equals(w.dist()) && !beside.containsKey(i)) {
+                            with = i;
+                        }
+                    }
+                }
+                ReadLane read = new ReadLane(subject, w, with == null ? null : with.toString());
+                if (with != null) {
+                    beside.put(with, measureInsert(with, read, w));
+                } else {
+                    read.warmUp();
+                    for (int s = 0; s < SLICES; s++) {
+                        read.slice(spec.seconds() / SLICES);
+                    }
+                }
+                read.limit.report(w);
+                read.release();
+                measured.add(read);
             }
             return held;
+        }
+    }
+
+    /**
+     * Measures insert workload {@code w} in {@link #SLICES} slices after a warm-up on a map
+     * thrown away; where {@code with} is not null, each slice comes after a slice of that read
+     * lane (warmed up first and measured alongside), whose workload is {@code beside}.
+     */
+    private InsertLane measureInsert(Workload w, ReadLane with, Workload beside) throws InterruptedException {
+        if (with != null) {
+            with.warmUp();
+        }
+        if (spec.warmupSeconds() > 0) {
+            InsertLane warm = new InsertLane(w, null, false); // JIT warm-up, discarded
+            try {
+                warm.slice(spec.warmupSeconds());
+            } finally {
+                warm.finish();
+            }
+        }
+        InsertLane lane = new InsertLane(w, beside, true);
+        try {
+            for (int s = 0; s < SLICES; s++) {
+                if (with != null) {
+                    with.slice(spec.seconds() / SLICES);
+                }
+                lane.slice(spec.seconds() / SLICES);
+            }
+        } finally {
+            lane.finish();
+        }
+        progress("%s: %s: %d rounds; a map built (outside the clock) in %.3f s on average, %s%s", impl.id, w,
+                lane.rounds, lane.build / lane.rounds, lane.firstMemory,
+                beside == null ? "" : "; in slices alternating with " + beside);
+        return lane;
+    }
+
+    /**
+     * One reading workload on the loaded subject, measured slice by slice, each slice after a
+     * slice of the limit probe ({@link PairedLimit}).
+     */
+    private final class ReadLane {
+        final Workload workload;
+        final int threads;
+        final String memory;
+        final long hugePageBytes;
+        /** The insert workload measured in slices alternating with this one, or null. */
+        final String alternatedWith;
+        /** The loaded subject, and the work on it, until {@link #release}. */
+        private Subject subject;
+        private Work work;
+        PairedLimit limit;
+        private long ops;
+        private long wrong;
+        private double seconds;
+
+        ReadLane(Subject subject, Workload w, String alternatedWith) {
+            this.subject = subject;
+            this.workload = w;
+            this.threads = w.writes() ? impl.writerThreads(spec.threads()) : spec.threads();
+            this.memory = subject.memory();
+            this.hugePageBytes = subject.hugePageBytes();
+            this.alternatedWith = alternatedWith;
+            this.work = readWork(subject, w);
+        }
+
+        /** The JIT's warm-up, discarded; then the limit probe's own (where it is the first). */
+        void warmUp() throws InterruptedException {
+            timed(work, threads, spec.warmupSeconds());
+            limit = new PairedLimit(subject);
+        }
+
+        void slice(double secs) throws InterruptedException {
+            limit.probe(secs * PROBE_SHARE);
+            Measured m = timed(work, threads, secs);
+            ops += m.ops;
+            wrong += m.wrong;
+            seconds += m.seconds;
+        }
+
+        Measured measured() {
+            return new Measured(ops, wrong, seconds);
+        }
+
+        /** Drops the subject, which the heap measurement needs unreachable once it is closed. */
+        void release() {
+            subject = null;
+            work = null;
         }
     }
 
@@ -237,55 +319,122 @@ final class CellRunner {
         }
     }
 
-    /** What a series of insert rounds measured, the first round's map, and the mean time to build a map. */
-    private record Rounds(Measured measured, int threads, long held, long bytes, String memory, long hugePageBytes,
-                          double buildSeconds) {
-    }
-
     /**
-     * Inserts into fresh empty maps (each built outside the clock) until {@code seconds} of
-     * inserting have passed: a uniform insert puts the distinct entries and its round ends when all
-     * are in, so that a table small enough to fill in less time is filled again; a skewed insert
-     * draws entries (hot ones again and again) for the whole time in one round.
+     * One insert workload, measured slice by slice into fresh empty maps, each built outside the
+     * clock: a uniform insert puts the distinct entries (each thread its share, where it left
+     * off in the previous slice) and its round ends when all are in, so that a table small
+     * enough to fill in less time is filled again; a skewed insert draws entries (hot ones again
+     * and again) in one round for the whole measurement, each thread's draw continued from slice
+     * to slice. Memory is measured on the first round only (collections between rounds would
+     * take longer than a small table's rounds), and only where {@code measureHeld}.
      */
-    private Rounds insertRounds(Workload w, double seconds, boolean measureHeld) throws InterruptedException {
-        int threads = impl.writerThreads(spec.threads());
-        // Memory is measured on the first round only (collections between rounds would take
-        // longer than a small table's rounds).
-        Round first = insertRound(w, threads, seconds, measureHeld);
-        long bytes = first.held == null ? -1 : first.held.bytesWithout(); // its map is unreachable now
-        long ops = first.measured.ops;
-        double elapsed = first.measured.seconds;
-        double build = first.buildSeconds;
-        int rounds = 1;
-        while (elapsed < seconds) {
-            Round next = insertRound(w, threads, seconds - elapsed, false);
-            ops += next.measured.ops;
-            elapsed += next.measured.seconds;
-            build += next.buildSeconds;
+    private final class InsertLane {
+        final Workload workload;
+        /** The read workload measured in slices alternating with this one, or null. */
+        final Workload beside;
+        final int threads;
+        private final boolean measureHeld;
+        private final boolean uniform;
+        /** Uniform: each thread's next index in the current round. */
+        private final long[] next;
+        /** Skewed: each thread's keys, drawn on from slice to slice. */
+        private final IndexStream[] streams;
+        private Subject current;
+        private Work work;
+        long firstSize;
+        long firstBytes = -1;
+        String firstMemory;
+        long firstHugePageBytes = -1;
+        int rounds;
+        double build;
+        private long ops;
+        private double seconds;
+
+        InsertLane(Workload w, Workload beside, boolean measureHeld) {
+            this.workload = w;
+            this.beside = beside;
+            this.measureHeld = measureHeld;
+            this.threads = impl.writerThreads(spec.threads());
+            this.uniform = w.zipfExponent() == 0;
+            this.next = new long[threads];
+            this.streams = new IndexStream[threads];
+            zipf(w.zipfExponent()); // built before the clock starts
+        }
+
+        /** Inserts for {@code secs} of measured time, into as many fresh maps as a uniform insert fills. */
+        void slice(double secs) throws InterruptedException {
+            double left = secs;
+            do {
+                if (current == null) {
+                    open();
+                }
+                Measured m = timed(work, threads, left);
+                ops += m.ops;
+                seconds += m.seconds;
+                left -= m.seconds;
+                if (uniform && roundDone()) {
+                    endRound();
+                }
+            } while (left > 1e-4);
+        }
+
+        /** Ends the round in progress, if any (closing its map). */
+        void finish() {
+            if (current != null) {
+                endRound();
+            }
+        }
+
+        Measured measured() {
+            return new Measured(ops, 0, seconds);
+        }
+
+        private void open() {
+            long start = System.nanoTime();
+            Subject s = create();
+            build += (System.nanoTime() - start) / 1e9;
             rounds++;
+            current = s;
+            Arrays.setAll(next, t -> t);
+            if (uniform) {
+                work = (t, seed) -> insertDistinct(s, t, threads, next);
+            } else {
+                work = s.batched() ? (t, seed) -> insertDrawnBatched(s, stream(t, seed))
+                        : (t, seed) -> insertDrawn(s, stream(t, seed));
+            }
         }
-        if (measureHeld) {
-            progress("%s: %s: %d rounds; a map built (outside the clock) in %.3f s on average, %s", impl.id, w,
-                    rounds, build / rounds, first.memory);
+
+        private IndexStream stream(int thread, long seed) {
+            if (streams[thread] == null) {
+                streams[thread] = CellRunner.this.stream(workload, seed);
+            }
+            return streams[thread];
         }
-        return new Rounds(new Measured(ops, 0, elapsed), threads, first.size, bytes, first.memory,
-                first.hugePageBytes, build / rounds);
-    }
 
-    /** One insert round on a fresh subject; what it held only where {@code measureHeld}. */
-    private record Round(Measured measured, long size, Held held, String memory, long hugePageBytes,
-                         double buildSeconds) {
-    }
+        private boolean roundDone() {
+            for (long n : next) {
+                if (n < spec.entries()) {
+                    return false;
+                }
+            }
+            return true;
+        }
 
-    private Round insertRound(Workload w, int threads, double seconds, boolean measureHeld)
-            throws InterruptedException {
-        long start = System.nanoTime();
-        try (Subject subject = create()) {
-            double build = (System.nanoTime() - start) / 1e9;
-            Measured m = timed(insertWork(subject, w, threads), threads, seconds);
-            return new Round(m, subject.size(), measureHeld ? Held.of(subject) : null, subject.memory(),
-                    subject.hugePageBytes(), build);
+        private void endRound() {
+            Subject s = current;
+            current = null;
+            work = null;
+            if (rounds == 1) {
+                firstSize = s.size();
+                firstMemory = s.memory();
+                firstHugePageBytes = s.hugePageBytes();
+                Held held = measureHeld ? Held.of(s) : null;
+                s.close();
+                s = null; // unreachable from here, for the heap measurement
+                firstBytes = held == null ? -1 : held.bytesWithout();
+            } else {
+                s.close();
+            }
         }
     }
 
@@ -296,12 +445,12 @@ final class CellRunner {
 
     private void emit(List<CellResult> results, Consumer<CellResult> sink, Workload w, int threads, long held,
                       long bytes, Measured m, String memory, long hugePageBytes, Double limitMops,
-                      Double buildSeconds) {
+                      Double buildSeconds, String alternatedWith) {
         CellResult r = new CellResult(impl.id, w.op(), w.dist(), threads, spec.threads(), impl.contract.label,
                 spec.tableMiB(), held, m.ops / m.seconds / 1e6, held == 0 || bytes < 0 ? null : bytes / (double) held,
                 m.ops, m.seconds, m.wrong, memory, hugePageBytes < 0 ? null : hugePageBytes, limitMops,
                 impl.id.startsWith("hashkernel") ? io.hashkernel.table.BenchmarkAccess.lineCompare() : null,
-                buildSeconds);
+                buildSeconds, alternatedWith);
         results.add(r);
         sink.accept(r);
     }
@@ -359,23 +508,19 @@ final class CellRunner {
                 : (t, seed) -> mixed(subject, stream(w, seed), finds);
     }
 
-    private Work insertWork(Subject subject, Workload w, int threads) {
-        if (w.zipfExponent() == 0) {
-            return (t, seed) -> insertDistinct(subject, t, threads);
-        }
-        zipf(w.zipfExponent());
-        return subject.batched() ? (t, seed) -> insertDrawnBatched(subject, stream(w, seed))
-                : (t, seed) -> insertDrawn(subject, stream(w, seed));
+    /** This thread's share of the distinct entries, from {@code next[thread]} on (where it is left). */
+    private Count insertDistinct(Subject subject, int thread, int threads, long[] next) {
+        return subject.batched() ? insertBatched(subject, thread, threads, next)
+                : insertSlice(subject, thread, threads, next);
     }
 
-    private Count insertDistinct(Subject subject, int thread, int threads) {
-        return subject.batched() ? insertBatched(subject, thread, threads) : insertSlice(subject, thread, threads);
-    }
-
-    /** Inserts this thread's share of the entries (indexes thread, thread + T, ...) until done or stopped. */
-    private Count insertSlice(Subject subject, int thread, int step) {
+    /**
+     * Inserts this thread's share of the entries (indexes thread, thread + T, ...) from {@code
+     * next[thread]} until done or stopped; leaves the next index there.
+     */
+    private Count insertSlice(Subject subject, int thread, int step, long[] next) {
         long n = spec.entries();
-        long index = thread;
+        long index = next[thread];
         long ops = 0;
         while (index < n && !stop) {
             long end = Math.min(n, index + (long) CHUNK * step);
@@ -384,16 +529,17 @@ final class CellRunner {
                 ops++;
             }
         }
+        next[thread] = index;
         subject.sync();
         return new Count(ops, 0);
     }
 
     /** As {@link #insertSlice}, a chunk of keys per {@link Subject#putAll} call. */
-    private Count insertBatched(Subject subject, int thread, int step) {
+    private Count insertBatched(Subject subject, int thread, int step, long[] next) {
         long n = spec.entries();
         long[] keys = new long[CHUNK];
         long[] values = new long[CHUNK];
-        long index = thread;
+        long index = next[thread];
         long ops = 0;
         while (index < n && !stop) {
             int k = 0;
@@ -404,6 +550,7 @@ final class CellRunner {
             subject.putAll(keys, values, k);
             ops += k;
         }
+        next[thread] = index;
         subject.sync();
         return new Count(ops, 0);
     }

@@ -22,10 +22,13 @@ import java.util.List;
  *                   ({@code LOADS} or {@code PREFETCH}), measured again beside every workload
  *                   (interleaved with it); null: no paired limit
  * @param limitBatch that shape's lines per batch
+ * @param interleave whether each insert workload is measured in slices alternating with the first
+ *                   read workload of its distribution (the loaded map and the insert's map held at
+ *                   once); else every workload runs on its own, one after another
  */
 record CellSpec(String impl, List<Workload> workloads, int threads, long capacity, long entries,
                 double seconds, double warmupSeconds, long seed, int batch, int depth, int owners,
-                long initialCapacity, String limitShape, int limitBatch) {
+                long initialCapacity, String limitShape, int limitBatch, boolean interleave) {
 
     /** The table's memory in MiB, as the user asked for it. */
     long tableMiB() {

@@ -97,6 +97,14 @@ public final class HtBench implements Callable<Integer> {
                     + " (default); --no-limit skips both.")
     boolean limit = true;
 
+    @Option(names = "--interleave", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Measure each insert workload in slices alternating with the find (or mixed) workload of"
+                    + " its distribution on the same implementation, in one JVM, so that the ratio of the two is"
+                    + " free of the machine's drift between minutes (default; the loaded map and the insert's map"
+                    + " are held at once, where the heap allows); --no-interleave runs the workloads one after"
+                    + " another.")
+    boolean interleave = true;
+
     @Option(names = "--seconds", paramLabel = "S",
             description = "Measured time per workload. Default: 3 (2 with --paper).")
     Double seconds;
@@ -250,10 +258,17 @@ public final class HtBench implements Callable<Integer> {
                         best = l.shapes().get(0);
                     }
                     for (Impl impl : impls) {
+                        String skip = heapShortfall(impl, entries);
+                        boolean together = interleave && skip == null && interleaves(plan.workloads());
+                        String apart = together ? heapShortfall(impl, entries, 2) : null;
+                        if (apart != null) {
+                            together = false;
+                            out.println(impl.id + ": its inserts run after its reads, not alternating with them: "
+                                    + apart);
+                        }
                         CellSpec cell = new CellSpec(impl.id, plan.workloads(), t, capacity, entries, plan.seconds(),
                                 plan.warmup(), seed, batch, depth, owners, initialCapacity,
-                                best == null ? null : best.shape().name(), best == null ? 0 : best.batch());
-                        String skip = heapShortfall(impl, entries);
+                                best == null ? null : best.shape().name(), best == null ? 0 : best.batch(), together);
                         if (skip != null) {
                             out.println("skipped " + impl.id + ": " + skip);
                             skipped.add(Map.of("impl", impl.id, "tableMiB", Long.toString(mib), "reason", skip));
@@ -307,6 +322,7 @@ public final class HtBench implements Callable<Integer> {
         config.put("lineCompare", results.stream().map(CellResult::lineCompare).filter(Objects::nonNull)
                 .findFirst().orElse(null));
         config.put("fork", fork);
+        config.put("interleave", interleave);
         if (config.get("lineCompare") != null) {
             out.println("line compare (HashKernel): " + config.get("lineCompare"));
         }
@@ -500,20 +516,38 @@ public final class HtBench implements Callable<Integer> {
         return Math.max(64, Long.highestOneBit(ramMiB / 16));
     }
 
+    /** Whether an insert workload and a reading one share a distribution (and so would be measured alternating). */
+    static boolean interleaves(List<Workload> workloads) {
+        for (Workload i : workloads) {
+            for (Workload r : workloads) {
+                if (!i.readsLoadedMap() && r.readsLoadedMap() && i.dist().equals(r.dist())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** Why a heap peer cannot hold the entries in this heap (children get the same -Xmx), or null. */
     static String heapShortfall(Impl impl, long entries) {
+        return heapShortfall(impl, entries, 1);
+    }
+
+    /** Why a heap peer cannot hold {@code maps} maps of the entries at once in this heap, or null. */
+    static String heapShortfall(Impl impl, long entries, int maps) {
         if (impl.heapBytesPerEntry == 0) {
             return null;
         }
-        long needed = (long) (entries * (double) impl.heapBytesPerEntry * 1.25); // 25% GC headroom
+        long needed = (long) (maps * (double) entries * impl.heapBytesPerEntry * 1.25); // 25% GC headroom
         long max = Runtime.getRuntime().maxMemory();
         if (needed <= max) {
             return null;
         }
         long gib = (needed + (1L << 30) - 1) >> 30;
         return String.format(Locale.ROOT,
-                "%,d entries need about %s of heap (%d bytes/entry + GC headroom), this JVM has %s; rerun with -Xmx%dg",
-                entries, MachineMemory.format(needed), impl.heapBytesPerEntry, MachineMemory.format(max), gib);
+                "%s%,d entries need about %s of heap (%d bytes/entry + GC headroom), this JVM has %s; rerun with -Xmx%dg",
+                maps == 1 ? "" : maps + " maps of ", entries, MachineMemory.format(needed), impl.heapBytesPerEntry,
+                MachineMemory.format(max), gib);
     }
 
     /** A cell's JVM exited without a result. */

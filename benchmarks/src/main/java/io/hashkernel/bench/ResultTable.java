@@ -20,7 +20,8 @@ final class ResultTable {
      * group's first), the memory limit measured beside the row (else the one measured for the
      * group's size and threads at the start) and the row's percentage of it, bytes per entry and
      * where the memory lives. A row run on fewer threads than asked
-     * (a single-writer map's writes) is marked.
+     * (a single-writer map's writes) is marked. Under an insert table whose rows were measured
+     * alternating with a read workload, a line gives each row's ratio to that read's row.
      */
     static String render(List<CellResult> results, List<HtBench.Limit> limits) {
         if (results.isEmpty()) {
@@ -71,6 +72,20 @@ final class ResultTable {
             if (!built.isEmpty()) {
                 sb.append("first touch (s to build one empty map, outside the clock): ").append(built).append('\n');
             }
+            StringBuilder ratios = new StringBuilder();
+            String with = null;
+            for (CellResult r : rows) {
+                CellResult other = r.buildSeconds() == null ? null : alternatedRow(results, r);
+                if (other != null) {
+                    with = other.workload().toString();
+                    ratios.append(ratios.isEmpty() ? "" : ", ").append(r.impl())
+                            .append(String.format(Locale.ROOT, " %.2fx", r.mops() / other.mops()));
+                }
+            }
+            if (with != null) {
+                sb.append(String.format(Locale.ROOT, "against %s, measured alternating with it in the same JVM: %s%n",
+                        with, ratios));
+            }
             sb.append('\n');
         }
         if (marked) {
@@ -80,6 +95,20 @@ final class ResultTable {
             sb.append("limit: M random 64-byte lines/s measured beside the row, in slices interleaved with it\n");
         }
         return sb.toString();
+    }
+
+    /** The row measured in slices alternating with {@code r} (the same implementation, table and threads), or null. */
+    static CellResult alternatedRow(List<CellResult> results, CellResult r) {
+        if (r.alternatedWith() == null) {
+            return null;
+        }
+        for (CellResult o : results) {
+            if (o.impl().equals(r.impl()) && o.tableMiB() == r.tableMiB() && o.threadsAsked() == r.threadsAsked()
+                    && o.workload().toString().equals(r.alternatedWith())) {
+                return o;
+            }
+        }
+        return null;
     }
 
     /** The limit measured for a table size and thread count, or null. */

@@ -12,11 +12,14 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class HtBenchTest {
@@ -211,6 +214,61 @@ class HtBenchTest {
         assertTrue(why != null && why.contains("rerun with -Xmx") && why.contains("this JVM has"), why);
         assertEquals(null, HtBench.heapShortfall(Impl.HASHKERNEL_UNBATCHED, entries), "off-heap: never skipped");
         assertEquals(null, HtBench.heapShortfall(Impl.NBHML, 1000));
+        long one = (long) (Runtime.getRuntime().maxMemory() / (Impl.CHM.heapBytesPerEntry * 1.25) * 0.75);
+        assertEquals(null, HtBench.heapShortfall(Impl.CHM, one), "one map fits");
+        String two = HtBench.heapShortfall(Impl.CHM, one, 2);
+        assertTrue(two != null && two.startsWith(String.format(java.util.Locale.ROOT, "2 maps of %,d entries need", one)),
+                two);
+    }
+
+    @Test
+    void insertsAreMeasuredAlternatingWithTheFindsOfTheirDistribution(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("a.json");
+        Run r = run("--no-fork", "--impl", "hashkernel,agrona", "--op", "find,insert", "--dist", "uniform,zipf:1.09",
+                "--table-mib", "1", "--threads", "2", "--seconds", "0.3", "--warmup", "0", "--no-limit",
+                "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode report = new ObjectMapper().readTree(json.toFile());
+        assertTrue(report.get("config").get("interleave").asBoolean());
+        assertEquals(8, report.get("results").size());
+        Map<String, JsonNode> byCell = new HashMap<>();
+        for (JsonNode result : report.get("results")) {
+            String op = result.get("op").asText();
+            String dist = result.get("dist").asText();
+            byCell.put(result.get("impl").asText() + " " + op + " " + dist, result);
+            assertEquals((op.equals("insert") ? "find " : "insert ") + dist, result.get("alternatedWith").asText(),
+                    result.toString());
+            assertEquals(0, result.get("wrong").asLong(), result.toString());
+            assertTrue(result.get("seconds").asDouble() >= 0.25, "every slice measured: " + result);
+            if (op.equals("insert") && dist.equals("uniform")) {
+                assertEquals(49152, result.get("entries").asLong(), "the first round filled its map: " + result);
+                assertTrue(result.get("bytesPerEntry").asDouble() > 0, result.toString());
+            }
+        }
+        for (String impl : new String[] {"hashkernel", "agrona"}) {
+            for (String dist : new String[] {"uniform", "zipf:1.09"}) {
+                double ratio = byCell.get(impl + " insert " + dist).get("mops").asDouble()
+                        / byCell.get(impl + " find " + dist).get("mops").asDouble();
+                String line = "against find " + dist + ", measured alternating with it in the same JVM: ";
+                int at = r.out().indexOf(line);
+                assertTrue(at >= 0, r.out());
+                String ratios = r.out().substring(at + line.length(), r.out().indexOf('\n', at));
+                assertTrue(ratios.contains(String.format(java.util.Locale.ROOT, "%s %.2fx", impl, ratio)),
+                        ratios + " should give " + impl + "'s insert/find " + ratio);
+            }
+        }
+
+        Path apart = dir.resolve("b.json");
+        Run seq = run("--no-fork", "--impl", "hashkernel", "--op", "find,insert", "--dist", "uniform",
+                "--table-mib", "1", "--threads", "2", "--seconds", "0.2", "--warmup", "0", "--no-limit",
+                "--no-interleave", "--json", apart.toString());
+        assertEquals(0, seq.code(), seq.err());
+        JsonNode sequential = new ObjectMapper().readTree(apart.toFile());
+        assertFalse(sequential.get("config").get("interleave").asBoolean());
+        for (JsonNode result : sequential.get("results")) {
+            assertTrue(result.get("alternatedWith").isNull(), result.toString());
+        }
+        assertFalse(seq.out().contains("measured alternating"), seq.out());
     }
 
     @Test
