@@ -364,7 +364,10 @@ public final class HtBench implements Callable<Integer> {
         for (String op : opList) {
             for (String d : distList) {
                 try {
-                    workloads.add(new Workload(op, d));
+                    Workload w = new Workload(op, d);
+                    if (!workloads.contains(w)) { // a workload named twice runs once
+                        workloads.add(w);
+                    }
                 } catch (IllegalArgumentException e) {
                     if (!problems.contains(e.getMessage())) {
                         problems.add(e.getMessage());

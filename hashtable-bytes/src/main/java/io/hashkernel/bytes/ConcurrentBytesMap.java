@@ -829,15 +829,31 @@ public final class ConcurrentBytesMap implements BytesMap {
 
     /**
      * Compacts now: copies the live records of every slab holding garbage (but the open one) to
-     * the open slab and frees those slabs; readers and writers go on meanwhile. Waits for a
+     * the open slab and frees those slabs, and does so again while that freed memory (up to
+     * {@value #COMPACT_PASSES} passes); readers and writers go on meanwhile. Waits for a
      * compaction already running to end first.
+     *
+     * <p>Another pass is needed where a moved record was not the first of its hash chain: the
+     * chain is published anew with copies of the records before it, so those records become
+     * garbage in slabs the pass did not take (with colliding keys, whole slabs of them).
      *
      * @return the bytes of slab memory freed
      */
     public long compact() {
         ensureOpen();
-        return compact(1.0, Integer.MAX_VALUE);
+        long freed = 0;
+        for (int pass = 0; pass < COMPACT_PASSES; pass++) {
+            long f = compact(1.0, Integer.MAX_VALUE);
+            freed += f;
+            if (f == 0) {
+                break;
+            }
+        }
+        return freed;
     }
+
+    /** Passes of {@link #compact()} at most: each takes the garbage the previous one made. */
+    private static final int COMPACT_PASSES = 4;
 
     /**
      * At the memory limit: compacts every slab not full of live records (its garbage and its

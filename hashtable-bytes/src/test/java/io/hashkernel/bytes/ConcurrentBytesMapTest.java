@@ -7,7 +7,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -148,6 +150,46 @@ class ConcurrentBytesMapTest {
             }
             model.forEach((k, v) -> assertArrayEquals(v, map.get(b(k))));
             assertTrue(map.memoryBytes() <= 5 * 4096, "at most the limit and the compactor's slab: " + map.memoryBytes());
+        }
+    }
+
+    @Test
+    void oneCompactionLeavesNoGarbageBehindWhenItsMovesCopyAChainsRecords() {
+        // FOUR hashes by the last byte: keys ending in '0' share one chain. Key "a0" is written
+        // first, into slab 0 beside keys of another chain that are then removed (garbage there);
+        // then so many more keys of a0's chain that they fill a slab of their own, all before
+        // a0 in the chain. Moving a0 out of slab 0 publishes its chain anew with copies of all of
+        // them: that slab turns to garbage during the compaction, which must take it too.
+        try (ConcurrentBytesMap map = ConcurrentBytesMap.builder().hash(FOUR).slabBytes(4096).compactBelow(0)
+                .build()) {
+            map.put(b("a0"), b("first"));
+            List<String> fillers = new ArrayList<>();
+            for (int i = 0; map.memoryBytes() <= 4096; i++) {
+                String k = "f" + i + "1";
+                map.put(b(k), b("filler" + i));
+                fillers.add(k);
+            }
+            for (int i = fillers.size() - 1; i >= 0; i--) { // newest first: no chain copies
+                map.remove(b(fillers.get(i)));
+            }
+            long slabs = map.memoryBytes();
+            for (int i = 0; map.memoryBytes() <= slabs + 4096; i++) {
+                map.put(b("c" + i + "0"), b("chained" + i));
+            }
+            int chained = 0;
+            while (map.get(b("c" + chained + "0")) != null) {
+                chained++;
+            }
+            assertTrue(map.compact() > 0);
+            assertEquals(0, map.compact(), "the first compaction took the garbage its own moves made");
+            assertArrayEquals(b("first"), map.get(b("a0")));
+            for (int i = 0; i < chained; i++) {
+                assertArrayEquals(b("chained" + i), map.get(b("c" + i + "0")), "c" + i + "0");
+            }
+            for (String k : fillers) {
+                assertEquals(null, map.get(b(k)), k);
+            }
+            assertEquals(1 + chained, map.size());
         }
     }
 
