@@ -210,8 +210,9 @@ public final class ConcurrentLongLongTable implements LongLongMap {
          * @throws IllegalArgumentException if the memory cannot be had; the message says how much
          *                                  was asked and how much is available
          * @throws IllegalStateException    if the system property {@code hashkernel.lines} is not
-         *                                  {@code auto}, {@code vector} or {@code scalar}, or forces
-         *                                  the vector compare where it cannot run (the message says why)
+         *                                  {@code auto}, {@code vector}, {@code vector256} or {@code
+         *                                  scalar}, or forces a vector compare where it cannot run
+         *                                  (the message says why)
          */
         public ConcurrentLongLongTable build() {
             return new ConcurrentLongLongTable(engine(TableLayout.roundCapacity(capacity), 0));

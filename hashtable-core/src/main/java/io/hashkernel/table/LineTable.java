@@ -168,6 +168,9 @@ final class LineTable implements LongLongMap {
         if (LineCompare.VECTOR) {
             return VectorLines.matches(m, base, key);
         }
+        if (LineCompare.VECTOR_256) {
+            return VectorLines.matches256(m, base, key);
+        }
         return eq(m.get(KEY_WORD, base), key)
                 | eq(m.get(KEY_WORD, base + SLOT_BYTES), key) << 2
                 | eq(m.get(KEY_WORD, base + 2 * SLOT_BYTES), key) << 4
@@ -208,12 +211,16 @@ final class LineTable implements LongLongMap {
      * offset of the key's value word, {@link #ABSENT} (no key, a free slot) or {@link #GO_ON} (four
      * other keys). The free-slot test reuses the loaded words (a word is free when it is zero), so
      * a miss costs no second look at the line. With {@link LineCompare#VECTOR} the line is one
-     * vector load and two compares ({@link VectorLines#lineFind}).
+     * vector load and two compares ({@link VectorLines#lineFind}), with {@link
+     * LineCompare#VECTOR_256} two loads and four ({@link VectorLines#lineFind256}).
      */
     long lineFind(long base, long key) {
         final MemorySegment m = memory;
         if (LineCompare.VECTOR) {
             return VectorLines.lineFind(m, base, key);
+        }
+        if (LineCompare.VECTOR_256) {
+            return VectorLines.lineFind256(m, base, key);
         }
         long w0 = m.get(KEY_WORD, base);
         long w1 = m.get(KEY_WORD, base + SLOT_BYTES);
@@ -242,9 +249,13 @@ final class LineTable implements LongLongMap {
      * branch-free loop (which passes its local copy of the memory field: the fence after each
      * lookup would make the JIT read the field, and check its class and arena, again): bit 2i set
      * where key word i equals {@code key} ({@link TableLayout#KEY_LANES}), bit {@link
-     * #FREE_SHIFT} + 2i where key word i is free. Plain loads, as {@link #lineFind}.
+     * #FREE_SHIFT} + 2i where key word i is free. Plain loads, as {@link #lineFind}; two 256-bit
+     * loads where {@link LineCompare#VECTOR_256} ({@link VectorLines#lineMasks256}).
      */
     static long lineMasks(MemorySegment m, long base, long key) {
+        if (LineCompare.VECTOR_256) {
+            return VectorLines.lineMasks256(m, base, key);
+        }
         long w0 = m.get(KEY_WORD, base);
         long w1 = m.get(KEY_WORD, base + SLOT_BYTES);
         long w2 = m.get(KEY_WORD, base + 2 * SLOT_BYTES);
@@ -1071,10 +1082,10 @@ final class LineTable implements LongLongMap {
 
     /**
      * How the tables of this JVM compare a line's four keys with the one looked for: {@code
-     * vector-512} (the Vector API: run with {@code --add-modules jdk.incubator.vector} on a CPU
-     * with 512-bit vectors) or {@code scalar}, with the reason. Chosen once per JVM; the system
-     * property {@code hashkernel.lines} ({@code auto}, {@code vector} or {@code scalar}) forces
-     * one. Both give the same answers.
+     * vector-512} or {@code vector-256} (the Vector API: run with {@code --add-modules
+     * jdk.incubator.vector} on a CPU with 512-bit or 256-bit vectors) or {@code scalar}, with the
+     * reason. Chosen once per JVM; the system property {@code hashkernel.lines} ({@code auto},
+     * {@code vector}, {@code vector256} or {@code scalar}) forces one. All give the same answers.
      */
     static String lineCompare() {
         return LineCompare.DESCRIPTION;
