@@ -82,8 +82,7 @@ final class CellRunner {
             // Memory per entry only where the first round filled the map.
             emit(results, sink, w, lane.threads, lane.firstSize,
                     lane.firstSize == spec.entries() ? lane.firstBytes : -1, lane.measured(), lane.firstMemory,
-                    lane.firstHugePageBytes, null, lane.build / lane.rounds,
-                    lane.beside == null ? null : lane.beside.toString());
+                    lane.firstHugePageBytes, null, lane.build / lane.rounds, lane.beside);
         }
         return results;
     }
@@ -142,10 +141,6 @@ final class CellRunner {
             slices.add(String.format(Locale.ROOT, "%.1f", r.mops()));
         }
 
-        boolean active() {
-            return region != null;
-        }
-
         /** Prints the slices to stderr, for the reader who wants to see how much the machine moved. */
         void report(Workload w) {
             if (!slices.isEmpty()) {
@@ -186,12 +181,12 @@ final class CellRunner {
                 Workload with = null;
                 if (spec.interleave()) {
                     for (Workload i : inserts) {
-                        if (with == null && i.dist().equals(w.dist()) && !beside.containsKey(i)) {
+                        if (with == null && i.alternatesWith(w) && !beside.containsKey(i)) {
                             with = i;
                         }
                     }
                 }
-                ReadLane read = new ReadLane(subject, w, with == null ? null : with.toString());
+                ReadLane read = new ReadLane(subject, w, with);
                 if (with != null) {
                     beside.put(with, measureInsert(with, read, w));
                 } else {
@@ -252,7 +247,7 @@ final class CellRunner {
         final String memory;
         final long hugePageBytes;
         /** The insert workload measured in slices alternating with this one, or null. */
-        final String alternatedWith;
+        final Workload alternatedWith;
         /** The loaded subject, and the work on it, until {@link #release}. */
         private Subject subject;
         private Work work;
@@ -261,7 +256,7 @@ final class CellRunner {
         private long wrong;
         private double seconds;
 
-        ReadLane(Subject subject, Workload w, String alternatedWith) {
+        ReadLane(Subject subject, Workload w, Workload alternatedWith) {
             this.subject = subject;
             this.workload = w;
             this.threads = w.writes() ? impl.writerThreads(spec.threads()) : spec.threads();
@@ -445,12 +440,12 @@ final class CellRunner {
 
     private void emit(List<CellResult> results, Consumer<CellResult> sink, Workload w, int threads, long held,
                       long bytes, Measured m, String memory, long hugePageBytes, Double limitMops,
-                      Double buildSeconds, String alternatedWith) {
+                      Double buildSeconds, Workload alternatedWith) {
         CellResult r = new CellResult(impl.id, w.op(), w.dist(), threads, spec.threads(), impl.contract.label,
                 spec.tableMiB(), held, m.ops / m.seconds / 1e6, held == 0 || bytes < 0 ? null : bytes / (double) held,
                 m.ops, m.seconds, m.wrong, memory, hugePageBytes < 0 ? null : hugePageBytes, limitMops,
                 impl.id.startsWith("hashkernel") ? io.hashkernel.table.BenchmarkAccess.lineCompare() : null,
-                buildSeconds, alternatedWith);
+                buildSeconds, alternatedWith == null ? null : alternatedWith.toString());
         results.add(r);
         sink.accept(r);
     }

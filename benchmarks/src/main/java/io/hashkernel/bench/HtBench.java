@@ -523,7 +523,7 @@ public final class HtBench implements Callable<Integer> {
     static boolean interleaves(List<Workload> workloads) {
         for (Workload i : workloads) {
             for (Workload r : workloads) {
-                if (!i.readsLoadedMap() && r.readsLoadedMap() && i.dist().equals(r.dist())) {
+                if (i.alternatesWith(r)) {
                     return true;
                 }
             }

@@ -75,7 +75,7 @@ final class ResultTable {
             StringBuilder ratios = new StringBuilder();
             String with = null;
             for (CellResult r : rows) {
-                CellResult other = r.buildSeconds() == null ? null : alternatedRow(results, r);
+                CellResult other = r.workload().readsLoadedMap() ? null : alternatedRow(results, r);
                 if (other != null) {
                     with = other.workload().toString();
                     ratios.append(ratios.isEmpty() ? "" : ", ").append(r.impl())

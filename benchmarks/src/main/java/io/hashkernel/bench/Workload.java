@@ -25,6 +25,14 @@ record Workload(String op, String dist) {
         return !op.equals("insert");
     }
 
+    /**
+     * Whether htbench measures this workload in slices alternating with {@code read}: an insert
+     * beside a workload that reads the loaded map, of the same distribution.
+     */
+    boolean alternatesWith(Workload read) {
+        return !readsLoadedMap() && read.readsLoadedMap() && dist.equals(read.dist);
+    }
+
     /** Whether it writes (insert and mixed: single-writer maps run it on one thread). */
     boolean writes() {
         return !op.equals("find");

@@ -49,9 +49,6 @@ final class LineCompare {
      * @param problem     why a table must not be built with it, or null
      */
     record Choice(int bits, String description, String problem) {
-        boolean vector() {
-            return bits != 0;
-        }
     }
 
     /**

@@ -48,20 +48,20 @@ class LineCompareTest {
         assertEquals(512, LineCompare.choose("auto", true, () -> 512).bits());
         assertEquals("vector-512", LineCompare.choose(" AUTO ", true, () -> 512).description());
         LineCompare.Choice noModule = LineCompare.choose("auto", false, () -> fail("asked the CPU without the module"));
-        assertFalse(noModule.vector());
+        assertEquals(0, noModule.bits());
         assertNull(noModule.problem());
         LineCompare.Choice avx2 = LineCompare.choose("auto", true, () -> 256);
         assertEquals(256, avx2.bits());
         assertEquals("vector-256 (no 512-bit vectors on this CPU)", avx2.description());
         LineCompare.Choice narrow = LineCompare.choose("auto", true, () -> 128);
-        assertFalse(narrow.vector());
+        assertEquals(0, narrow.bits());
         assertEquals("scalar (no 256-bit vectors on this CPU)", narrow.description());
     }
 
     @Test
     void scalarCanBeForced() {
         LineCompare.Choice c = LineCompare.choose("scalar", true, () -> 512);
-        assertFalse(c.vector());
+        assertEquals(0, c.bits());
         assertEquals("scalar (forced by -Dhashkernel.lines=scalar)", c.description());
         assertNull(c.problem());
     }
@@ -89,7 +89,7 @@ class LineCompareTest {
     @Test
     void anUnknownValueIsAProblemThatListsTheValues() {
         LineCompare.Choice c = LineCompare.choose("simd", true, () -> 512);
-        assertFalse(c.vector());
+        assertEquals(0, c.bits());
         assertEquals("-Dhashkernel.lines=simd is not a line compare; use auto, vector, vector256 or scalar",
                 c.problem());
     }
