@@ -902,19 +902,29 @@ final class LineTable implements LongLongMap {
      * hot keys would otherwise move their lines between the writers' cores once a put. Valid
      * until the next call on this thread.
      */
-    private static long[] combine(long[] keys, int keysOffset, int length) {
+    static long[] combine(long[] keys, int keysOffset, int length) {
         Combining c = COMBINING.get();
         if (!repeats(c, keys, keysOffset, Math.min(length, COMBINE_SAMPLE))) {
             return null;
         }
         int words = (length + 63) >>> 6;
         final long[] superseded = length <= COMBINE_KEPT ? c.kept : new long[words];
-        Arrays.fill(superseded, 0, words, 0);
-        for (int window = length; window > 0; window -= COMBINE_WINDOW) {
-            int stamp = c.nextStamp();
-            for (int i = window - 1, stop = Math.max(0, window - COMBINE_WINDOW); i >= stop; i--) {
-                superseded[i >>> 6] |= c.mark(stamp, keys[keysOffset + i]) << i;
+        // Backwards, a word of 64 bits at a time, gathered in a register: setting each bit in the
+        // array would chain every key's store to the next key's load of the same word. Windows
+        // are counted from the end, and a new window is a new stamp.
+        int stamp = c.nextStamp();
+        int windowStop = length - COMBINE_WINDOW;
+        for (int w = words - 1; w >= 0; w--) {
+            long word = 0;
+            int low = w << 6;
+            for (int i = Math.min(length, low + 64) - 1; i >= low; i--) {
+                if (i < windowStop) {
+                    stamp = c.nextStamp();
+                    windowStop -= COMBINE_WINDOW;
+                }
+                word |= c.mark(stamp, keys[keysOffset + i]) << i;
             }
+            superseded[w] = word;
         }
         return superseded;
     }

@@ -175,4 +175,72 @@ class CombinedPutTest {
             assertTrue(e.getMessage().contains("(64 mapped"), e.getMessage());
         }
     }
+
+    /**
+     * The bit set of superseded puts, over call lengths around the word and window boundaries and
+     * key pools from one key to nearly no repeats, one call after another on one thread (the
+     * scratch table's earlier contents must never count): equal to the rule written out plainly,
+     * a fresh direct-mapped table a window, the window's keys newest first.
+     */
+    @Test
+    void combiningMarksExactlyThePutsThatALaterPutOfTheirWindowSupersedes() {
+        SplittableRandom r = new SplittableRandom(23);
+        int[] lengths = {1, 2, 63, 64, 65, 127, 128, 1023, 1024, 1025, 2047, 2048, 2049, 3000, 70_000};
+        long[] pools = {1, 3, 50, 700, 2000, 1L << 40};
+        for (int round = 0; round < 3; round++) {
+            for (int length : lengths) {
+                for (long pool : pools) {
+                    int offset = r.nextInt(5);
+                    long[] keys = new long[offset + length];
+                    for (int i = 0; i < keys.length; i++) {
+                        long k = r.nextLong(pool);
+                        keys[i] = k == 1 ? 0 : k == 2 ? Long.MIN_VALUE : k == 3 ? -1 : k * 0x9E3779B97F4A7C15L;
+                    }
+                    long[] expected = supersededByTheRule(keys, offset, length);
+                    long[] actual = LineTable.combine(keys, offset, length);
+                    String call = "length " + length + ", pool " + pool;
+                    if (expected == null) {
+                        assertEquals(null, actual, call + ": no repeat in the sample, no combining");
+                        continue;
+                    }
+                    assertTrue(actual != null && actual.length >= expected.length, call);
+                    assertEquals(Arrays.toString(expected),
+                            Arrays.toString(Arrays.copyOf(actual, expected.length)), call);
+                }
+            }
+        }
+    }
+
+    /** {@link LineTable#combine}'s rule, plainly: null without a repeat in the sample, else bit i where a later put of the window has key i's slot and key. */
+    private static long[] supersededByTheRule(long[] keys, int offset, int length) {
+        final int slots = 1024;
+        final int window = 1024;
+        final int sample = 64;
+        long[] slotKey = new long[slots];
+        boolean[] used = new boolean[slots];
+        boolean repeat = false;
+        for (int i = 0; i < Math.min(length, sample) && !repeat; i++) {
+            int h = LineTable.combiningSlot(keys[offset + i]);
+            repeat = used[h] && slotKey[h] == keys[offset + i];
+            used[h] = true;
+            slotKey[h] = keys[offset + i];
+        }
+        if (!repeat) {
+            return null;
+        }
+        long[] bits = new long[(length + 63) / 64];
+        for (int end = length; end > 0; end -= window) {
+            Arrays.fill(used, false);
+            for (int i = end - 1; i >= Math.max(0, end - window); i--) {
+                long k = keys[offset + i];
+                int h = LineTable.combiningSlot(k);
+                if (used[h] && slotKey[h] == k) {
+                    bits[i / 64] |= 1L << (i % 64);
+                }
+                used[h] = true;
+                slotKey[h] = k;
+            }
+        }
+        return bits;
+    }
 }
