@@ -185,12 +185,12 @@ class CombinedPutTest {
     @Test
     void combiningMarksExactlyThePutsThatALaterPutOfTheirWindowSupersedes() {
         SplittableRandom r = new SplittableRandom(23);
-        int[] lengths = {1, 2, 63, 64, 65, 127, 128, 1023, 1024, 1025, 2047, 2048, 2049, 3000, 70_000};
+        int[] lengths = {1, 2, 63, 64, 65, 127, 128, 1023, 1024, 1025, 2047, 2048, 2049, 3000, 65_536, 65_537, 70_000};
         long[] pools = {1, 3, 50, 700, 2000, 1L << 40};
         for (int round = 0; round < 3; round++) {
             for (int length : lengths) {
                 for (long pool : pools) {
-                    int offset = r.nextInt(5);
+                    int offset = r.nextInt(130);
                     long[] keys = new long[offset + length];
                     for (int i = 0; i < keys.length; i++) {
                         long k = r.nextLong(pool);
