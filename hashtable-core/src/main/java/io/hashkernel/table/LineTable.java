@@ -873,14 +873,16 @@ final class LineTable implements LongLongMap {
          * 1 if {@code key} is in the direct-mapped table under {@code stamp}, else 0; either way
          * it is there afterwards (displacing whatever key shared its slot). Without a branch on
          * the answer: a skewed call's keys are seen about half the time, in no order a predictor
-         * could learn, and writing a slot that already held the key changes nothing.
+         * could learn, and writing a slot that already held the key changes nothing. The answer
+         * is arithmetic, not a comparison: C2 compiled {@code stamps[h] == stamp & keys[h] == key}
+         * to a conditional jump, which made the pass twice as slow on skewed keys.
          */
         long mark(int stamp, long key) {
             int h = combiningSlot(key);
-            long seen = stamps[h] == stamp & keys[h] == key ? 1 : 0;
+            long differ = keys[h] ^ key | stamps[h] ^ stamp; // zero only for this key under this stamp
             stamps[h] = stamp;
             keys[h] = key;
-            return seen;
+            return ((differ | -differ) >>> 63) ^ 1;
         }
     }
 
@@ -943,14 +945,18 @@ final class LineTable implements LongLongMap {
         return false;
     }
 
-    /** Writes {@code word} to the value word at {@code offset}: 1 if it held no value. */
+    /**
+     * Writes {@code word} to the value word at {@code offset}: 1 if it held no value. Without a
+     * branch on the old word: a skewed call's puts find their key new or present in no order a
+     * predictor could learn.
+     */
     private static int putWord(MemorySegment m, long offset, long word, boolean exclusive) {
         if (exclusive) {
-            boolean counted = (long) WORD.get(m, offset) == NO_VALUE; // plain: no other writer
+            long old = (long) WORD.get(m, offset); // plain: no other writer
             WORD.setRelease(m, offset, word);
-            return counted ? 1 : 0;
+            return eq(old, NO_VALUE);
         }
-        return (long) WORD.getAndSet(m, offset, word) == NO_VALUE ? 1 : 0;
+        return eq((long) WORD.getAndSet(m, offset, word), NO_VALUE);
     }
 
     /**
