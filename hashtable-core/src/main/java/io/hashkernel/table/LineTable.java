@@ -882,7 +882,7 @@ final class LineTable implements LongLongMap {
             long differ = keys[h] ^ key | stamps[h] ^ stamp; // zero only for this key under this stamp
             stamps[h] = stamp;
             keys[h] = key;
-            return ((differ | -differ) >>> 63) ^ 1;
+            return eq(differ, 0);
         }
     }
 
