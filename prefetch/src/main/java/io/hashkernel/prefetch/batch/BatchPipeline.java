@@ -46,20 +46,17 @@ public final class BatchPipeline {
     private final int depth;
 
     // The batch being built: it starts with the requests re-queued by the last round. During a
-    // probe (between issue() and endProbe()) these arrays hold the batch being probed instead, and
-    // re-queued requests are compacted in place at their front.
+    // probe (between issue() and endProbe()) it holds the batch being probed instead, and
+    // re-queued requests are compacted in place at its front. Its arrays are also kept in fields
+    // of their own, which the callers' loops read once a round.
+    private Batch build;
     private int[] buildTags;
     private long[] buildOffsets;
-    private MemorySegment buildView;        // MemorySegment.ofArray(buildOffsets), made once
     private int[] buildHops;
     private int buildCount;
     // The batches issued (prefetched) by the last `depth` issue() calls, oldest at flightHead:
     // each is probed `depth` rounds after it was issued.
-    private final int[][] flightTags;
-    private final long[][] flightOffsets;
-    private final MemorySegment[] flightViews;
-    private final int[][] flightHops;
-    private final int[] flightCounts;
+    private final Batch[] flight;
     private int flightHead;
     private int flightCount;
     private int probeCount;
@@ -92,19 +89,44 @@ public final class BatchPipeline {
         checkDepth(depth);
         this.batch = batch;
         this.depth = depth;
-        buildTags = new int[batch];
-        buildOffsets = new long[batch];
-        buildView = MemorySegment.ofArray(buildOffsets);
-        buildHops = new int[batch];
+        use(new Batch(batch));
         addLimit = batch;
-        flightTags = new int[depth][batch];
-        flightOffsets = new long[depth][batch];
-        flightViews = new MemorySegment[depth];
+        flight = new Batch[depth];
         for (int i = 0; i < depth; i++) {
-            flightViews[i] = MemorySegment.ofArray(flightOffsets[i]);
+            flight[i] = new Batch(batch);
         }
-        flightHops = new int[depth][batch];
-        flightCounts = new int[depth];
+    }
+
+    /**
+     * One batch's requests, swapped whole between building and flight. A final class, so that
+     * storing one into the flight array needs no type check. A store into an array of an
+     * interface type (a {@code MemorySegment[]} of views) is compiled with a guess at the
+     * element's class, and the guess misses in the constructor the first time a new thread makes
+     * its pipeline: that sent the caller's compiled loop, which inlines both, back to the
+     * interpreter until it was compiled again (htbench starts new threads every slice, so its
+     * batched rows paid for it in every slice).
+     */
+    private static final class Batch {
+        final int[] tags;
+        final long[] offsets;
+        final MemorySegment view; // MemorySegment.ofArray(offsets), made once
+        final int[] hops;
+        int count;
+
+        Batch(int size) {
+            tags = new int[size];
+            offsets = new long[size];
+            view = MemorySegment.ofArray(offsets);
+            hops = new int[size];
+        }
+    }
+
+    /** Makes {@code b} the batch being built. */
+    private void use(Batch b) {
+        build = b;
+        buildTags = b.tags;
+        buildOffsets = b.offsets;
+        buildHops = b.hops;
     }
 
     /** The depth (batches in flight) this pipeline was made with. */
@@ -240,30 +262,22 @@ public final class BatchPipeline {
         if (probing()) {
             throw new IllegalStateException("the previous probe was not ended: call endProbe() before issue()");
         }
+        Batch issued = build;
         if (buildCount > 0) {
             if (forWrite) {
-                strategy.prefetchForWrite(region, buildOffsets, buildView, buildCount);
+                strategy.prefetchForWrite(region, issued.offsets, issued.view, buildCount);
             } else {
-                strategy.prefetch(region, buildOffsets, buildView, buildCount);
+                strategy.prefetch(region, issued.offsets, issued.view, buildCount);
             }
         }
         int head = flightHead;
-        int[] t = flightTags[head];
-        long[] o = flightOffsets[head];
-        MemorySegment v = flightViews[head];
-        int[] h = flightHops[head];
-        probeCount = flightCounts[head];
-        flightTags[head] = buildTags;
-        flightOffsets[head] = buildOffsets;
-        flightViews[head] = buildView;
-        flightHops[head] = buildHops;
-        flightCounts[head] = buildCount;
+        Batch probed = flight[head];
+        probeCount = probed.count;
+        issued.count = buildCount;
+        flight[head] = issued;
         flightCount += buildCount - probeCount;
-        flightHead = head + 1 == flightCounts.length ? 0 : head + 1;
-        buildTags = t;
-        buildOffsets = o;
-        buildView = v;
-        buildHops = h;
+        flightHead = head + 1 == flight.length ? 0 : head + 1;
+        use(probed);
         buildCount = 0;
         requeued = 0;
         addLimit = 0;
@@ -346,13 +360,13 @@ public final class BatchPipeline {
     public void clear() {
         buildCount = 0;
         flightCount = 0;
-        Arrays.fill(flightCounts, 0);
         probeCount = 0;
         requeued = 0;
         addLimit = batch;
         Arrays.fill(buildHops, 0);
-        for (int[] hops : flightHops) {
-            Arrays.fill(hops, 0);
+        for (Batch b : flight) {
+            b.count = 0;
+            Arrays.fill(b.hops, 0);
         }
     }
 }

@@ -140,6 +140,35 @@ class BatchPipelineTest {
     }
 
     @Test
+    void clearForgetsTheRequestsInFlightAndTheirHops() {
+        Recording strategy = new Recording();
+        BatchPipeline p = new BatchPipeline(strategy, REGION, 4, 2);
+        // Fill every batch: one probed and re-queued (so it carries hops), two in flight.
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < 4; i++) {
+                p.add(100 + 4 * round + i, 64L * i);
+            }
+            p.issue();
+            for (int j = 0; j < p.probeCount(); j++) {
+                p.requeue(j, 64L * 1000);
+            }
+            p.endProbe();
+        }
+        assertEquals(12, p.pending(), "four re-queued and eight in flight");
+        p.clear();
+        assertTrue(p.isEmpty());
+        assertEquals(0, p.pending());
+
+        // As good as new: only the requests added after the clear come out, each with no hops.
+        int[] lengths = {1, 2, 1, 3, 1};
+        List<long[]> probes = drive(p, lengths);
+        assertEquals(8, probes.size(), "the new requests' lines, and nothing left from before");
+        for (long[] probe : probes) {
+            assertTrue(probe[0] < lengths.length, "a request from before the clear came out: " + probe[0]);
+        }
+    }
+
+    @Test
     void misuseIsReported() {
         assertThrows(IllegalArgumentException.class, () -> new BatchPipeline(TouchPrefetch.INSTANCE, REGION, 0));
         assertThrows(IllegalArgumentException.class,
