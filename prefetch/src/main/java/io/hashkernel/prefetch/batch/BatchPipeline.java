@@ -100,17 +100,17 @@ public final class BatchPipeline {
     /**
      * One batch's requests, swapped whole between building and flight. A final class, so that
      * storing one into the flight array needs no type check. A store into an array of an
-     * interface type (a {@code MemorySegment[]} of views) is compiled with a guess at the
-     * element's class, and the guess misses in the constructor the first time a new thread makes
-     * its pipeline: that sent the caller's compiled loop, which inlines both, back to the
-     * interpreter until it was compiled again (htbench starts new threads every slice, so its
-     * batched rows paid for it in every slice).
+     * interface type, such as views in a {@code MemorySegment[]}, is compiled with a guess at the
+     * element's class; a guess that misses, as it does when a new thread makes its pipeline,
+     * sends the compiled caller into which the pipeline is inlined (the table's bulk loop) back
+     * to the interpreter until it is compiled again.
      */
     private static final class Batch {
         final int[] tags;
         final long[] offsets;
         final MemorySegment view; // MemorySegment.ofArray(offsets), made once
         final int[] hops;
+        /** The requests of this batch while in flight; set by {@code issue()}, stale otherwise. */
         int count;
 
         Batch(int size) {
