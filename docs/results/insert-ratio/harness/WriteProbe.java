@@ -1,3 +1,5 @@
+package io.hashkernel.bench;
+
 import io.hashkernel.numa.Memory;
 import io.hashkernel.numa.Region;
 import io.hashkernel.prefetch.PrefetchStrategy;
@@ -10,8 +12,9 @@ import java.lang.invoke.VarHandle;
  * What the memory gives a read, a write and a put's locked instructions: random 64-byte lines a
  * second over a region on huge pages, 2 threads, batches of 64 prefetched one round ahead (the
  * table's pipeline). {@code javac -cp htbench.jar -d . WriteProbe.java}, then {@code java
- * --enable-native-access=ALL-UNNAMED -cp htbench.jar:. WriteProbe MIB ROUNDS SECONDS}. Each round
- * runs the modes one after another for SECONDS each: {@code read} (PREFETCHT0, one load a line,
+ * --enable-native-access=ALL-UNNAMED -cp htbench.jar:. io.hashkernel.bench.WriteProbe MIB
+ * ROUNDS SECONDS}. Each round runs the modes one after another for SECONDS each: {@code
+ * read} (PREFETCHT0, one load a line,
  * as a find), {@code write} (PREFETCHW, one plain store: the line is read for ownership and later
  * written back), {@code xchg} (PREFETCHW, one atomic exchange: a put of a present key), {@code
  * claim} (PREFETCHW, a compare-and-exchange and an exchange: a put of a new key).
@@ -88,12 +91,6 @@ public class WriteProbe {
     }
 
     static long fill(long[] offsets, long lines, long state) {
-        for (int i = 0; i < offsets.length; i++) {
-            state ^= state >>> 12;
-            state ^= state << 25;
-            state ^= state >>> 27;
-            offsets[i] = Math.unsignedMultiplyHigh(state * 0x2545F4914F6CDD1DL, lines) << 6;
-        }
-        return state;
+        return MemoryLimitProbe.fill(offsets, lines, state);
     }
 }

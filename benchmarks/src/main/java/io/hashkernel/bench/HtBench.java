@@ -185,8 +185,10 @@ public final class HtBench implements Callable<Integer> {
      * @param threads   reader threads
      * @param limitMops the best shape's M lines/s
      * @param shapes    every shape, best first
+     * @param claimMops M lines/s of {@link MemoryLimitProbe.Shape#CLAIMS} (a put's two locked
+     *                  instructions a line), the inserts' limit; null when no insert was run
      */
-    record Limit(long tableMiB, int threads, double limitMops, List<MemoryLimitProbe.Result> shapes) {
+    record Limit(long tableMiB, int threads, double limitMops, List<MemoryLimitProbe.Result> shapes, Double claimMops) {
     }
 
     /**
@@ -253,7 +255,8 @@ public final class HtBench implements Callable<Integer> {
                     out.printf(Locale.ROOT, "== table %d MiB, %d threads ==%n", mib, t);
                     MemoryLimitProbe.Result best = null;
                     if (limit) {
-                        Limit l = measureLimit(mib, t, plan.seconds());
+                        Limit l = measureLimit(mib, t, plan.seconds(),
+                                plan.workloads().stream().anyMatch(w -> !w.readsLoadedMap()));
                         limits.add(l);
                         best = l.shapes().get(0);
                     }
@@ -481,9 +484,10 @@ public final class HtBench implements Callable<Integer> {
     /**
      * The memory-limit probe over a region the size of the table, written first so that every page
      * is backed (reads of untouched anonymous memory all hit one zero page), with the default
-     * prefetch strategy, for {@code secs} per shape.
+     * prefetch strategy, for {@code secs} per shape; where {@code claims}, the inserts' limit too
+     * ({@link MemoryLimitProbe.Shape#CLAIMS}, batches of 64 as the table's).
      */
-    private Limit measureLimit(long mib, int t, double secs) throws InterruptedException {
+    private Limit measureLimit(long mib, int t, double secs, boolean claims) throws InterruptedException {
         try (Region region = Memory.allocate(mib << 20, Memory.HUGE_PAGE_SIZE)) {
             MemoryLimitProbe.prepare(region.segment());
             long huge = region.hugePageBytes();
@@ -496,7 +500,14 @@ public final class HtBench implements Callable<Integer> {
             for (MemoryLimitProbe.Result r : results) {
                 out.println("limit:   " + r.describe() + (r == results.get(0) ? "  <- limitMops" : ""));
             }
-            return new Limit(mib, t, results.get(0).mops(), results);
+            Double claimMops = null;
+            if (claims) {
+                MemoryLimitProbe.Result c = MemoryLimitProbe.measure(region.segment(), t, 64, secs,
+                        MemoryLimitProbe.Shape.CLAIMS, Prefetchers.selected());
+                out.println("limit:   " + c.describe() + "  <- claimMops, for the inserts");
+                claimMops = c.mops();
+            }
+            return new Limit(mib, t, results.get(0).mops(), results, claimMops);
         }
     }
 

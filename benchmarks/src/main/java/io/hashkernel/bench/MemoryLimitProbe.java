@@ -4,6 +4,7 @@ import io.hashkernel.prefetch.PrefetchStrategy;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -25,6 +26,11 @@ import java.util.concurrent.atomic.AtomicReference;
  *       batch's reads (the shape of the table's batched calls).</li>
  * </ul>
  * A hash table whose lookup is one miss cannot beat this figure.
+ *
+ * <p>A third shape, {@link Shape#CLAIMS}, is not a read limit and never the best: the two locked
+ * instructions a put of a new key needs (a compare-and-exchange and an exchange) on every line of
+ * batches prefetched for writing. A locked instruction waits for its line and holds back the
+ * accesses behind it, so fewer misses overlap than for reads: it is the limit of an insert.
  */
 public final class MemoryLimitProbe {
 
@@ -51,8 +57,16 @@ public final class MemoryLimitProbe {
         /** Independent plain loads, no prefetch instruction. */
         LOADS,
         /** Double-buffered batches: prefetch batch i+1, then read batch i. */
-        PREFETCH
+        PREFETCH,
+        /**
+         * Double-buffered batches prefetched for writing; on every line of batch i a
+         * compare-and-exchange of its first word and an exchange of its second (a put's claim of
+         * a free slot and its value's write). Needs a native region: it writes the lines.
+         */
+        CLAIMS
     }
+
+    private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
 
     /**
      * The best of {@link Shape#LOADS} and {@link Shape#PREFETCH} (batches of 16 and 64 lines) with
@@ -113,6 +127,10 @@ public final class MemoryLimitProbe {
                     + " batch and seconds; got " + region.byteSize() + " bytes, " + threads + " threads, batch "
                     + batch + ", " + seconds + " s");
         }
+        if (shape == Shape.CLAIMS && !region.isNative()) {
+            throw new IllegalArgumentException("the claims shape writes with atomic instructions: it needs a native"
+                    + " region, not a heap segment");
+        }
         long[] counts = new long[threads];
         long deadline = System.nanoTime() + (long) (seconds * 1e9);
         CyclicBarrier start = new CyclicBarrier(threads);
@@ -124,8 +142,11 @@ public final class MemoryLimitProbe {
                 try {
                     start.await();
                     long seed = 0x9E3779B97F4A7C15L * (id + 1);
-                    counts[id] = shape == Shape.LOADS ? load(region, lines, batch, deadline, seed)
-                            : read(region, lines, batch, deadline, strategy, seed);
+                    counts[id] = switch (shape) {
+                        case LOADS -> load(region, lines, batch, deadline, seed);
+                        case PREFETCH -> read(region, lines, batch, deadline, strategy, seed);
+                        case CLAIMS -> claim(region, lines, batch, deadline, strategy, seed);
+                    };
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
                 }
@@ -143,7 +164,11 @@ public final class MemoryLimitProbe {
         for (long c : counts) {
             total += c;
         }
-        String how = shape == Shape.LOADS ? "plain loads" : "prefetch " + strategy.name();
+        String how = switch (shape) {
+            case LOADS -> "plain loads";
+            case PREFETCH -> "prefetch " + strategy.name();
+            case CLAIMS -> "claims: CAS and exchange a line, prefetch for writing " + strategy.name();
+        };
         return new Result(total / elapsed / 1e6, how, shape, threads, batch, elapsed);
     }
 
@@ -177,6 +202,39 @@ public final class MemoryLimitProbe {
         return sum == 0x5EED ? read + 1 : read;
     }
 
+    private static long claim(MemorySegment region, long lines, int batch, long deadline,
+                              PrefetchStrategy strategy, long state) {
+        long[] current = new long[batch];
+        long[] next = new long[batch];
+        MemorySegment currentView = MemorySegment.ofArray(current);
+        MemorySegment nextView = MemorySegment.ofArray(next);
+        state = fill(current, lines, state);
+        strategy.prefetchForWrite(region, current, currentView, batch);
+        long claimed = 0;
+        long sum = 0;
+        do {
+            for (int round = 0; round < 64; round++) {
+                state = fill(next, lines, state);
+                strategy.prefetchForWrite(region, next, nextView, batch);
+                for (int i = 0; i < batch; i++) {
+                    long line = current[i];
+                    // The first word holds its own offset (prepare) or a value written here, never
+                    // 0 past the first line: the CAS mostly fails, which locks the line all the same.
+                    sum += (long) WORD.compareAndExchange(region, line, 0L, line | 1);
+                    sum += (long) WORD.getAndSet(region, line + 8, state + i);
+                }
+                long[] swap = current;
+                current = next;
+                next = swap;
+                MemorySegment swapView = currentView;
+                currentView = nextView;
+                nextView = swapView;
+            }
+            claimed += 64L * batch;
+        } while (System.nanoTime() < deadline);
+        return sum == 0x5EED ? claimed + 1 : claimed;
+    }
+
     private static long load(MemorySegment region, long lines, int batch, long deadline, long state) {
         long[] current = new long[batch];
         long read = 0;
@@ -193,7 +251,8 @@ public final class MemoryLimitProbe {
         return sum == 0x5EED ? read + 1 : read;
     }
 
-    private static long fill(long[] offsets, long lines, long state) {
+    /** Random line offsets in {@code [0, lines)} into {@code offsets}: xorshift and multiply-high. */
+    static long fill(long[] offsets, long lines, long state) {
         for (int i = 0; i < offsets.length; i++) {
             state ^= state >>> 12;
             state ^= state << 25;

@@ -21,7 +21,9 @@ final class ResultTable {
      * group's size and threads at the start) and the row's percentage of it, bytes per entry and
      * where the memory lives. A row run on fewer threads than asked
      * (a single-writer map's writes) is marked. Under an insert table whose rows were measured
-     * alternating with a read workload, a line gives each row's ratio to that read's row.
+     * alternating with a read workload, a line gives each row's ratio to that read's row; where
+     * the inserts' own limit was measured ({@link MemoryLimitProbe.Shape#CLAIMS}), a line gives
+     * each row's percentage of it.
      */
     static String render(List<CellResult> results, List<HtBench.Limit> limits) {
         if (results.isEmpty()) {
@@ -86,6 +88,17 @@ final class ResultTable {
                 sb.append(String.format(Locale.ROOT, "against %s, measured alternating with it in the same JVM: %s%n",
                         with, ratios));
             }
+            Double claims = rows.get(0).workload().readsLoadedMap() ? null
+                    : claimLimitFor(limits, g.tableMiB(), g.threads());
+            if (claims != null) {
+                StringBuilder shares = new StringBuilder();
+                for (CellResult r : rows) {
+                    shares.append(shares.isEmpty() ? "" : ", ").append(r.impl())
+                            .append(String.format(Locale.ROOT, " %.0f%%", 100 * r.mops() / claims));
+                }
+                sb.append(String.format(Locale.ROOT, "against the claim limit at the start, %.2f M lines/s (a CAS and an"
+                        + " exchange on each random line, as a put of a new key): %s%n", claims, shares));
+            }
             sb.append('\n');
         }
         if (marked) {
@@ -106,6 +119,16 @@ final class ResultTable {
             if (o.impl().equals(r.impl()) && o.tableMiB() == r.tableMiB() && o.threadsAsked() == r.threadsAsked()
                     && o.workload().toString().equals(r.alternatedWith())) {
                 return o;
+            }
+        }
+        return null;
+    }
+
+    /** The inserts' limit measured for a table size and thread count, or null. */
+    static Double claimLimitFor(List<HtBench.Limit> limits, long tableMiB, int threads) {
+        for (HtBench.Limit l : limits) {
+            if (l.tableMiB() == tableMiB && l.threads() == threads) {
+                return l.claimMops();
             }
         }
         return null;

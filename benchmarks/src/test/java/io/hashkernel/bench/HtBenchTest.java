@@ -273,6 +273,39 @@ class HtBenchTest {
     }
 
     @Test
+    void insertsAreReportedAgainstTheClaimLimitAndFindsAreNot(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("c.json");
+        Run r = run("--no-fork", "--impl", "hashkernel", "--op", "find,insert", "--dist", "uniform",
+                "--table-mib", "1", "--threads", "1", "--seconds", "0.2", "--warmup", "0", "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode report = new ObjectMapper().readTree(json.toFile());
+        double claims = report.get("limits").get(0).get("claimMops").asDouble();
+        assertTrue(claims > 0, report.get("limits").toString());
+        assertTrue(r.out().contains("<- claimMops, for the inserts"), r.out());
+        double insert = 0;
+        for (JsonNode result : report.get("results")) {
+            if (result.get("op").asText().equals("insert")) {
+                insert = result.get("mops").asDouble();
+            }
+        }
+        String line = String.format(java.util.Locale.ROOT, "against the claim limit at the start, %.2f M lines/s", claims);
+        int at = r.out().indexOf(line);
+        assertTrue(at >= 0, r.out());
+        assertTrue(r.out().substring(at, r.out().indexOf('\n', at))
+                        .endsWith(String.format(java.util.Locale.ROOT, "hashkernel %.0f%%", 100 * insert / claims)),
+                r.out());
+        assertEquals(1, r.out().split("against the claim limit", -1).length - 1, "under the insert table only: " + r.out());
+
+        Path finds = dir.resolve("f.json");
+        Run f = run("--no-fork", "--impl", "hashkernel", "--op", "find", "--dist", "uniform",
+                "--table-mib", "1", "--threads", "1", "--seconds", "0.2", "--warmup", "0", "--json", finds.toString());
+        assertEquals(0, f.code(), f.err());
+        assertTrue(new ObjectMapper().readTree(finds.toFile()).get("limits").get(0).get("claimMops").isNull(),
+                "no inserts, no claim limit");
+        assertFalse(f.out().contains("claim"), f.out());
+    }
+
+    @Test
     void keyStreamsAreDistinctAndInRange() {
         Set<Long> keys = new HashSet<>();
         for (long i = 0; i < 100_000; i++) {

@@ -50,4 +50,26 @@ class MemoryLimitProbeTest {
                     () -> MemoryLimitProbe.measure(region, 0, 16, 0.1, TouchPrefetch.INSTANCE));
         }
     }
+
+    @Test
+    void theClaimsShapeLocksLinesOfANativeRegionAndRefusesAHeapOne() throws Exception {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment region = arena.allocate(4L << 20, 64);
+            MemoryLimitProbe.prepare(region);
+            MemoryLimitProbe.Result r = MemoryLimitProbe.measure(region, 2, 64, 0.2, MemoryLimitProbe.Shape.CLAIMS,
+                    Prefetchers.selected());
+            assertTrue(r.mops() > 0, r.toString());
+            assertEquals(MemoryLimitProbe.Shape.CLAIMS, r.shape());
+            assertTrue(r.strategy().startsWith("claims"), r.strategy());
+            long changed = 0;
+            for (long line = 0; line < region.byteSize(); line += 64) {
+                changed += region.get(ValueLayout.JAVA_LONG, line + 8) != line + 8 ? 1 : 0;
+            }
+            assertTrue(changed > 0, "the exchanges wrote second words of lines");
+        }
+        IllegalArgumentException heap = assertThrows(IllegalArgumentException.class,
+                () -> MemoryLimitProbe.measure(MemorySegment.ofArray(new long[1024]), 1, 16, 0.1,
+                        MemoryLimitProbe.Shape.CLAIMS, TouchPrefetch.INSTANCE));
+        assertTrue(heap.getMessage().contains("native region"), heap.getMessage());
+    }
 }
