@@ -144,8 +144,8 @@ public final class MemoryLimitProbe {
                     long seed = 0x9E3779B97F4A7C15L * (id + 1);
                     counts[id] = switch (shape) {
                         case LOADS -> load(region, lines, batch, deadline, seed);
-                        case PREFETCH -> read(region, lines, batch, deadline, strategy, seed);
-                        case CLAIMS -> claim(region, lines, batch, deadline, strategy, seed);
+                        case PREFETCH -> batches(region, lines, batch, deadline, strategy, seed, false);
+                        case CLAIMS -> batches(region, lines, batch, deadline, strategy, seed, true);
                     };
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
@@ -172,24 +172,26 @@ public final class MemoryLimitProbe {
         return new Result(total / elapsed / 1e6, how, shape, threads, batch, elapsed);
     }
 
-    private static long read(MemorySegment region, long lines, int batch, long deadline,
-                             PrefetchStrategy strategy, long state) {
+    /**
+     * Double-buffered batches: fill and prefetch batch i+1, then read (or, where {@code claims},
+     * claim) every line of batch i.
+     */
+    private static long batches(MemorySegment region, long lines, int batch, long deadline,
+                                PrefetchStrategy strategy, long state, boolean claims) {
         long[] current = new long[batch];
         long[] next = new long[batch];
         // Views made once, as the table's pipeline does: one per call would allocate.
         MemorySegment currentView = MemorySegment.ofArray(current);
         MemorySegment nextView = MemorySegment.ofArray(next);
         state = fill(current, lines, state);
-        strategy.prefetch(region, current, currentView, batch);
-        long read = 0;
+        prefetch(strategy, region, current, currentView, claims);
+        long done = 0;
         long sum = 0;
         do {
             for (int round = 0; round < 64; round++) {
                 state = fill(next, lines, state);
-                strategy.prefetch(region, next, nextView, batch);
-                for (int i = 0; i < batch; i++) {
-                    sum += region.get(ValueLayout.JAVA_LONG_UNALIGNED, current[i]);
-                }
+                prefetch(strategy, region, next, nextView, claims);
+                sum += claims ? claim(region, current, state) : read(region, current);
                 long[] swap = current;
                 current = next;
                 next = swap;
@@ -197,42 +199,39 @@ public final class MemoryLimitProbe {
                 currentView = nextView;
                 nextView = swapView;
             }
-            read += 64L * batch;
+            done += 64L * batch;
         } while (System.nanoTime() < deadline);
-        return sum == 0x5EED ? read + 1 : read;
+        return sum == 0x5EED ? done + 1 : done;
     }
 
-    private static long claim(MemorySegment region, long lines, int batch, long deadline,
-                              PrefetchStrategy strategy, long state) {
-        long[] current = new long[batch];
-        long[] next = new long[batch];
-        MemorySegment currentView = MemorySegment.ofArray(current);
-        MemorySegment nextView = MemorySegment.ofArray(next);
-        state = fill(current, lines, state);
-        strategy.prefetchForWrite(region, current, currentView, batch);
-        long claimed = 0;
+    private static void prefetch(PrefetchStrategy strategy, MemorySegment region, long[] offsets, MemorySegment view,
+                                 boolean forWrite) {
+        if (forWrite) {
+            strategy.prefetchForWrite(region, offsets, view, offsets.length);
+        } else {
+            strategy.prefetch(region, offsets, view, offsets.length);
+        }
+    }
+
+    /** One load from each line. */
+    private static long read(MemorySegment region, long[] offsets) {
         long sum = 0;
-        do {
-            for (int round = 0; round < 64; round++) {
-                state = fill(next, lines, state);
-                strategy.prefetchForWrite(region, next, nextView, batch);
-                for (int i = 0; i < batch; i++) {
-                    long line = current[i];
-                    // The first word holds its own offset (prepare) or a value written here, never
-                    // 0 past the first line: the CAS mostly fails, which locks the line all the same.
-                    sum += (long) WORD.compareAndExchange(region, line, 0L, line | 1);
-                    sum += (long) WORD.getAndSet(region, line + 8, state + i);
-                }
-                long[] swap = current;
-                current = next;
-                next = swap;
-                MemorySegment swapView = currentView;
-                currentView = nextView;
-                nextView = swapView;
-            }
-            claimed += 64L * batch;
-        } while (System.nanoTime() < deadline);
-        return sum == 0x5EED ? claimed + 1 : claimed;
+        for (long line : offsets) {
+            sum += region.get(ValueLayout.JAVA_LONG_UNALIGNED, line);
+        }
+        return sum;
+    }
+
+    /** A put's two locked instructions on each line: a compare-and-exchange of its first word, an exchange of its second. */
+    private static long claim(MemorySegment region, long[] offsets, long value) {
+        long sum = 0;
+        for (long line : offsets) {
+            // The first word holds its own offset (prepare) or a value written here, never 0 past
+            // the first line: the CAS mostly fails, which locks the line all the same.
+            sum += (long) WORD.compareAndExchange(region, line, 0L, line | 1);
+            sum += (long) WORD.getAndSet(region, line + 8, value++);
+        }
+        return sum;
     }
 
     private static long load(MemorySegment region, long lines, int batch, long deadline, long state) {
