@@ -93,8 +93,9 @@ public final class HtBench implements Callable<Integer> {
     @Option(names = "--limit", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Measure the memory limit (random 64-byte reads/s over a region as large as the table)"
                     + " first, then again beside each workload (its best shape, in slices interleaved with the"
-                    + " measurement), and report each result as a percentage of the limit measured beside it"
-                    + " (default); --no-limit skips both.")
+                    + " measurement), and report each result as a percentage of the limit measured beside it;"
+                    + " where the run has inserts, also their claim limit (a CAS and an exchange a random line) at"
+                    + " the start (default); --no-limit skips all of it.")
     boolean limit = true;
 
     @Option(names = "--interleave", negatable = true, defaultValue = "true", fallbackValue = "true",
@@ -457,11 +458,12 @@ public final class HtBench implements Callable<Integer> {
     double estimateSeconds(Plan plan) {
         double total = 0;
         boolean reads = plan.workloads().stream().anyMatch(Workload::readsLoadedMap);
+        boolean inserts = plan.workloads().stream().anyMatch(w -> !w.readsLoadedMap());
         for (long mib : plan.sizes()) {
             long entries = entries(capacity(mib));
             for (int t : plan.threads()) {
                 if (limit) {
-                    total += 3 * plan.seconds() + mib / 512.0;
+                    total += (inserts ? 4 : 3) * plan.seconds() + mib / 512.0; // the read shapes, the claims
                     // each cell's own region and the probe beside each workload
                     total += impls.size() * (mib / 512.0
                             + plan.workloads().size() * plan.seconds() * CellRunner.PROBE_SHARE);

@@ -37,8 +37,9 @@ public final class MemoryLimitProbe {
     /**
      * A measurement.
      *
-     * @param mops     million lines read per second, all threads together
-     * @param strategy how the lines were read: {@code plain loads} or {@code prefetch <strategy>}
+     * @param mops     million lines read (or claimed) per second, all threads together
+     * @param strategy how the lines were touched: {@code plain loads}, {@code prefetch <strategy>} or
+     *                 {@code claims: ...}
      * @param shape    the shape of reading, to measure it again
      * @param threads  reading threads
      * @param batch    lines per batch
@@ -52,7 +53,7 @@ public final class MemoryLimitProbe {
         }
     }
 
-    /** How the lines are read. */
+    /** How the lines are touched. */
     public enum Shape {
         /** Independent plain loads, no prefetch instruction. */
         LOADS,
@@ -113,11 +114,13 @@ public final class MemoryLimitProbe {
     }
 
     /**
-     * Reads random lines of {@code region} in the given shape on {@code threads} threads for
-     * about {@code seconds}.
+     * Reads (or, {@link Shape#CLAIMS}, claims) random lines of {@code region} in the given shape
+     * on {@code threads} threads for about {@code seconds}.
      *
      * @throws IllegalArgumentException if the region is smaller than one line, or threads, batch or
-     *                                  seconds are not positive
+     *                                  seconds are not positive, or the shape is {@link Shape#CLAIMS}
+     *                                  and the region is not native, is read-only or does not
+     *                                  start on an 8-byte boundary
      */
     public static Result measure(MemorySegment region, int threads, int batch, double seconds, Shape shape,
                                  PrefetchStrategy strategy) throws InterruptedException {
@@ -127,9 +130,9 @@ public final class MemoryLimitProbe {
                     + " batch and seconds; got " + region.byteSize() + " bytes, " + threads + " threads, batch "
                     + batch + ", " + seconds + " s");
         }
-        if (shape == Shape.CLAIMS && !region.isNative()) {
-            throw new IllegalArgumentException("the claims shape writes with atomic instructions: it needs a native"
-                    + " region, not a heap segment");
+        if (shape == Shape.CLAIMS && (!region.isNative() || region.isReadOnly() || region.address() % 8 != 0)) {
+            throw new IllegalArgumentException("the claims shape writes with atomic instructions: it needs a"
+                    + " writable native region that starts on an 8-byte boundary; got " + region);
         }
         long[] counts = new long[threads];
         long deadline = System.nanoTime() + (long) (seconds * 1e9);

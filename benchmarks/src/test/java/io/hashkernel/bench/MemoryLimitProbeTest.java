@@ -71,5 +71,15 @@ class MemoryLimitProbeTest {
                 () -> MemoryLimitProbe.measure(MemorySegment.ofArray(new long[1024]), 1, 16, 0.1,
                         MemoryLimitProbe.Shape.CLAIMS, TouchPrefetch.INSTANCE));
         assertTrue(heap.getMessage().contains("native region"), heap.getMessage());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment region = arena.allocate(4096, 64);
+            for (MemorySegment bad : new MemorySegment[] {region.asSlice(4), region.asReadOnly()}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> MemoryLimitProbe.measure(bad, 1, 16, 0.1, MemoryLimitProbe.Shape.CLAIMS,
+                                TouchPrefetch.INSTANCE));
+                assertTrue(e.getMessage().contains("writable native region that starts on an 8-byte boundary"),
+                        e.getMessage());
+            }
+        }
     }
 }
