@@ -147,8 +147,8 @@ public final class MemoryLimitProbe {
                     long seed = 0x9E3779B97F4A7C15L * (id + 1);
                     counts[id] = switch (shape) {
                         case LOADS -> load(region, lines, batch, deadline, seed);
-                        case PREFETCH -> batches(region, lines, batch, deadline, strategy, seed, false);
-                        case CLAIMS -> batches(region, lines, batch, deadline, strategy, seed, true);
+                        case PREFETCH -> readBatches(region, lines, batch, deadline, strategy, seed);
+                        case CLAIMS -> claimBatches(region, lines, batch, deadline, strategy, seed);
                     };
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
@@ -176,25 +176,27 @@ public final class MemoryLimitProbe {
     }
 
     /**
-     * Double-buffered batches: fill and prefetch batch i+1, then read (or, where {@code claims},
-     * claim) every line of batch i.
+     * Double-buffered batches: fill and prefetch batch i+1, then read every line of batch i.
+     * {@link #claimBatches} is its twin for the claims: one loop for both, with a flag, would be
+     * compiled for the shape measured first and trap on the other when its measurement starts,
+     * which runs its first moments in the interpreter.
      */
-    private static long batches(MemorySegment region, long lines, int batch, long deadline,
-                                PrefetchStrategy strategy, long state, boolean claims) {
+    private static long readBatches(MemorySegment region, long lines, int batch, long deadline,
+                                    PrefetchStrategy strategy, long state) {
         long[] current = new long[batch];
         long[] next = new long[batch];
         // Views made once, as the table's pipeline does: one per call would allocate.
         MemorySegment currentView = MemorySegment.ofArray(current);
         MemorySegment nextView = MemorySegment.ofArray(next);
         state = fill(current, lines, state);
-        prefetch(strategy, region, current, currentView, claims);
+        strategy.prefetch(region, current, currentView, batch);
         long done = 0;
         long sum = 0;
         do {
             for (int round = 0; round < 64; round++) {
                 state = fill(next, lines, state);
-                prefetch(strategy, region, next, nextView, claims);
-                sum += claims ? claim(region, current, state) : read(region, current);
+                strategy.prefetch(region, next, nextView, batch);
+                sum += read(region, current);
                 long[] swap = current;
                 current = next;
                 next = swap;
@@ -207,13 +209,32 @@ public final class MemoryLimitProbe {
         return sum == 0x5EED ? done + 1 : done;
     }
 
-    private static void prefetch(PrefetchStrategy strategy, MemorySegment region, long[] offsets, MemorySegment view,
-                                 boolean forWrite) {
-        if (forWrite) {
-            strategy.prefetchForWrite(region, offsets, view, offsets.length);
-        } else {
-            strategy.prefetch(region, offsets, view, offsets.length);
-        }
+    /** As {@link #readBatches}, the batches prefetched for writing and every line claimed. */
+    private static long claimBatches(MemorySegment region, long lines, int batch, long deadline,
+                                     PrefetchStrategy strategy, long state) {
+        long[] current = new long[batch];
+        long[] next = new long[batch];
+        MemorySegment currentView = MemorySegment.ofArray(current);
+        MemorySegment nextView = MemorySegment.ofArray(next);
+        state = fill(current, lines, state);
+        strategy.prefetchForWrite(region, current, currentView, batch);
+        long done = 0;
+        long sum = 0;
+        do {
+            for (int round = 0; round < 64; round++) {
+                state = fill(next, lines, state);
+                strategy.prefetchForWrite(region, next, nextView, batch);
+                sum += claim(region, current, state);
+                long[] swap = current;
+                current = next;
+                next = swap;
+                MemorySegment swapView = currentView;
+                currentView = nextView;
+                nextView = swapView;
+            }
+            done += 64L * batch;
+        } while (System.nanoTime() < deadline);
+        return sum == 0x5EED ? done + 1 : done;
     }
 
     /** One load from each line. */
