@@ -214,6 +214,10 @@ public final class HtBench implements Callable<Integer> {
      */
     record Plan(List<Long> sizes, List<Integer> threads, List<Workload> workloads, double seconds, double warmup,
                 Map<Long, String> sizeNotes) {
+        /** Whether a workload inserts (and so the inserts' claim limit is measured). */
+        boolean inserts() {
+            return workloads.stream().anyMatch(w -> !w.readsLoadedMap());
+        }
     }
 
     /** The Zipf exponent of DRAMHiT's skewed runs. */
@@ -256,8 +260,7 @@ public final class HtBench implements Callable<Integer> {
                     out.printf(Locale.ROOT, "== table %d MiB, %d threads ==%n", mib, t);
                     MemoryLimitProbe.Result best = null;
                     if (limit) {
-                        Limit l = measureLimit(mib, t, plan.seconds(),
-                                plan.workloads().stream().anyMatch(w -> !w.readsLoadedMap()));
+                        Limit l = measureLimit(mib, t, plan.seconds(), plan.inserts());
                         limits.add(l);
                         best = l.shapes().get(0);
                     }
@@ -458,12 +461,11 @@ public final class HtBench implements Callable<Integer> {
     double estimateSeconds(Plan plan) {
         double total = 0;
         boolean reads = plan.workloads().stream().anyMatch(Workload::readsLoadedMap);
-        boolean inserts = plan.workloads().stream().anyMatch(w -> !w.readsLoadedMap());
         for (long mib : plan.sizes()) {
             long entries = entries(capacity(mib));
             for (int t : plan.threads()) {
                 if (limit) {
-                    total += (inserts ? 4 : 3) * plan.seconds() + mib / 512.0; // the read shapes, the claims
+                    total += (plan.inserts() ? 4 : 3) * plan.seconds() + mib / 512.0; // the read shapes, the claims
                     // each cell's own region and the probe beside each workload
                     total += impls.size() * (mib / 512.0
                             + plan.workloads().size() * plan.seconds() * CellRunner.PROBE_SHARE);

@@ -124,21 +124,22 @@ final class ResultTable {
         return null;
     }
 
-    /** The inserts' limit measured for a table size and thread count, or null. */
-    static Double claimLimitFor(List<HtBench.Limit> limits, long tableMiB, int threads) {
-        for (HtBench.Limit l : limits) {
-            if (l.tableMiB() == tableMiB && l.threads() == threads) {
-                return l.claimMops();
-            }
-        }
-        return null;
-    }
-
     /** The limit measured for a table size and thread count, or null. */
     static Double limitFor(List<HtBench.Limit> limits, long tableMiB, int threads) {
+        HtBench.Limit l = limitOf(limits, tableMiB, threads);
+        return l == null ? null : l.limitMops();
+    }
+
+    /** The inserts' limit measured for a table size and thread count, or null. */
+    static Double claimLimitFor(List<HtBench.Limit> limits, long tableMiB, int threads) {
+        HtBench.Limit l = limitOf(limits, tableMiB, threads);
+        return l == null ? null : l.claimMops();
+    }
+
+    private static HtBench.Limit limitOf(List<HtBench.Limit> limits, long tableMiB, int threads) {
         for (HtBench.Limit l : limits) {
             if (l.tableMiB() == tableMiB && l.threads() == threads) {
-                return l.limitMops();
+                return l;
             }
         }
         return null;
