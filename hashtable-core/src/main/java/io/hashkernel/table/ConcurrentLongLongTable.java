@@ -119,6 +119,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
         private int batch = DEFAULT_BATCH;
         private int depth = DEFAULT_DEPTH;
         private boolean preTouch;
+        private long inCacheBytes = LineTable.IN_CACHE_BYTES;
 
         private Builder() {
         }
@@ -239,6 +240,7 @@ public final class ConcurrentLongLongTable implements LongLongMap {
             c.batch = batch;
             c.depth = depth;
             c.preTouch = preTouch;
+            c.inCacheBytes = inCacheBytes;
             return c;
         }
 
@@ -264,6 +266,20 @@ public final class ConcurrentLongLongTable implements LongLongMap {
 
         boolean preTouch() {
             return preTouch;
+        }
+
+        /**
+         * The largest table whose batched lookups finish a probe past a full home line at once
+         * rather than re-queue it ({@link LineTable#IN_CACHE_BYTES}); tests set 0 to have every
+         * table re-queue, or a large value to have none do so.
+         */
+        Builder inCacheBytes(long bytes) {
+            this.inCacheBytes = bytes;
+            return this;
+        }
+
+        long inCacheBytes() {
+            return inCacheBytes;
         }
 
         /** The hash of a table made with these options; a fixed seed moved by {@code seedOffset}. */

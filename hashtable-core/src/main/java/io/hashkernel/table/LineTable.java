@@ -92,6 +92,8 @@ final class LineTable implements LongLongMap {
     private final PrefetchStrategy prefetcher;
     private final int batch;
     private final int depth;
+    /** Whether {@link #getAll} finishes a lookup past a full home line at once ({@link #IN_CACHE_BYTES}). */
+    private final boolean inCache;
     private volatile boolean closed;
 
     /**
@@ -109,6 +111,7 @@ final class LineTable implements LongLongMap {
         this.prefetcher = options.prefetcher();
         this.batch = options.batch();
         this.depth = options.depth();
+        this.inCache = TableLayout.bytesFor(capacity) <= options.inCacheBytes();
         this.hasher = options.hasher(seedOffset);
         this.allocation = options.memory().allocate(TableLayout.bytesFor(capacity), TableLayout.LINE_BYTES);
         this.memory = allocation.segment();
@@ -295,6 +298,17 @@ final class LineTable implements LongLongMap {
     static final long GO_ON = -2;
     /** A batched request re-queued this many times finishes its probe synchronously. */
     static final int MAX_HOPS = 8;
+
+    /**
+     * Tables of at most this many bytes are taken to sit in the caches of the cores that use
+     * them (a core's L2 and its share of the L3). There a {@link #getAll} lookup whose home line
+     * is full reads the next lines at once instead of being re-queued: the re-queue (the
+     * pipeline's bookkeeping, another prefetch, another round) costs more than the cache hit it
+     * would spare, while over DRAM it lets that line's miss overlap the others. Measured on a
+     * Zen 1 CPU with an 8 MiB L3: reading at once was 1.05x as fast in a 1 MiB table of skewed
+     * keys, level at 4 MiB, and slower from 16 MiB on.
+     */
+    static final long IN_CACHE_BYTES = 2L << 20;
 
     /**
      * One line of a probe, from acquire loads: the line's four key words compared branch-free
@@ -656,12 +670,13 @@ final class LineTable implements LongLongMap {
     /**
      * {@link #getAll}'s rare case: request {@code j} (the array index {@code i}) found its line
      * full without its key. Four other keys stay there, so the key can only be further on: the
-     * request goes on to the next line in the next round, or, past {@link #MAX_HOPS} lines, the
-     * rest of its probe runs here.
+     * request goes on to the next line in the next round, or, in a table that fits in the cache
+     * ({@link #IN_CACHE_BYTES}) or past {@link #MAX_HOPS} lines, the rest of its probe runs here.
+     * Either way a later lookup of the same key in this call reads its lines after this one's.
      */
     private void getMiss(BatchPipeline p, int j, int i, long key, long[] values, int valuesOffset) {
         long next = nextLine(p.offset(j));
-        if (p.hops(j) < MAX_HOPS) {
+        if (!inCache && p.hops(j) < MAX_HOPS) {
             p.requeue(j, next);
             return;
         }

@@ -40,12 +40,18 @@ class BatchedApiTest {
 
     /** A table whose prefetch strategy is chosen by the system property, as a user would force it. */
     static ConcurrentLongLongTable table(String strategy, long capacity, int batch, int depth, long seed) {
+        return table(strategy, capacity, batch, depth, seed, LineTable.IN_CACHE_BYTES);
+    }
+
+    /** As above, with the size up to which lookups past a full home line finish at once instead of re-queueing. */
+    static ConcurrentLongLongTable table(String strategy, long capacity, int batch, int depth, long seed,
+                                         long inCacheBytes) {
         Assumptions.assumeTrue(!strategy.equals("native") || nativeAvailable(), "no native prefetch here");
         String old = System.getProperty(Prefetchers.PROPERTY);
         System.setProperty(Prefetchers.PROPERTY, strategy);
         try {
             ConcurrentLongLongTable t = ConcurrentLongLongTable.builder().capacity(capacity).missingValue(MISSING)
-                    .batch(batch).depth(depth).seed(seed).build();
+                    .batch(batch).depth(depth).seed(seed).inCacheBytes(inCacheBytes).build();
             assertEquals(strategy.equals("native") ? "native-x86_64" : "touch", t.prefetchStrategy().name());
             return t;
         } finally {
@@ -97,9 +103,12 @@ class BatchedApiTest {
     void lookupsEqualTheLoopOfSingleLookups(String strategy, int batch, int depth) {
         SplittableRandom r = new SplittableRandom(batch * 1000L + depth);
         // 64 slots (16 lines) filled to 0.9, and 1024 slots filled to 0.99: many probes cross
-        // lines, some past the re-queue limit.
-        for (int[] shape : new int[][]{{64, 57}, {1024, 1013}}) {
-            try (ConcurrentLongLongTable t = table(strategy, shape[0], batch, depth, r.nextLong())) {
+        // lines, some past the re-queue limit. Each shape twice: as a table in the cache, whose
+        // lookups past a full home line finish at once, and as one that re-queues them.
+        for (int run = 0; run < 4; run++) {
+            int[] shape = run % 2 == 0 ? new int[]{64, 57} : new int[]{1024, 1013};
+            long inCache = run < 2 ? LineTable.IN_CACHE_BYTES : 0;
+            try (ConcurrentLongLongTable t = table(strategy, shape[0], batch, depth, r.nextLong(), inCache)) {
                 long[] pool = keyPool(r, shape[1]);
                 for (long k : pool) {
                     t.put(k, k == MISSING ? 1 : k);
@@ -122,7 +131,7 @@ class BatchedApiTest {
                     }
                     long[] values = new long[length];
                     t.getAll(keys, values);
-                    assertArrayEquals(expected, values, "getAll, length " + length);
+                    assertArrayEquals(expected, values, "getAll, length " + length + ", in-cache limit " + inCache);
 
                     boolean[] flags = new boolean[length];
                     assertEquals(present, t.containsAll(keys, flags));
