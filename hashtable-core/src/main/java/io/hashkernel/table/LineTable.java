@@ -66,7 +66,9 @@ final class LineTable implements LongLongMap {
      * acquire. A batched lookup reads each of its lines with plain loads, the free-slot test
      * included: a key word only ever goes from free to a key, so a load that saw it free proves
      * the key absent at that moment (I2), as an acquire load would; its value word is read plain
-     * too, and an acquire fence after each batch gives the caller the acquire ordering.
+     * too, and an acquire fence after each batch gives the caller the acquire ordering. A lookup
+     * that goes on past its home line reads like a single-key probe, with acquire loads, where it
+     * finishes at once (past MAX_HOPS lines, or in a table in the cache: IN_CACHE_BYTES).
      * A lookup costs few instructions around its one miss, which lets the CPU overlap many of them.
      *
      * Full table: a probe visits at most every line once; a new key that finds no free slot in
@@ -111,7 +113,7 @@ final class LineTable implements LongLongMap {
         this.prefetcher = options.prefetcher();
         this.batch = options.batch();
         this.depth = options.depth();
-        this.inCache = TableLayout.bytesFor(capacity) <= options.inCacheBytes();
+        this.inCache = capacity * TableLayout.SLOT_BYTES <= options.inCacheBytes();
         this.hasher = options.hasher(seedOffset);
         this.allocation = options.memory().allocate(TableLayout.bytesFor(capacity), TableLayout.LINE_BYTES);
         this.memory = allocation.segment();
@@ -300,13 +302,14 @@ final class LineTable implements LongLongMap {
     static final int MAX_HOPS = 8;
 
     /**
-     * Tables of at most this many bytes are taken to sit in the caches of the cores that use
-     * them (a core's L2 and its share of the L3). There a {@link #getAll} lookup whose home line
+     * Tables whose slots take at most this many bytes are taken to sit in the caches of the
+     * cores that use them (a core's L2 and its share of the L3). There a {@link #getAll} lookup whose home line
      * is full reads the next lines at once instead of being re-queued: the re-queue (the
      * pipeline's bookkeeping, another prefetch, another round) costs more than the cache hit it
      * would spare, while over DRAM it lets that line's miss overlap the others. Measured on a
-     * Zen 1 CPU with an 8 MiB L3: reading at once was 1.05x as fast in a 1 MiB table of skewed
-     * keys, level at 4 MiB, and slower from 16 MiB on.
+     * Zen 1 CPU with an 8 MiB L3: reading at once was 1.06x as fast in a 1 MiB table of skewed
+     * keys, level at 4 MiB, and slower from 16 MiB on. Judged per engine, so a partitioned table
+     * whose partitions are small each but many together may misjudge: a matter of speed only.
      */
     static final long IN_CACHE_BYTES = 2L << 20;
 

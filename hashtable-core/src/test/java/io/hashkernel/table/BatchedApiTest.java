@@ -111,7 +111,10 @@ class BatchedApiTest {
             try (ConcurrentLongLongTable t = table(strategy, shape[0], batch, depth, r.nextLong(), inCache)) {
                 long[] pool = keyPool(r, shape[1]);
                 for (long k : pool) {
-                    t.put(k, k == MISSING ? 1 : k);
+                    // A value unlike its key: a full line leaves the key in a lookup's place until
+                    // the probe that goes on writes the value there.
+                    long v = k ^ 0x5DEECE66DL;
+                    t.put(k, v == MISSING ? 1 : v);
                 }
                 for (int i = 0; i < pool.length; i += 3) {
                     t.remove(pool[i]); // removed keys keep their slot and read as absent

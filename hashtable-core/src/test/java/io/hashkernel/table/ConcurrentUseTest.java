@@ -45,6 +45,9 @@ class ConcurrentUseTest {
         return Stream.of(
                 new Maker("fixed", () -> ConcurrentLongLongTable.builder().capacity(512).missingValue(MISSING)
                         .build()),
+                // As a table above the cache: batched lookups past a full home line are re-queued.
+                new Maker("fixed, re-queueing", () -> ConcurrentLongLongTable.builder().capacity(512)
+                        .missingValue(MISSING).inCacheBytes(0).build()),
                 new Maker("growing", () -> GrowingLongLongTable.builder().capacity(64).missingValue(MISSING)
                         .build()),
                 new Maker("partitioned, owner threads", () -> PartitionedLongLongTable.builder().partitions(2)
