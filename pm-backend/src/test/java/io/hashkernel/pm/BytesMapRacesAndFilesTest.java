@@ -113,7 +113,7 @@ class BytesMapRacesAndFilesTest {
                 t.join(20_000);
                 assertFalse(t.isAlive(), "a thread hangs after close");
             }
-            assertTrue(bad.isEmpty(), bad.toString());
+            assertTrue(bad.isEmpty(), () -> withCauses(bad));
             try (PersistentBytesMap again = PersistentBytesMap.builder(d).open()) {
                 for (int t = 0; t < threads; t++) {
                     for (int i = 0; i <= lastAcked.get(t); i++) {
@@ -214,7 +214,7 @@ class BytesMapRacesAndFilesTest {
                 w.join();
             }
         }
-        assertTrue(bad.isEmpty(), bad.toString());
+        assertTrue(bad.isEmpty(), () -> withCauses(bad));
         assertTrue(cuts.size() > 20);
         for (Object[] cut : cuts) {
             Path c = (Path) cut[0];
@@ -435,5 +435,17 @@ class BytesMapRacesAndFilesTest {
             }
             assertEquals(model.size(), m.size());
         }
+    }
+
+    /** The failures with their causes, so that a rare one says what went wrong underneath. */
+    private static String withCauses(List<Throwable> failures) {
+        StringBuilder b = new StringBuilder();
+        for (Throwable e : failures) {
+            b.append(b.isEmpty() ? "" : "; ").append(e);
+            for (Throwable c = e.getCause(); c != null && c != e; c = c.getCause()) {
+                b.append(" <- ").append(c);
+            }
+        }
+        return b.toString();
     }
 }
