@@ -67,8 +67,7 @@ final class ResultTable {
             StringBuilder built = new StringBuilder();
             for (CellResult r : rows) {
                 if (r.buildSeconds() != null) {
-                    built.append(built.isEmpty() ? "" : ", ").append(r.impl())
-                            .append(String.format(Locale.ROOT, " %.3f", r.buildSeconds()));
+                    item(built, r, String.format(Locale.ROOT, "%.3f", r.buildSeconds()));
                 }
             }
             if (!built.isEmpty()) {
@@ -80,8 +79,7 @@ final class ResultTable {
                 CellResult other = r.workload().readsLoadedMap() ? null : alternatedRow(results, r);
                 if (other != null) {
                     with = other.workload().toString();
-                    ratios.append(ratios.isEmpty() ? "" : ", ").append(r.impl())
-                            .append(String.format(Locale.ROOT, " %.2fx", r.mops() / other.mops()));
+                    item(ratios, r, String.format(Locale.ROOT, "%.2fx", r.mops() / other.mops()));
                 }
             }
             if (with != null) {
@@ -93,8 +91,7 @@ final class ResultTable {
             if (claims != null) {
                 StringBuilder shares = new StringBuilder();
                 for (CellResult r : rows) {
-                    shares.append(shares.isEmpty() ? "" : ", ").append(r.impl())
-                            .append(String.format(Locale.ROOT, " %.0f%%", 100 * r.mops() / claims));
+                    item(shares, r, String.format(Locale.ROOT, "%.0f%%", 100 * r.mops() / claims));
                 }
                 sb.append(String.format(Locale.ROOT, "against the claim limit at the start, %.2f M lines/s (a CAS and an"
                         + " exchange on each random line, as a put of a new key): %s%n", claims, shares));
@@ -122,6 +119,11 @@ final class ResultTable {
             }
         }
         return null;
+    }
+
+    /** Appends "impl figure" to a comma-separated line of the rows' figures. */
+    private static void item(StringBuilder line, CellResult row, String figure) {
+        line.append(line.isEmpty() ? "" : ", ").append(row.impl()).append(' ').append(figure);
     }
 
     /** The limit measured for a table size and thread count, or null. */

@@ -303,10 +303,10 @@ final class LineTable implements LongLongMap {
 
     /**
      * Tables whose slots take at most this many bytes are taken to sit in the caches of the
-     * cores that use them (a core's L2 and its share of the L3). There a {@link #getAll} lookup whose home line
-     * is full reads the next lines at once instead of being re-queued: the re-queue (the
-     * pipeline's bookkeeping, another prefetch, another round) costs more than the cache hit it
-     * would spare, while over DRAM it lets that line's miss overlap the others. Measured on a
+     * cores that use them (a core's L2 and its share of the L3). There a {@link #getAll} lookup
+     * whose home line is full reads the next lines at once instead of being re-queued: the
+     * re-queue (the pipeline's bookkeeping, another prefetch, another round) costs more than the
+     * cache hit it would spare, while over DRAM it lets that line's miss overlap the others. Measured on a
      * Zen 1 CPU with an 8 MiB L3: reading at once was 1.06x as fast in a 1 MiB table of skewed
      * keys, level at 4 MiB, and slower from 16 MiB on. Judged per engine, so a partitioned table
      * whose partitions are small each but many together may misjudge: a matter of speed only.
