@@ -132,7 +132,8 @@ public final class PersistentBytesMap implements BytesMap {
      * status, so an interrupted caller never stops the map's writes. The write's file offset
      * follows the buffer's position: a write that an interrupt ends after it wrote returns no
      * count but has moved the position. close() does its last I/O before closed is set, so that
-     * it may reopen too.
+     * it may reopen too. A checkpoint's snapshot file is written the same way (SnapshotWriter
+     * reopens it and repeats the write or force), so an interrupted checkpoint() completes.
      *
      * Failure. A write is applied to memory before its append; an append or force that fails
      * leaves memory ahead of the log, so the map stops taking writes (failure) until reopened,
@@ -795,6 +796,8 @@ public final class PersistentBytesMap implements BytesMap {
      * Writes a snapshot of the map and deletes the log before it, so that the directory holds
      * the live data and the next open reads no more. Writes go on meanwhile.
      *
+     * <p>An interrupt of the calling thread does not stop it; the interrupt status is kept.
+     *
      * @throws UncheckedIOException  if the snapshot cannot be written (the old files are kept)
      * @throws IllegalStateException if the map is closed or has stopped taking writes
      */
@@ -840,13 +843,12 @@ public final class PersistentBytesMap implements BytesMap {
         steps.accept("rotated");
         Path tmp = tmp(file(next, ".snap"));
         try {
-            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                SnapshotWriter w = new SnapshotWriter(out, next);
+            try (SnapshotWriter w = new SnapshotWriter(tmp, next)) {
                 map.forEach(w);
                 w.finish();
                 steps.accept("snapshot written");
                 flush(); // every write the snapshot may hold is durable in the new log
-                out.force(true);
+                w.force();
             }
             Files.move(tmp, file(next, ".snap"), StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException | Error e) {
@@ -862,14 +864,25 @@ public final class PersistentBytesMap implements BytesMap {
         steps.accept("old files deleted");
     }
 
-    /** Writes put records to a snapshot file. */
-    private static final class SnapshotWriter implements BiConsumer<byte[], byte[]> {
-        private final FileChannel out;
-        private final RecordWriter records = new RecordWriter(this::writeAll);
-        private long position;
+    /**
+     * Writes put records to a new snapshot file. An interrupt of the writing thread closes a
+     * {@link FileChannel}: the file is then reopened and the write or force repeated (both may
+     * be, as on the log), so that an interrupted caller's checkpoint still completes; the
+     * interrupt status is kept and restored by {@link #close}.
+     */
+    private static final class SnapshotWriter implements BiConsumer<byte[], byte[]>, AutoCloseable {
+        /** Reopens of the file one write or force may take before its failure is thrown. */
+        private static final int REOPENS = 8;
 
-        SnapshotWriter(FileChannel out, long generation) throws IOException {
-            this.out = out;
+        private final Path file;
+        private final RecordWriter records = new RecordWriter(this::writeAll);
+        private FileChannel out;
+        private long position;
+        private boolean interrupted;
+
+        SnapshotWriter(Path file, long generation) throws IOException {
+            this.file = file;
+            this.out = uninterrupted(() -> FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
             writeAll(header(SNAPSHOT_MAGIC, generation));
         }
 
@@ -886,9 +899,53 @@ public final class PersistentBytesMap implements BytesMap {
             records.drain();
         }
 
+        /** Forces the file's contents and metadata. */
+        void force() throws IOException {
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    out.force(true);
+                    return;
+                } catch (ClosedChannelException e) {
+                    reopen(e, attempt);
+                }
+            }
+        }
+
         private void writeAll(ByteBuffer src) throws IOException {
-            while (src.hasRemaining()) {
-                position += out.write(src, position);
+            // The file offset follows the buffer's position, as on the log: a write that an
+            // interrupt ends after it wrote has moved the position but returns nothing.
+            long base = position - src.position();
+            int attempt = 0;
+            try {
+                while (src.hasRemaining()) {
+                    try {
+                        out.write(src, base + src.position());
+                    } catch (ClosedChannelException e) {
+                        reopen(e, attempt++);
+                    }
+                }
+            } finally {
+                position = base + src.position();
+            }
+        }
+
+        private void reopen(ClosedChannelException e, int attempt) throws IOException {
+            interrupted |= Thread.interrupted();
+            if (attempt == REOPENS) {
+                throw e;
+            }
+            out.close();
+            out = uninterrupted(() -> FileChannel.open(file, StandardOpenOption.WRITE));
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                out.close();
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }

@@ -5,8 +5,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 
 import static io.hashkernel.pm.PersistentBytesMapTest.b;
 import static io.hashkernel.pm.PersistentBytesMapTest.key;
@@ -140,6 +143,48 @@ class BytesMapFailuresTest {
             try (PersistentBytesMap map = PersistentBytesMap.builder(m).open()) {
                 assertEquals(52, map.size(), d.toString());
             }
+        }
+    }
+
+    @Test
+    void checkpointsOfAnInterruptedThreadComplete(@TempDir Path dir) throws Exception {
+        // An interrupted caller's checkpoint completes and keeps the interrupt status, whether the
+        // interrupt came before the call, before the snapshot's first write or before its force
+        // (each closes the channel it meets; the snapshot file is reopened and the I/O repeated).
+        Path d = dir.resolve("m");
+        int entries = 3000;
+        AtomicReference<String> interruptAt = new AtomicReference<>("");
+        try (PersistentBytesMap m = PersistentBytesMap.builder(d).durability(Durability.NONE)
+                .checkpointBytes(1L << 40).steps(step -> {
+                    if (step.equals(interruptAt.get())) {
+                        Thread.currentThread().interrupt();
+                    }
+                }).open()) {
+            for (int i = 0; i < entries; i++) {
+                m.put(key(i), new byte[300]);
+            }
+            for (String at : List.of("", "rotated", "snapshot written")) {
+                m.put(key(entries), b("v " + at));
+                interruptAt.set(at);
+                if (at.isEmpty()) {
+                    Thread.currentThread().interrupt();
+                }
+                try {
+                    m.checkpoint();
+                    assertTrue(Thread.currentThread().isInterrupted(), "interrupted at '" + at + "': the interrupt status is kept");
+                } finally {
+                    Thread.interrupted();
+                }
+            }
+            try (Stream<Path> files = Files.list(d)) {
+                assertEquals(List.of(), files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList(),
+                        "no snapshot left half-written");
+            }
+        }
+        try (PersistentBytesMap m = PersistentBytesMap.builder(d).open()) {
+            assertEquals(entries + 1, m.size(), m.recovery().toString());
+            assertArrayEquals(b("v snapshot written"), m.get(key(entries)));
+            assertArrayEquals(new byte[300], m.get(key(entries - 1)));
         }
     }
 

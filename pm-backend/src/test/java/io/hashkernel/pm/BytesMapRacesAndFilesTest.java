@@ -8,6 +8,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.channels.FileChannel;
@@ -439,11 +441,10 @@ class BytesMapRacesAndFilesTest {
 
     /** The failures with their causes, so that a rare one says what went wrong underneath. */
     private static String withCauses(List<Throwable> failures) {
-        StringBuilder b = new StringBuilder();
-        for (Throwable e : failures) {
-            b.append(b.isEmpty() ? "" : "; ").append(e);
-            for (Throwable c = e.getCause(); c != null && c != e; c = c.getCause()) {
-                b.append(" <- ").append(c);
+        StringWriter b = new StringWriter();
+        try (PrintWriter out = new PrintWriter(b)) {
+            for (Throwable e : failures) {
+                e.printStackTrace(out); // with each cause's trace: which thread's I/O failed, and where
             }
         }
         return b.toString();
