@@ -796,7 +796,9 @@ public final class PersistentBytesMap implements BytesMap {
      * Writes a snapshot of the map and deletes the log before it, so that the directory holds
      * the live data and the next open reads no more. Writes go on meanwhile.
      *
-     * <p>An interrupt of the calling thread does not stop it; the interrupt status is kept.
+     * <p>An interrupt of the calling thread does not stop it (each of its file writes and forces
+     * is repeated after up to 8 interrupts; a storm of more fails it as an I/O error); the
+     * interrupt status is kept.
      *
      * @throws UncheckedIOException  if the snapshot cannot be written (the old files are kept)
      * @throws IllegalStateException if the map is closed or has stopped taking writes
@@ -883,7 +885,16 @@ public final class PersistentBytesMap implements BytesMap {
         SnapshotWriter(Path file, long generation) throws IOException {
             this.file = file;
             this.out = uninterrupted(() -> FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
-            writeAll(header(SNAPSHOT_MAGIC, generation));
+            try {
+                writeAll(header(SNAPSHOT_MAGIC, generation));
+            } catch (IOException | RuntimeException | Error e) {
+                try {
+                    close(); // the caller has no writer to close: the channel and the interrupt status
+                } catch (IOException closing) {
+                    e.addSuppressed(closing);
+                }
+                throw e;
+            }
         }
 
         @Override
