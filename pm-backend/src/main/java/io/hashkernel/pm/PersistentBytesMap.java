@@ -623,9 +623,12 @@ public final class PersistentBytesMap implements BytesMap {
         }
     }
 
-    /** I/O on the newest log: under appendLock or syncLock (so the generation holds still). */
-    private interface LogIo {
-        void run(FileChannel log) throws IOException;
+    /**
+     * I/O that may be repeated on a reopened channel (positional writes, forces): on the newest
+     * log under appendLock or syncLock (so the generation holds still), or on a snapshot file.
+     */
+    private interface ChannelIo {
+        void run(FileChannel channel) throws IOException;
     }
 
     /**
@@ -634,7 +637,7 @@ public final class PersistentBytesMap implements BytesMap {
      * I/O closes it for all of them. A positional write and a force may be repeated. The
      * interrupt status is kept.
      */
-    private void onLog(LogIo io) throws IOException {
+    private void onLog(ChannelIo io) throws IOException {
         boolean interrupted = false;
         try {
             for (int attempt = 0; ; attempt++) {
@@ -912,41 +915,39 @@ public final class PersistentBytesMap implements BytesMap {
 
         /** Forces the file's contents and metadata. */
         void force() throws IOException {
-            for (int attempt = 0; ; attempt++) {
-                try {
-                    out.force(true);
-                    return;
-                } catch (ClosedChannelException e) {
-                    reopen(e, attempt);
-                }
-            }
+            onFile(ch -> ch.force(true));
         }
 
         private void writeAll(ByteBuffer src) throws IOException {
             // The file offset follows the buffer's position, as on the log: a write that an
             // interrupt ends after it wrote has moved the position but returns nothing.
             long base = position - src.position();
-            int attempt = 0;
             try {
-                while (src.hasRemaining()) {
-                    try {
-                        out.write(src, base + src.position());
-                    } catch (ClosedChannelException e) {
-                        reopen(e, attempt++);
+                onFile(ch -> {
+                    while (src.hasRemaining()) {
+                        ch.write(src, base + src.position());
                     }
-                }
+                });
             } finally {
                 position = base + src.position();
             }
         }
 
-        private void reopen(ClosedChannelException e, int attempt) throws IOException {
-            interrupted |= Thread.interrupted();
-            if (attempt == REOPENS) {
-                throw e;
+        /** As {@code onLog} does on the log, on the snapshot file: at most {@link #REOPENS} reopens. */
+        private void onFile(ChannelIo io) throws IOException {
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    io.run(out);
+                    return;
+                } catch (ClosedChannelException e) {
+                    interrupted |= Thread.interrupted();
+                    if (attempt == REOPENS) {
+                        throw e;
+                    }
+                    out.close();
+                    out = uninterrupted(() -> FileChannel.open(file, StandardOpenOption.WRITE));
+                }
             }
-            out.close();
-            out = uninterrupted(() -> FileChannel.open(file, StandardOpenOption.WRITE));
         }
 
         @Override
