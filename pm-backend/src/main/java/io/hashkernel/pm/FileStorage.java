@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -178,47 +179,7 @@ final class FileStorage implements Storage {
             }
             throw e;
         }
-        return new LogFile() {
-            @Override
-            public long size() throws IOException {
-                return ch.size();
-            }
-
-            @Override
-            public int read(ByteBuffer dst, long position) throws IOException {
-                int total = 0;
-                while (dst.hasRemaining()) {
-                    int n = ch.read(dst, position + total);
-                    if (n < 0) {
-                        break;
-                    }
-                    total += n;
-                }
-                return total;
-            }
-
-            @Override
-            public void write(ByteBuffer src, long position) throws IOException {
-                while (src.hasRemaining()) {
-                    position += ch.write(src, position);
-                }
-            }
-
-            @Override
-            public void force() throws IOException {
-                ch.force(false);
-            }
-
-            @Override
-            public void truncate(long size) throws IOException {
-                ch.truncate(size);
-            }
-
-            @Override
-            public void close() throws IOException {
-                ch.close();
-            }
-        };
+        return new ReopeningLog(ch);
     }
 
     /** The mapped, locked table file. */
@@ -272,6 +233,114 @@ final class FileStorage implements Storage {
                 }
             }
         }
+    }
+
+    /**
+     * The redo log's channel. A {@link FileChannel} is interruptible: an interrupt of any thread
+     * inside its I/O closes it for every thread, so one cancelled writer would stop the table's
+     * writes until it was reopened. Each call here that meets a closed channel (not closed by
+     * {@link #close}) reopens the file and repeats: reads, positional writes, forces, truncations
+     * and the size may all be repeated. A write's offset follows the buffer's position, not the
+     * count {@code write} returns: a write that an interrupt ends after it wrote returns nothing
+     * but has moved the position. The caller's interrupt status is kept. One call reopens at
+     * most {@link #REOPENS} times before it throws; the next call reopens again.
+     */
+    private final class ReopeningLog implements LogFile {
+        private static final int REOPENS = 8;
+
+        private final Object reopenLock = new Object();
+        private volatile FileChannel channel;
+        private volatile boolean closed;
+
+        ReopeningLog(FileChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public long size() throws IOException {
+            return io(FileChannel::size);
+        }
+
+        @Override
+        public int read(ByteBuffer dst, long position) throws IOException {
+            long base = position - dst.position();
+            return io(ch -> {
+                while (dst.hasRemaining()) {
+                    if (ch.read(dst, base + dst.position()) < 0) {
+                        break;
+                    }
+                }
+                return (int) (base + dst.position() - position);
+            });
+        }
+
+        @Override
+        public void write(ByteBuffer src, long position) throws IOException {
+            long base = position - src.position();
+            io(ch -> {
+                while (src.hasRemaining()) {
+                    ch.write(src, base + src.position());
+                }
+                return null;
+            });
+        }
+
+        @Override
+        public void force() throws IOException {
+            io(ch -> {
+                ch.force(false);
+                return null;
+            });
+        }
+
+        @Override
+        public void truncate(long size) throws IOException {
+            io(ch -> ch.truncate(size));
+        }
+
+        @Override
+        public void close() throws IOException {
+            synchronized (reopenLock) {
+                closed = true;
+                channel.close();
+            }
+        }
+
+        private <T> T io(ChannelCall<T> call) throws IOException {
+            boolean interrupted = false;
+            try {
+                for (int reopens = 0; ; reopens++) {
+                    FileChannel ch = channel;
+                    try {
+                        return call.on(ch);
+                    } catch (ClosedChannelException e) {
+                        interrupted |= Thread.interrupted();
+                        if (closed || reopens == REOPENS) {
+                            throw e;
+                        }
+                        reopen(ch);
+                    }
+                }
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        private void reopen(FileChannel stale) throws IOException {
+            synchronized (reopenLock) {
+                if (channel == stale && !closed) {
+                    stale.close();
+                    channel = FileChannel.open(log, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                }
+            }
+        }
+    }
+
+    /** An I/O call on the log's channel that may be repeated on a reopened one. */
+    private interface ChannelCall<T> {
+        T on(FileChannel channel) throws IOException;
     }
 
     /** Whether {@code e} says the file system refused a write for lack of permission. */

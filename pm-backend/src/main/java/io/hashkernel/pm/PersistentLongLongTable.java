@@ -38,7 +38,8 @@ import java.util.function.LongSupplier;
  * created ({@link TableFullException} when full). One table at a time may have a file open: the
  * file is locked. Opening a file that was not closed cleanly repairs and recounts the table and
  * replays the redo log ({@link #recovery()} says what it did and how long it took); opening a
- * cleanly closed one reads the header only.
+ * cleanly closed one reads the header only. An interrupted caller's calls complete
+ * as an uninterrupted one's do and keep its interrupt status.
  *
  * <pre>{@code
  * try (PersistentLongLongTable t = PersistentLongLongTable.builder(Path.of("orders.hkt"))
@@ -88,6 +89,11 @@ public final class PersistentLongLongTable implements LongLongMap {
      * it wrote, the repair above and the replay of the log's groups (idempotent, in order) restore
      * the last acknowledged state of every key the log names, and keys it does not name were
      * flushed by the last checkpoint.
+     *
+     * Interrupts. A FileChannel is interruptible: an interrupt of any thread inside its I/O
+     * closes it for every thread. The log file (FileStorage's ReopeningLog) reopens the file and
+     * repeats the call, keeping the interrupt status, so an interrupted writer neither fails nor
+     * stops the others' writes.
      *
      * Recovery: the repair, then the replay of the log's groups (through the batched calls). A
      * redo-log table keeps the replayed groups and goes on appending after them; the writes the

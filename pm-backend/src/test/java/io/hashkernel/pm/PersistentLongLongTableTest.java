@@ -6,14 +6,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -246,5 +253,105 @@ class PersistentLongLongTableTest {
             assertTrue(Files.size(dir.resolve("r.hkt.log")) <= 8192 + 64, "checkpoints cut the log");
         }
         assertEquals(RedoLog.HEADER_BYTES, Files.size(dir.resolve("r.hkt.log")), "a clean close leaves an empty log");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Durability.class)
+    void anInterruptedCallerKeepsItsInterruptAndTheTableKeepsWriting(Durability mode) throws IOException {
+        Path file = dir.resolve("i.hkt");
+        Map<Long, Long> model = new HashMap<>();
+        PersistentLongLongTable t = open(file, Persistence.REDO_LOG, mode);
+        try {
+            Thread.currentThread().interrupt();
+            // 8192 checkpoint bytes: these puts also restart the log (a header write and a cut) while interrupted
+            for (long k = 1; k <= 2000; k++) {
+                assertEquals(-1, t.put(k, k * 3));
+                model.put(k, k * 3);
+                assertTrue(Thread.currentThread().isInterrupted(), "the interrupt status is kept");
+            }
+            long[] keys = {5000, 5001, 5002};
+            assertEquals(0, t.putAll(keys, new long[]{1, 2, 3}) - 3);
+            model.put(5000L, 1L);
+            model.put(5001L, 2L);
+            model.put(5002L, 3L);
+            assertEquals(6, t.remove(2));
+            model.remove(2L);
+            t.flush();
+            assertTrue(Thread.interrupted(), "the interrupt status is kept");
+            assertEquals(9, t.put(3, 4), "an uninterrupted put after interrupted ones");
+            model.put(3L, 4L);
+            Thread.currentThread().interrupt();
+            t.close();
+            assertTrue(Thread.interrupted(), "close keeps the interrupt status");
+        } finally {
+            Thread.interrupted();
+            t.close();
+        }
+        try (PersistentLongLongTable again = open(file, Persistence.REDO_LOG, mode)) {
+            assertTrue(again.recovery().clean());
+            assertEquals(model.size(), again.size());
+            model.forEach((k, v) -> assertEquals(v, again.get(k), "key " + k));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Durability.class)
+    void writersInterruptedByAnotherThreadLoseNoReturnedWrite(Durability mode) throws Exception {
+        Path file = dir.resolve("w.hkt");
+        int writers = 2;
+        int perWriter = 1500;
+        AtomicLongArray done = new AtomicLongArray(writers);
+        AtomicInteger seen = new AtomicInteger();
+        List<Throwable> failures = new CopyOnWriteArrayList<>();
+        Thread[] threads = new Thread[writers];
+        try (PersistentLongLongTable t = open(file, Persistence.REDO_LOG, mode)) {
+            for (int w = 0; w < writers; w++) {
+                int id = w;
+                threads[w] = new Thread(() -> {
+                    for (int i = 0; i < perWriter; i++) {
+                        long key = (long) i * writers + id;
+                        try {
+                            if (t.put(key, key + 7) != -1) {
+                                failures.add(new AssertionError("key " + key + " was written once only"));
+                            }
+                        } catch (RuntimeException e) {
+                            failures.add(e);
+                        }
+                        if (Thread.interrupted()) {
+                            seen.incrementAndGet();
+                        }
+                        done.set(id, i + 1);
+                    }
+                }, "writer-" + w);
+                threads[w].start();
+            }
+            // At most one interrupt a put (one reopen each), so no call runs out of reopens.
+            long[] interruptedAt = new long[writers];
+            SplittableRandom random = new SplittableRandom(mode.ordinal());
+            while (Arrays.stream(threads).anyMatch(Thread::isAlive)) {
+                int w = random.nextInt(writers);
+                long at = done.get(w);
+                if (at > interruptedAt[w] && at < perWriter) {
+                    interruptedAt[w] = at;
+                    threads[w].interrupt();
+                }
+                LockSupport.parkNanos(random.nextLong(20_000, 200_000));
+            }
+            for (Thread thread : threads) {
+                thread.join();
+            }
+        }
+        if (!failures.isEmpty()) {
+            AssertionError e = new AssertionError(failures.size() + " writes failed; the first: " + failures.getFirst());
+            failures.forEach(e::addSuppressed);
+            throw e;
+        }
+        assertTrue(seen.get() >= 10, "the writers were interrupted (" + seen.get() + " times)");
+        try (PersistentLongLongTable again = open(file, Persistence.REDO_LOG, mode)) {
+            assertEquals((long) writers * perWriter, again.size());
+            for (long key = 0; key < (long) writers * perWriter; key++) {
+                assertEquals(key + 7, again.get(key), "key " + key);
+            }
+        }
     }
 }
