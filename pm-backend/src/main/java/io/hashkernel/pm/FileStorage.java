@@ -50,13 +50,17 @@ final class FileStorage implements Storage {
     @Override
     public void replaceLog(ByteBuffer contents) throws IOException {
         Path next = log.resolveSibling(log.getFileName() + ".new");
-        try (FileChannel ch = FileChannel.open(next, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            while (contents.hasRemaining()) {
-                ch.write(contents);
+        int start = contents.position();
+        Uninterrupted.run(() -> {
+            contents.position(start);
+            try (FileChannel ch = FileChannel.open(next, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                while (contents.hasRemaining()) {
+                    ch.write(contents);
+                }
+                ch.force(true);
             }
-            ch.force(true);
-        }
+        });
         Files.move(next, log, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         forceDirectory(file.getParent());
     }
@@ -85,15 +89,22 @@ final class FileStorage implements Storage {
         // Written in full (not a sparse file): a write to a mapped hole on a full disk would be a
         // SIGBUS, here it is an IOException before anything is mapped.
         boolean done = false;
-        try (FileChannel ch = FileChannel.open(creating, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            ch.write(firstPage.asByteBuffer(), 0);
+        try {
             ByteBuffer zeros = ByteBuffer.allocateDirect(ZEROS);
-            for (long at = firstPage.byteSize(); at < bytes; ) {
-                zeros.clear().limit((int) Math.min(ZEROS, bytes - at));
-                at += ch.write(zeros, at);
-            }
-            ch.force(true);
+            Uninterrupted.run(() -> {
+                try (FileChannel ch = FileChannel.open(creating, StandardOpenOption.CREATE,
+                        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                    ByteBuffer page = firstPage.asByteBuffer();
+                    while (page.hasRemaining()) {
+                        ch.write(page, page.position());
+                    }
+                    for (long at = firstPage.byteSize(); at < bytes; ) {
+                        zeros.clear().limit((int) Math.min(ZEROS, bytes - at));
+                        at += ch.write(zeros, at);
+                    }
+                    ch.force(true);
+                }
+            });
             Files.move(creating, file, StandardCopyOption.ATOMIC_MOVE);
             forceDirectory(dir);
             done = true;
@@ -111,13 +122,20 @@ final class FileStorage implements Storage {
     }
 
     private static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        }
+        Uninterrupted.run(() -> {
+            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+                d.force(true);
+            }
+        });
     }
 
     @Override
     public TableFile openTable() throws IOException {
+        // The channel's size and map are interruptible: an interrupted opener opens again.
+        return Uninterrupted.call(this::openTableOnce);
+    }
+
+    private TableFile openTableOnce() throws IOException {
         if (!Files.isWritable(file)) {
             throw new TableFileException(file, TableFileException.Problem.READ_ONLY, "the file is not writable");
         }

@@ -13,7 +13,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -670,31 +669,6 @@ public final class PersistentBytesMap implements BytesMap {
         }
     }
 
-    /** Runs {@code io} again if an interrupt of this thread closed its channel; keeps the interrupt status. */
-    private static <T> T uninterrupted(IoCall<T> io) throws IOException {
-        boolean interrupted = false;
-        try {
-            for (int attempt = 0; ; attempt++) {
-                try {
-                    return io.call();
-                } catch (ClosedByInterruptException e) {
-                    interrupted |= Thread.interrupted();
-                    if (attempt == 8) {
-                        throw e;
-                    }
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
-    private interface IoCall<T> {
-        T call() throws IOException;
-    }
-
     /** Group commit: returns once every record up to {@code position} is forced. */
     private void sync(long position) {
         if (durable >= position) {
@@ -887,7 +861,7 @@ public final class PersistentBytesMap implements BytesMap {
 
         SnapshotWriter(Path file, long generation) throws IOException {
             this.file = file;
-            this.out = uninterrupted(() -> FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+            this.out = Uninterrupted.call(() -> FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
             try {
                 writeAll(header(SNAPSHOT_MAGIC, generation));
             } catch (IOException | RuntimeException | Error e) {
@@ -945,7 +919,7 @@ public final class PersistentBytesMap implements BytesMap {
                         throw e;
                     }
                     out.close();
-                    out = uninterrupted(() -> FileChannel.open(file, StandardOpenOption.WRITE));
+                    out = Uninterrupted.call(() -> FileChannel.open(file, StandardOpenOption.WRITE));
                 }
             }
         }
@@ -992,7 +966,7 @@ public final class PersistentBytesMap implements BytesMap {
     private FileChannel createLog(long g) throws IOException {
         Path p = file(g, ".log");
         Path t = tmp(p);
-        uninterrupted(() -> {
+        Uninterrupted.run(() -> {
             try (FileChannel ch = FileChannel.open(t, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.WRITE)) {
                 ByteBuffer h = header(LOG_MAGIC, g);
@@ -1001,11 +975,10 @@ public final class PersistentBytesMap implements BytesMap {
                 }
                 ch.force(true);
             }
-            return null;
         });
         Files.move(t, p, StandardCopyOption.ATOMIC_MOVE);
         forceDirectory();
-        return channels.apply(uninterrupted(() -> FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)));
+        return channels.apply(Uninterrupted.call(() -> FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)));
     }
 
     private void forceDirectory() throws IOException {
@@ -1013,11 +986,10 @@ public final class PersistentBytesMap implements BytesMap {
     }
 
     private static void forceDirectory(Path d) throws IOException {
-        uninterrupted(() -> {
+        Uninterrupted.run(() -> {
             try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
                 ch.force(true);
             }
-            return null;
         });
     }
 

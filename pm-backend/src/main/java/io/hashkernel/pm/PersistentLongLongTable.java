@@ -38,8 +38,8 @@ import java.util.function.LongSupplier;
  * created ({@link TableFullException} when full). One table at a time may have a file open: the
  * file is locked. Opening a file that was not closed cleanly repairs and recounts the table and
  * replays the redo log ({@link #recovery()} says what it did and how long it took); opening a
- * cleanly closed one reads the header only. An interrupted caller's calls complete
- * as an uninterrupted one's do and keep its interrupt status.
+ * cleanly closed one reads the header only. An interrupted thread's calls, opening
+ * and recovering included, complete as an uninterrupted one's do and keep its interrupt status.
  *
  * <pre>{@code
  * try (PersistentLongLongTable t = PersistentLongLongTable.builder(Path.of("orders.hkt"))
@@ -93,7 +93,9 @@ public final class PersistentLongLongTable implements LongLongMap {
      * Interrupts. A FileChannel is interruptible: an interrupt of any thread inside its I/O
      * closes it for every thread. The log file (FileStorage's ReopeningLog) reopens the file and
      * repeats the call, keeping the interrupt status, so an interrupted writer neither fails nor
-     * stops the others' writes.
+     * stops the others' writes. I/O on a channel of its own (creating, opening and mapping the
+     * table file, replacing the log, forcing the directory) runs again from its start
+     * (Uninterrupted).
      *
      * Recovery: the repair, then the replay of the log's groups (through the batched calls). A
      * redo-log table keeps the replayed groups and goes on appending after them; the writes the

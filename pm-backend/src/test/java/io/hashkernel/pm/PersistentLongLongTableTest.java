@@ -354,4 +354,37 @@ class PersistentLongLongTableTest {
             }
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(value = Persistence.class, names = {"IN_PLACE", "REDO_LOG"})
+    void anInterruptedThreadCreatesOpensAndRecoversTables(Persistence way) throws IOException {
+        Path file = dir.resolve("o.hkt");
+        try {
+            Thread.currentThread().interrupt();
+            try (PersistentLongLongTable t = open(file, way, Durability.BATCH)) {
+                assertTrue(t.recovery().created());
+                for (long k = 1; k <= 500; k++) {
+                    t.put(k, k + 1);
+                }
+            }
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt status is kept");
+            PersistentLongLongTable abandoned = open(file, way, Durability.BATCH);
+            assertTrue(abandoned.recovery().clean());
+            assertEquals(500, abandoned.size());
+            for (long k = 501; k <= 800; k++) {
+                abandoned.put(k, k + 1);
+            }
+            abandoned.abandon(); // as a crash: the next open repairs and replays
+            try (PersistentLongLongTable t = open(file, way, Durability.BATCH)) {
+                assertFalse(t.recovery().clean());
+                assertEquals(800, t.size());
+                for (long k = 1; k <= 800; k++) {
+                    assertEquals(k + 1, t.get(k), "key " + k);
+                }
+            }
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt status is kept");
+        } finally {
+            Thread.interrupted();
+        }
+    }
 }
