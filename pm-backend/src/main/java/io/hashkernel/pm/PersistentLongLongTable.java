@@ -38,8 +38,10 @@ import java.util.function.LongSupplier;
  * created ({@link TableFullException} when full). One table at a time may have a file open: the
  * file is locked. Opening a file that was not closed cleanly repairs and recounts the table and
  * replays the redo log ({@link #recovery()} says what it did and how long it took); opening a
- * cleanly closed one reads the header only. An interrupted thread's calls, opening
- * and recovering included, complete as an uninterrupted one's do and keep its interrupt status.
+ * cleanly closed one reads the header only. An interrupt does not fail a thread's calls,
+ * opening and recovering included, nor stop other threads' writes: file I/O that an interrupt
+ * ends is repeated (the log's after up to 64 interrupts of one call, other files' after 8; a
+ * storm of more fails that call as an I/O error), and the interrupt status is kept.
  *
  * <pre>{@code
  * try (PersistentLongLongTable t = PersistentLongLongTable.builder(Path.of("orders.hkt"))
@@ -954,8 +956,11 @@ public final class PersistentLongLongTable implements LongLongMap {
             try {
                 flushAll();
                 if (log != null) {
-                    log.checkpointed();
-                    log.close();
+                    try {
+                        log.checkpointed();
+                    } finally {
+                        log.close(); // also after a failure: no waiting writer may reopen it
+                    }
                 }
                 header = header.next(true, persistence.ordinal(), table.size());
                 writeHeader();

@@ -62,6 +62,13 @@ final class RedoLog {
     private volatile long end;
     /** Position up to which the log is known durable. */
     private volatile long durable;
+    /**
+     * The generation of a restart that failed after it may have written its header, else 0: the
+     * header may name it while the groups still carry the old one, and a group appended behind
+     * it would be dead to the replay, so the next append finishes that restart first. Guarded by
+     * the table's write lock.
+     */
+    private long unfinished;
 
     private RedoLog(Storage.LogFile file, long generation, long fileEnd) {
         this.file = file;
@@ -292,6 +299,13 @@ final class RedoLog {
         if (n == 0) {
             return end;
         }
+        if (unfinished != 0) {
+            try {
+                restart(unfinished); // the failed checkpoint had flushed the table
+            } catch (IOException e) {
+                throw new UncheckedIOException("restarting the redo log after a failed checkpoint", e);
+            }
+        }
         seal(group, generation);
         long at = end;
         try {
@@ -338,6 +352,7 @@ final class RedoLog {
      */
     void restart(long next) throws IOException {
         synchronized (forceLock) {
+            unfinished = next;
             ByteBuffer header = header(next, 0);
             // The new generation is durable before the old groups are cut: whatever a crash
             // leaves of them afterwards is dead.
@@ -350,6 +365,7 @@ final class RedoLog {
             base = after;
             end = after + HEADER_BYTES;
             durable = end;
+            unfinished = 0;
         }
     }
 

@@ -382,4 +382,142 @@ class CrashEdgeCasesTest {
             assertFalse(r.recovery().clean(), "the table was not closed cleanly");
         }
     }
+
+    /**
+     * A checkpoint whose restart fails after writing the new header (here at its first force)
+     * must not leave later groups behind that header with the old generation, where the replay
+     * would take them for a checkpoint's leftovers: the next append finishes the restart first.
+     * (The table retries the checkpoint after its next write, but a writer whose group lands
+     * while another holds the write lock does not, so the log must be right on its own.)
+     */
+    @Test
+    void aGroupAppendedAfterARestartFailedPastItsHeaderIsReplayed() throws IOException {
+        FailingRestarts disk = new FailingRestarts(new SimulatedDisk());
+        RedoLog log = RedoLog.open(disk.openLog(), (keys, words, n) -> { }, new long[1]);
+        ByteBuffer group = RedoLog.groupBuffer(null, 1);
+        RedoLog.entry(group, 7, 70);
+        log.sync(log.append(group));
+        disk.armed = true;
+        IOException failed = assertThrows(IOException.class, log::checkpointed);
+        assertTrue(failed.getMessage().contains("simulated"), failed.getMessage());
+        group = RedoLog.groupBuffer(group, 1);
+        RedoLog.entry(group, 8, 80);
+        log.sync(log.append(group)); // durable: acknowledged
+        SimulatedDisk after = disk.disk.cutToDurable();
+        List<Long> replayed = new ArrayList<>();
+        RedoLog.open(after.openLog(), (keys, words, n) -> {
+            for (int i = 0; i < n; i++) {
+                replayed.add(keys[i]);
+            }
+        }, new long[1]);
+        assertEquals(List.of(8L), replayed, "the group appended after the failed restart, in the new generation");
+    }
+
+    /** A close whose checkpoint fails still closes the log, so that no writer waiting on it can use or reopen it. */
+    @Test
+    void aCloseWhoseCheckpointFailsClosesTheLog() throws IOException {
+        FailingRestarts disk = new FailingRestarts(new SimulatedDisk());
+        PersistentLongLongTable t = PersistentLongLongTable.builder(disk.path()).storage(disk).capacity(1024)
+                .persistence(Persistence.REDO_LOG).durability(Durability.BATCH).open();
+        t.put(1, 2);
+        disk.armed = true;
+        java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class, t::close);
+        assertTrue(e.getMessage().contains("closing"), e.getMessage());
+        assertTrue(disk.logClosed, "the log was closed");
+        assertTrue(t.isClosed());
+        assertThrows(IllegalStateException.class, () -> t.put(3, 4));
+        SimulatedDisk after = disk.disk.cutToDurable();
+        try (PersistentLongLongTable r = PersistentLongLongTable.builder(after.path()).storage(after).open()) {
+            assertEquals(2, r.get(1));
+        }
+    }
+
+    /** A simulated disk whose log, once armed, fails the first force after a header write (a log restart). */
+    private static final class FailingRestarts implements Storage {
+        final SimulatedDisk disk;
+        volatile boolean armed;
+        volatile boolean logClosed;
+        private boolean headerWritten;
+
+        FailingRestarts(SimulatedDisk disk) {
+            this.disk = disk;
+        }
+
+        @Override
+        public Path path() {
+            return disk.path();
+        }
+
+        @Override
+        public boolean exists() {
+            return disk.exists();
+        }
+
+        @Override
+        public void create(long bytes, MemorySegment firstPage) throws IOException {
+            disk.create(bytes, firstPage);
+        }
+
+        @Override
+        public TableFile openTable() throws IOException {
+            return disk.openTable();
+        }
+
+        @Override
+        public boolean logExists() {
+            return disk.logExists();
+        }
+
+        @Override
+        public void replaceLog(ByteBuffer contents) throws IOException {
+            disk.replaceLog(contents);
+        }
+
+        @Override
+        public void deleteLog() throws IOException {
+            disk.deleteLog();
+        }
+
+        @Override
+        public LogFile openLog() throws IOException {
+            LogFile log = disk.openLog();
+            return new LogFile() {
+                @Override
+                public long size() throws IOException {
+                    return log.size();
+                }
+
+                @Override
+                public int read(ByteBuffer dst, long position) throws IOException {
+                    return log.read(dst, position);
+                }
+
+                @Override
+                public void write(ByteBuffer src, long position) throws IOException {
+                    log.write(src, position);
+                    headerWritten = position == 0;
+                }
+
+                @Override
+                public void force() throws IOException {
+                    if (armed && headerWritten) {
+                        armed = false;
+                        throw new IOException("simulated failure of the force after a log header");
+                    }
+                    log.force();
+                }
+
+                @Override
+                public void truncate(long size) throws IOException {
+                    log.truncate(size);
+                }
+
+                @Override
+                public void close() throws IOException {
+                    logClosed = true;
+                    log.close();
+                }
+            };
+        }
+    }
 }
