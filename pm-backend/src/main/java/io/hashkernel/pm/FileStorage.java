@@ -7,7 +7,6 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -325,26 +324,8 @@ final class FileStorage implements Storage {
             }
         }
 
-        private <T> T io(ChannelCall<T> call) throws IOException {
-            boolean interrupted = false;
-            try {
-                for (int reopens = 0; ; reopens++) {
-                    FileChannel ch = channel;
-                    try {
-                        return call.on(ch);
-                    } catch (ClosedChannelException e) {
-                        interrupted |= Thread.interrupted();
-                        if (closed || reopens == REOPENS) {
-                            throw e;
-                        }
-                        reopen(ch);
-                    }
-                }
-            } finally {
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
-            }
+        private <T> T io(Uninterrupted.ChannelCall<T> call) throws IOException {
+            return Uninterrupted.onChannel(() -> channel, () -> closed, this::reopen, REOPENS, call);
         }
 
         private void reopen(FileChannel stale) throws IOException {
@@ -355,11 +336,6 @@ final class FileStorage implements Storage {
                 }
             }
         }
-    }
-
-    /** An I/O call on the log's channel that may be repeated on a reopened one. */
-    private interface ChannelCall<T> {
-        T on(FileChannel channel) throws IOException;
     }
 
     /** Whether {@code e} says the file system refused a write for lack of permission. */

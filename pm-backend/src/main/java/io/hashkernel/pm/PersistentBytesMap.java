@@ -637,26 +637,10 @@ public final class PersistentBytesMap implements BytesMap {
      * interrupt status is kept.
      */
     private void onLog(ChannelIo io) throws IOException {
-        boolean interrupted = false;
-        try {
-            for (int attempt = 0; ; attempt++) {
-                FileChannel ch = log;
-                try {
-                    io.run(ch);
-                    return;
-                } catch (ClosedChannelException e) {
-                    interrupted |= Thread.interrupted();
-                    if (closed || attempt == 64) {
-                        throw e;
-                    }
-                    reopen(ch);
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        Uninterrupted.onChannel(() -> log, () -> closed, this::reopen, 64, ch -> {
+            io.run(ch);
+            return null;
+        });
     }
 
     private void reopen(FileChannel stale) throws IOException {

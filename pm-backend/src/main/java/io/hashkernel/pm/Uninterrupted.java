@@ -2,12 +2,16 @@ package io.hashkernel.pm;
 
 import java.io.IOException;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
- * File I/O that an interrupt of the calling thread does not fail: a {@link
- * java.nio.channels.FileChannel} is interruptible, and an interrupt of a thread inside its I/O
- * closes it, so a call that opens, uses and closes its own channel is simply run again. The
- * thread's interrupt status is kept.
+ * File I/O that an interrupt does not fail: a {@link FileChannel} is interruptible, and an
+ * interrupt of a thread inside its I/O closes it for every thread. A call that opens, uses and
+ * closes its own channel is simply run again ({@link #call}); a call on a long-lived channel is
+ * repeated on a reopened one ({@link #onChannel}). The thread's interrupt status is kept.
  */
 final class Uninterrupted {
     /** Runs of one call that an interrupt may end before the last one's failure is thrown. */
@@ -53,5 +57,43 @@ final class Uninterrupted {
             io.run();
             return null;
         });
+    }
+
+    /** A call that may be repeated on a reopened channel: positional reads and writes, forces, the size, cuts. */
+    interface ChannelCall<T> {
+        T on(FileChannel channel) throws IOException;
+    }
+
+    /** Replaces {@code stale}, closed by an interrupt, with a new channel of the same file (unless another thread did). */
+    interface Reopen {
+        void reopen(FileChannel stale) throws IOException;
+    }
+
+    /**
+     * Runs {@code call} on {@code channel.get()}, and again on a reopened channel while it ends in
+     * a {@link ClosedChannelException} that {@code closed} does not explain: at most {@code
+     * reopens} reopens, then the exception is thrown. The thread's interrupt status is kept.
+     */
+    static <T> T onChannel(Supplier<FileChannel> channel, BooleanSupplier closed, Reopen reopen, int reopens,
+                           ChannelCall<T> call) throws IOException {
+        boolean interrupted = false;
+        try {
+            for (int attempt = 0; ; attempt++) {
+                FileChannel ch = channel.get();
+                try {
+                    return call.on(ch);
+                } catch (ClosedChannelException e) {
+                    interrupted |= Thread.interrupted();
+                    if (closed.getAsBoolean() || attempt == reopens) {
+                        throw e;
+                    }
+                    reopen.reopen(ch);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 }
