@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -170,6 +171,8 @@ final class FileStorage implements Storage {
             MemorySegment segment;
             try {
                 segment = ch.map(ExtendedMapMode.READ_WRITE_SYNC, 0, size, arena);
+            } catch (ClosedChannelException interrupted) {
+                throw interrupted; // not a refusal of the mode: the caller opens again
             } catch (UnsupportedOperationException | IOException notDax) {
                 sync = false;
                 segment = ch.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);

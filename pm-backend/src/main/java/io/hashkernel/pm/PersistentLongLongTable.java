@@ -809,7 +809,10 @@ public final class PersistentLongLongTable implements LongLongMap {
         table.forEach(action);
     }
 
-    /** {@inheritDoc} Durable when it returns, unless {@link Durability#NONE}. */
+    /**
+     * {@inheritDoc} Durable when it returns, unless {@link Durability#NONE}. Not atomic with
+     * respect to a crash either: after a crash during the call, each mapping is there or not.
+     */
     @Override
     public void clear() {
         if (log == null) {
@@ -954,14 +957,7 @@ public final class PersistentLongLongTable implements LongLongMap {
         long stamp = gate.writeLock(); // then wait for those in progress
         try {
             try {
-                flushAll();
-                if (log != null) {
-                    try {
-                        log.checkpointed();
-                    } finally {
-                        log.close(); // also after a failure: no waiting writer may reopen it
-                    }
-                }
+                checkpointAndCloseLog();
                 header = header.next(true, persistence.ordinal(), table.size());
                 writeHeader();
             } catch (IOException e) {
@@ -973,6 +969,31 @@ public final class PersistentLongLongTable implements LongLongMap {
         } finally {
             gate.unlockWrite(stamp);
             writeLock.unlock();
+        }
+    }
+
+    /** For close(): flushes the table and checkpoints the log, and closes the log whatever fails, so that no writer waiting on it can use or reopen it. */
+    private void checkpointAndCloseLog() throws IOException {
+        Throwable failure = null;
+        try {
+            flushAll();
+            if (log != null) {
+                log.checkpointed();
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            failure = e;
+            throw e;
+        } finally {
+            if (log != null) {
+                try {
+                    log.close();
+                } catch (IOException e) {
+                    if (failure == null) {
+                        throw e;
+                    }
+                    failure.addSuppressed(e);
+                }
+            }
         }
     }
 

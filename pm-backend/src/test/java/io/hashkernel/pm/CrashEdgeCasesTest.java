@@ -413,7 +413,7 @@ class CrashEdgeCasesTest {
         assertEquals(List.of(8L), replayed, "the group appended after the failed restart, in the new generation");
     }
 
-    /** A close whose checkpoint fails still closes the log, so that no writer waiting on it can use or reopen it. */
+    /** A close whose checkpoint or table flush fails still closes the log, so that no writer waiting on it can use or reopen it. */
     @Test
     void aCloseWhoseCheckpointFailsClosesTheLog() throws IOException {
         FailingRestarts disk = new FailingRestarts(new SimulatedDisk());
@@ -430,13 +430,30 @@ class CrashEdgeCasesTest {
         try (PersistentLongLongTable r = PersistentLongLongTable.builder(after.path()).storage(after).open()) {
             assertEquals(2, r.get(1));
         }
+
+        FailingRestarts flushing = new FailingRestarts(new SimulatedDisk());
+        PersistentLongLongTable u = PersistentLongLongTable.builder(flushing.path()).storage(flushing).capacity(1024)
+                .persistence(Persistence.REDO_LOG).durability(Durability.BATCH).open();
+        u.put(1, 2);
+        flushing.failFlush = true; // the table's flush fails before the log's checkpoint
+        e = assertThrows(java.io.UncheckedIOException.class, u::close);
+        assertTrue(e.getMessage().contains("simulated failure of a table flush"), e.getMessage());
+        assertTrue(flushing.logClosed, "the log was closed");
+        SimulatedDisk later = flushing.disk.cutToDurable();
+        try (PersistentLongLongTable r = PersistentLongLongTable.builder(later.path()).storage(later).open()) {
+            assertEquals(2, r.get(1), "replayed from the log");
+        }
     }
 
-    /** A simulated disk whose log, once armed, fails the first force after a header write (a log restart). */
+    /**
+     * A simulated disk whose log, once armed, fails the first force after a header write (a log
+     * restart), and whose table fails its next flush where {@code failFlush} is set.
+     */
     private static final class FailingRestarts implements Storage {
         final SimulatedDisk disk;
         volatile boolean armed;
         volatile boolean logClosed;
+        volatile boolean failFlush;
         private boolean headerWritten;
 
         FailingRestarts(SimulatedDisk disk) {
@@ -460,7 +477,37 @@ class CrashEdgeCasesTest {
 
         @Override
         public TableFile openTable() throws IOException {
-            return disk.openTable();
+            TableFile table = disk.openTable();
+            return new TableFile() {
+                @Override
+                public MemorySegment segment() {
+                    return table.segment();
+                }
+
+                @Override
+                public void flush(long offset, long length) {
+                    if (failFlush) {
+                        failFlush = false;
+                        throw new java.io.UncheckedIOException(new IOException("simulated failure of a table flush"));
+                    }
+                    table.flush(offset, length);
+                }
+
+                @Override
+                public boolean synchronous() {
+                    return table.synchronous();
+                }
+
+                @Override
+                public String description() {
+                    return table.description();
+                }
+
+                @Override
+                public void close() {
+                    table.close();
+                }
+            };
         }
 
         @Override

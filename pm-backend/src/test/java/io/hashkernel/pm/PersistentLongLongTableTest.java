@@ -387,4 +387,37 @@ class PersistentLongLongTableTest {
             Thread.interrupted();
         }
     }
+
+    /** One interrupt at a random moment of each open (clean, so the file is opened, locked, sized and mapped) never fails it. */
+    @Test
+    void anInterruptAtAnyMomentOfAnOpenDoesNotFailIt() throws Exception {
+        Path file = dir.resolve("r.hkt");
+        open(file, Persistence.REDO_LOG, Durability.BATCH).close();
+        SplittableRandom random = new SplittableRandom(5);
+        List<Throwable> failures = new CopyOnWriteArrayList<>();
+        int interrupted = 0;
+        for (int trial = 0; trial < 300; trial++) {
+            long delay = random.nextLong(0, 300_000);
+            Thread opener = new Thread(() -> {
+                try (PersistentLongLongTable t = open(file, Persistence.REDO_LOG, Durability.BATCH)) {
+                    if (t.size() != 0) {
+                        failures.add(new AssertionError("size " + t.size()));
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            });
+            opener.start();
+            LockSupport.parkNanos(delay);
+            opener.interrupt();
+            opener.join();
+            interrupted++;
+        }
+        if (!failures.isEmpty()) {
+            AssertionError e = new AssertionError(failures.size() + " of " + interrupted + " opens failed; the first: "
+                    + failures.getFirst());
+            failures.forEach(e::addSuppressed);
+            throw e;
+        }
+    }
 }
