@@ -113,7 +113,11 @@ public final class PersistentBytesMap implements BytesMap {
      * log N+1 gives, for each key, its last write in log N+1 if any, else its value at (1),
      * which the snapshot holds: the map's state. A crash at any step leaves either the old
      * state (logs from the old snapshot, N+1 included) or the new one; leftovers are deleted
-     * at the next open.
+     * at the next open. If log N+1 cannot be created in (1), the checkpoint deletes what it made
+     * of it (its tmp file, the renamed log) and forces the directory, so log N is the newest
+     * again, still forced whole with appendLock held, and the map goes on with it; only if that
+     * cleanup fails does the map stop taking writes (a log N+1 left beside a log N that grows
+     * would make N's unforced tail look like corruption at the next open).
      *
      * Recovery (open). Delete *.tmp. Pick the newest snapshot S; replay it (a record failing its
      * checksum is corruption: it was forced before its rename), then logs S.. (or 1..) in order,
@@ -782,21 +786,24 @@ public final class PersistentBytesMap implements BytesMap {
             appendLock.lock();
             try {
                 writable();
-                drain();
-                onLog(c -> c.force(false));
+                try {
+                    drain();
+                    onLog(c -> c.force(false));
+                } catch (IOException e) {
+                    failure = e; // memory is ahead of the log
+                    throw e;
+                }
                 durable = appended;
                 next = generation + 1;
-                FileChannel created = createLog(next);
-                log.close();
+                FileChannel created = createNextLog(next);
+                FileChannel old = log;
                 log = created;
                 generation = next;
                 filePosition = FILE_HEADER;
                 durableFileEnd = FILE_HEADER;
                 logBytes = 0;
                 checkpointAt = checkpointBytes;
-            } catch (IOException e) {
-                failure = e;
-                throw e;
+                old.close(); // forced whole: a failure to close it loses nothing
             } finally {
                 appendLock.unlock();
             }
@@ -946,6 +953,42 @@ public final class PersistentBytesMap implements BytesMap {
                 .putLong(magic).putInt(VERSION).putInt(0).putLong(g).putInt((int) headerCrc(magic, g)).putInt(0).flip();
     }
 
+    /**
+     * Under both locks, with the newest log forced whole: {@link #createLog}({@code g}). If that
+     * fails, the map goes on with its log where {@link #removeLog} puts the directory back as it
+     * was; otherwise it stops taking writes.
+     */
+    private FileChannel createNextLog(long g) throws IOException {
+        try {
+            return createLog(g);
+        } catch (IOException | RuntimeException e) {
+            if (!removeLog(g, e)) {
+                failure = e;
+                throw e;
+            }
+            throw new IOException("creating the log " + file(g, ".log") + " failed; the map goes on with its log", e);
+        }
+    }
+
+    /**
+     * After {@link #createLog}({@code g}) failed: deletes what it left, its temporary file and the
+     * new log, durably, so that the current log is the newest again and the map may go on
+     * appending to it (a log before the newest must have been forced whole, which it was when
+     * the new one appeared, and the caller holds appendLock). Whether that worked; if not, the
+     * caller stops the map's writes, and its failure says why.
+     */
+    private boolean removeLog(long g, Throwable cause) {
+        try {
+            Files.deleteIfExists(tmp(file(g, ".log")));
+            Files.deleteIfExists(file(g, ".log"));
+            forceDirectory();
+            return true;
+        } catch (IOException | RuntimeException e) {
+            cause.addSuppressed(e);
+            return false;
+        }
+    }
+
     /** A new, empty log, durable with its name, open for appending. */
     private FileChannel createLog(long g) throws IOException {
         Path p = file(g, ".log");
@@ -962,7 +1005,13 @@ public final class PersistentBytesMap implements BytesMap {
         });
         Files.move(t, p, StandardCopyOption.ATOMIC_MOVE);
         forceDirectory();
-        return channels.apply(Uninterrupted.call(() -> FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)));
+        FileChannel ch = Uninterrupted.call(() -> FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE));
+        try {
+            return channels.apply(ch);
+        } catch (RuntimeException | Error e) {
+            ch.close();
+            throw e;
+        }
     }
 
     private void forceDirectory() throws IOException {

@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
@@ -15,6 +16,7 @@ import static io.hashkernel.pm.PersistentBytesMapTest.b;
 import static io.hashkernel.pm.PersistentBytesMapTest.key;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -246,6 +248,64 @@ class BytesMapFailuresTest {
         }
         try (PersistentBytesMap again = PersistentBytesMap.builder(d).open()) {
             assertEquals(100, again.size());
+        }
+    }
+
+    /**
+     * A checkpoint that cannot create its new log (here: a directory in the way of its tmp file,
+     * then a failure once the new log was renamed into place) deletes what it made and the map
+     * goes on writing to its log; nothing is lost and a later checkpoint works.
+     */
+    @Test
+    void aCheckpointThatCannotCreateItsNewLogLeavesTheMapWriting(@TempDir Path dir) throws IOException {
+        Path d = dir.resolve("m");
+        AtomicBoolean failOpen = new AtomicBoolean();
+        try (PersistentBytesMap m = PersistentBytesMap.builder(d).durability(Durability.EACH).channels(c -> {
+            if (failOpen.getAndSet(false)) {
+                throw new UncheckedIOException(new IOException("simulated failure opening the new log"));
+            }
+            return c;
+        }).open()) {
+            for (int i = 0; i < 10; i++) {
+                m.put(key(i), b("v" + i));
+            }
+            long next = newestLog(d) + 1;
+            Path inTheWay = d.resolve(String.format("%016x.log.tmp", next));
+            Files.createDirectory(inTheWay);
+            UncheckedIOException e = assertThrows(UncheckedIOException.class, m::checkpoint);
+            assertTrue(e.getMessage().contains("checkpoint of"), e.getMessage());
+            assertTrue(e.getCause().getMessage().contains("goes on with its log"), e.getCause().getMessage());
+            assertFalse(Files.exists(inTheWay), "its tmp file is removed: " + PersistentBytesMapTest.files(d));
+            assertEquals(next - 1, newestLog(d));
+            for (int i = 10; i < 20; i++) {
+                m.put(key(i), b("v" + i));
+            }
+
+            next = newestLog(d) + 1;
+            failOpen.set(true); // after the rename
+            e = assertThrows(UncheckedIOException.class, m::checkpoint);
+            assertTrue(e.getCause().getMessage().contains("goes on with its log"), e.getCause().getMessage());
+            assertFalse(Files.exists(d.resolve(String.format("%016x.log", next))),
+                    "the new log is removed: " + PersistentBytesMapTest.files(d));
+            for (int i = 20; i < 30; i++) {
+                m.put(key(i), b("v" + i));
+            }
+            m.checkpoint();
+            assertEquals(next, newestLog(d));
+            m.put(key(30), b("v30"));
+        }
+        try (PersistentBytesMap m = PersistentBytesMap.builder(d).open()) {
+            assertEquals(31, m.size());
+            for (int i = 0; i <= 30; i++) {
+                assertArrayEquals(b("v" + i), m.get(key(i)));
+            }
+        }
+    }
+
+    private static long newestLog(Path d) throws IOException {
+        try (Stream<Path> files = Files.list(d)) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.matches("[0-9a-f]{16}\\.log"))
+                    .mapToLong(n -> Long.parseLong(n.substring(0, 16), 16)).max().orElseThrow();
         }
     }
 }
