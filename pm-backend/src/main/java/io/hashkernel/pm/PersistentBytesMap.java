@@ -278,7 +278,7 @@ public final class PersistentBytesMap implements BytesMap {
                 logBytes += end - FILE_HEADER;
                 if (g == last) {
                     truncated = size - end;
-                    this.log = channels.apply(FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE));
+                    this.log = openLog(p);
                     if (truncated > 0) {
                         log.truncate(end); // what follows was never durable
                         log.force(false);
@@ -651,8 +651,7 @@ public final class PersistentBytesMap implements BytesMap {
         synchronized (reopenLock) {
             if (log == stale) {
                 stale.close();
-                log = channels.apply(FileChannel.open(file(generation, ".log"), StandardOpenOption.READ,
-                        StandardOpenOption.WRITE));
+                log = openLog(file(generation, ".log"));
             }
         }
     }
@@ -789,11 +788,12 @@ public final class PersistentBytesMap implements BytesMap {
                 try {
                     drain();
                     onLog(c -> c.force(false));
-                } catch (IOException e) {
+                } catch (IOException | RuntimeException | Error e) {
                     failure = e; // memory is ahead of the log
                     throw e;
                 }
                 durable = appended;
+                durableFileEnd = filePosition; // log N stays current if N+1 cannot be made
                 next = generation + 1;
                 FileChannel created = createNextLog(next);
                 FileChannel old = log;
@@ -803,7 +803,9 @@ public final class PersistentBytesMap implements BytesMap {
                 durableFileEnd = FILE_HEADER;
                 logBytes = 0;
                 checkpointAt = checkpointBytes;
-                old.close(); // forced whole: a failure to close it loses nothing
+                // Forced whole: a failure to close it loses nothing (it fails this checkpoint
+                // before its snapshot; the next one writes it).
+                old.close();
             } finally {
                 appendLock.unlock();
             }
@@ -961,10 +963,13 @@ public final class PersistentBytesMap implements BytesMap {
     private FileChannel createNextLog(long g) throws IOException {
         try {
             return createLog(g);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             if (!removeLog(g, e)) {
                 failure = e;
                 throw e;
+            }
+            if (e instanceof Error error) {
+                throw error;
             }
             throw new IOException("creating the log " + file(g, ".log") + " failed; the map goes on with its log", e);
         }
@@ -1005,6 +1010,11 @@ public final class PersistentBytesMap implements BytesMap {
         });
         Files.move(t, p, StandardCopyOption.ATOMIC_MOVE);
         forceDirectory();
+        return openLog(p);
+    }
+
+    /** The existing log {@code p}, open for appending (through the {@code channels} hook). */
+    private FileChannel openLog(Path p) throws IOException {
         FileChannel ch = Uninterrupted.call(() -> FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE));
         try {
             return channels.apply(ch);

@@ -253,15 +253,19 @@ class BytesMapFailuresTest {
 
     /**
      * A checkpoint that cannot create its new log (here: a directory in the way of its tmp file,
-     * then a failure once the new log was renamed into place) deletes what it made and the map
-     * goes on writing to its log; nothing is lost and a later checkpoint works.
+     * then an exception and an error once the new log was renamed into place) deletes what it
+     * made and the map goes on writing to its log; nothing is lost and a later checkpoint works.
      */
     @Test
     void aCheckpointThatCannotCreateItsNewLogLeavesTheMapWriting(@TempDir Path dir) throws IOException {
         Path d = dir.resolve("m");
         AtomicBoolean failOpen = new AtomicBoolean();
+        AtomicBoolean failWithError = new AtomicBoolean();
         try (PersistentBytesMap m = PersistentBytesMap.builder(d).durability(Durability.EACH).channels(c -> {
             if (failOpen.getAndSet(false)) {
+                if (failWithError.getAndSet(false)) {
+                    throw new AssertionError("simulated error opening the new log");
+                }
                 throw new UncheckedIOException(new IOException("simulated failure opening the new log"));
             }
             return c;
@@ -287,7 +291,19 @@ class BytesMapFailuresTest {
             assertTrue(e.getCause().getMessage().contains("goes on with its log"), e.getCause().getMessage());
             assertFalse(Files.exists(d.resolve(String.format("%016x.log", next))),
                     "the new log is removed: " + PersistentBytesMapTest.files(d));
-            for (int i = 20; i < 30; i++) {
+            for (int i = 20; i < 25; i++) {
+                m.put(key(i), b("v" + i));
+            }
+
+            next = newestLog(d) + 1;
+            failOpen.set(true);
+            failWithError.set(true); // an Error, not an exception: cleaned up the same way
+            assertThrows(AssertionError.class, m::checkpoint);
+            assertFalse(Files.exists(d.resolve(String.format("%016x.log", next))),
+                    "the new log is removed: " + PersistentBytesMapTest.files(d));
+            assertEquals(Files.size(d.resolve(String.format("%016x.log", next - 1))), m.durableEnd()[1],
+                    "the forced end of the log that stays current");
+            for (int i = 25; i < 30; i++) {
                 m.put(key(i), b("v" + i));
             }
             m.checkpoint();
@@ -299,6 +315,31 @@ class BytesMapFailuresTest {
             for (int i = 0; i <= 30; i++) {
                 assertArrayEquals(b("v" + i), m.get(key(i)));
             }
+        }
+    }
+
+    /**
+     * A checkpoint whose drain of the records meets an unchecked failure stops the map's writes,
+     * as a checked one does: the records it did not write must not be overwritten by later ones.
+     */
+    @Test
+    void aCheckpointWhoseDrainFailsUncheckedStopsTheMapsWrites(@TempDir Path dir) throws IOException {
+        AtomicReference<FailingChannel> log = new AtomicReference<>();
+        Path d = dir.resolve("m");
+        try (PersistentBytesMap m = failing(d, log).durability(Durability.NONE).writeBehind(true).open()) {
+            m.put(b("a"), b("1"));
+            m.put(b("b"), b("2"));
+            log.get().failWriteUnchecked = true;
+            assertThrows(UncheckedIOException.class, m::checkpoint);
+            log.get().failWriteUnchecked = false;
+            IllegalStateException refused = assertThrows(IllegalStateException.class, () -> m.put(b("c"), b("3")));
+            assertTrue(refused.getMessage().contains("reopen"), refused.getMessage());
+            assertThrows(UncheckedIOException.class, m::close, "close says the map had failed");
+        }
+        try (PersistentBytesMap m = PersistentBytesMap.builder(d).open()) {
+            assertNull(m.get(b("c")), "refused");
+            // The records the failed write held never reached the file: the log's state is the map's.
+            assertEquals(0, m.size(), PersistentBytesMapTest.files(d).toString());
         }
     }
 

@@ -1,6 +1,7 @@
 package io.hashkernel.pm;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
@@ -14,6 +15,8 @@ final class FailingChannel extends FileChannel {
     final FileChannel d;
     volatile boolean failWrite;
     volatile boolean failForce;
+    /** Writes fail with an unchecked exception, as a channel wrapper's own bug would. */
+    volatile boolean failWriteUnchecked;
     final AtomicInteger forces = new AtomicInteger();
 
     FailingChannel(FileChannel d) {
@@ -23,6 +26,9 @@ final class FailingChannel extends FileChannel {
     private void w() throws IOException {
         if (failWrite) {
             throw new IOException("No space left on device (simulated)");
+        }
+        if (failWriteUnchecked) {
+            throw new UncheckedIOException(new IOException("simulated unchecked failure"));
         }
     }
 
