@@ -263,12 +263,9 @@ final class FileStorage implements Storage {
      * and the size may all be repeated. A write's offset follows the buffer's position, not the
      * count {@code write} returns: a write that an interrupt ends after it wrote returns nothing
      * but has moved the position. The caller's interrupt status is kept. One call reopens at
-     * most {@link #REOPENS} times (a force starts over each time, so interrupts paced closer than
-     * an fsync could otherwise fail it) before it throws; the next call reopens again.
+     * most {@link Uninterrupted#REOPENS} times before it throws; the next call reopens again.
      */
     private final class ReopeningLog implements LogFile {
-        private static final int REOPENS = 64;
-
         private final Object reopenLock = new Object();
         private volatile FileChannel channel;
         private volatile boolean closed;
@@ -328,7 +325,7 @@ final class FileStorage implements Storage {
         }
 
         private <T> T io(Uninterrupted.ChannelCall<T> call) throws IOException {
-            return Uninterrupted.onChannel(() -> channel, () -> closed, this::reopen, REOPENS, call);
+            return Uninterrupted.onChannel(() -> channel, () -> closed, this::reopen, call);
         }
 
         private void reopen(FileChannel stale) throws IOException {

@@ -641,7 +641,7 @@ public final class PersistentBytesMap implements BytesMap {
      * interrupt status is kept.
      */
     private void onLog(ChannelIo io) throws IOException {
-        Uninterrupted.onChannel(() -> log, () -> closed, this::reopen, 64, ch -> {
+        Uninterrupted.onChannel(() -> log, () -> closed, this::reopen, ch -> {
             io.run(ch);
             return null;
         });

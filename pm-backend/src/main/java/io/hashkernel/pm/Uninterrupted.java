@@ -17,6 +17,13 @@ final class Uninterrupted {
     /** Runs of one call that an interrupt may end before the last one's failure is thrown. */
     static final int ATTEMPTS = 9;
 
+    /**
+     * Reopens one {@link #onChannel} call may take before its failure is thrown: more than
+     * {@link #ATTEMPTS}, since a repeated force starts over and interrupts paced closer than an
+     * fsync would otherwise fail it.
+     */
+    static final int REOPENS = 64;
+
     private Uninterrupted() {
     }
 
@@ -71,11 +78,11 @@ final class Uninterrupted {
 
     /**
      * Runs {@code call} on {@code channel.get()}, and again on a reopened channel while it ends in
-     * a {@link ClosedChannelException} that {@code closed} does not explain: at most {@code
-     * reopens} reopens, then the exception is thrown. The thread's interrupt status is kept.
+     * a {@link ClosedChannelException} that {@code closed} does not explain: at most {@link
+     * #REOPENS} reopens, then the exception is thrown. The thread's interrupt status is kept.
      */
-    static <T> T onChannel(Supplier<FileChannel> channel, BooleanSupplier closed, Reopen reopen, int reopens,
-                           ChannelCall<T> call) throws IOException {
+    static <T> T onChannel(Supplier<FileChannel> channel, BooleanSupplier closed, Reopen reopen, ChannelCall<T> call)
+            throws IOException {
         boolean interrupted = false;
         try {
             for (int attempt = 0; ; attempt++) {
@@ -84,7 +91,7 @@ final class Uninterrupted {
                     return call.on(ch);
                 } catch (ClosedChannelException e) {
                     interrupted |= Thread.interrupted();
-                    if (closed.getAsBoolean() || attempt == reopens) {
+                    if (closed.getAsBoolean() || attempt == REOPENS) {
                         throw e;
                     }
                     reopen.reopen(ch);
