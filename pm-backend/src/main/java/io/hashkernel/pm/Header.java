@@ -15,20 +15,30 @@ import java.util.zip.CRC32C;
  * <pre>
  *   0  magic "HKPMTBL\0"   8  layout version (int)   12 persistence of the last open (int)
  *   16 capacity (slots)    24 missing value          32 hash seed
- *   40 epoch               48 state: 1 clean, 0 open 56 mappings at a clean close
+ *   40 epoch               48 state: 1 clean, 0 open, 2 clearing   56 mappings at a clean close
  *   64 CRC32C of bytes 0..63
  * </pre>
+ *
+ * <p>State clearing: an in-place {@code clear()} is under way, and the slots may be part cleared;
+ * the next open clears them all before anything else.
  *
  * @param capacity     slots of the table (a power of two)
  * @param missingValue the table's missing value
  * @param seed         the table's hash seed: a table's layout depends on it
  * @param epoch        incremented by every header write
- * @param clean        whether the table was closed cleanly (and {@code mappings} is its size)
+ * @param state        {@link #OPEN}, {@link #CLEAN} or {@link #CLEARING}
  * @param persistence  the persistence the table was last opened with (ordinal)
  * @param mappings     the table's size at a clean close
  */
-record Header(long capacity, long missingValue, long seed, long epoch, boolean clean, int persistence,
+record Header(long capacity, long missingValue, long seed, long epoch, long state, int persistence,
               long mappings) {
+
+    /** State: open, or closed without a clean close. */
+    static final long OPEN = 0;
+    /** State: closed cleanly ({@code mappings} is the table's size). */
+    static final long CLEAN = 1;
+    /** State: an in-place clear was under way. */
+    static final long CLEARING = 2;
 
     /** Bytes before the slot array: one page, which keeps the slots page- and line-aligned. */
     static final long PAGE = 4096;
@@ -39,9 +49,14 @@ record Header(long capacity, long missingValue, long seed, long epoch, boolean c
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
 
-    /** The header with {@code epoch + 1}, {@code clean} and {@code mappings}. */
-    Header next(boolean clean, int persistence, long mappings) {
-        return new Header(capacity, missingValue, seed, epoch + 1, clean, persistence, mappings);
+    /** The header with {@code epoch + 1}, {@code state}, {@code persistence} and {@code mappings}. */
+    Header next(long state, int persistence, long mappings) {
+        return new Header(capacity, missingValue, seed, epoch + 1, state, persistence, mappings);
+    }
+
+    /** Whether the table was closed cleanly (and {@code mappings} is its size). */
+    boolean clean() {
+        return state == CLEAN;
     }
 
     /** Offset of the copy this header is written to. */
@@ -59,7 +74,7 @@ record Header(long capacity, long missingValue, long seed, long epoch, boolean c
         page.set(LONG, at + 24, missingValue);
         page.set(LONG, at + 32, seed);
         page.set(LONG, at + 40, epoch);
-        page.set(LONG, at + 48, clean ? 1 : 0);
+        page.set(LONG, at + 48, state);
         page.set(LONG, at + 56, mappings);
         page.set(INT, at + CHECKED_BYTES, checksum(page, at));
     }
@@ -101,7 +116,8 @@ record Header(long capacity, long missingValue, long seed, long epoch, boolean c
             }
             long state = page.get(LONG, at + 48);
             Header h = new Header(page.get(LONG, at + 16), page.get(LONG, at + 24), page.get(LONG, at + 32),
-                    page.get(LONG, at + 40), state == 1, page.get(INT, at + 12), page.get(LONG, at + 56));
+                    page.get(LONG, at + 40), state == CLEAN || state == CLEARING ? state : OPEN, page.get(INT, at + 12),
+                    page.get(LONG, at + 56));
             if (best == null || h.epoch > best.epoch) {
                 best = h;
             }
@@ -113,7 +129,7 @@ record Header(long capacity, long missingValue, long seed, long epoch, boolean c
             }
             // A damaged copy may have been the newer one, saying "open": then "clean" cannot be
             // trusted, and the table is recovered (a torn header write costs one needless recovery).
-            return damaged && best.clean ? new Header(best.capacity, best.missingValue, best.seed, best.epoch, false,
+            return damaged && best.clean() ? new Header(best.capacity, best.missingValue, best.seed, best.epoch, OPEN,
                     best.persistence, 0) : best;
         }
         if (otherVersion != 0) {

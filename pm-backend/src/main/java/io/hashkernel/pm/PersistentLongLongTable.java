@@ -103,6 +103,18 @@ public final class PersistentLongLongTable implements LongLongMap {
      * redo-log table keeps the replayed groups and goes on appending after them; the writes the
      * repair made are flushed before the first new write.
      *
+     * Clear, atomic with respect to a crash. Redo log: under the write lock, a clear record is
+     * appended and forced, then the table is cleared and checkpointed; a replay that meets the
+     * record clears the table there, whatever its file holds, so a crash leaves either no record
+     * (and an untouched table) or the record. Where the force fails, the table stays as it was
+     * and the next append overwrites the record (RedoLog.withdraw): until then a crash may still
+     * replay it, which makes the failed clear take effect with no acknowledged write after it. In place: under the write lock (which orders
+     * header writes) and the gate, the header says "clearing" durably, then the slots are
+     * cleared and flushed, then the header says "open" again; an open that finds "clearing"
+     * zeroes and flushes the slots before it writes its own header. A failure from the mark on
+     * stops the table's writes (clearFailure): the mark may be in the file, and the next open
+     * would clear a write acknowledged after it.
+     *
      * Clean close: refuse new writes (in place, close waits for the writes in progress through
      * the gate, which in-place writers hold shared; redo-log writers hold the write lock), flush
      * the table, checkpoint the log, then write the header with state clean and the size. An open
@@ -140,6 +152,8 @@ public final class PersistentLongLongTable implements LongLongMap {
     private ByteBuffer group;
     private Header header;
     private volatile boolean closed;
+    /** In place: what failed a clear midway ({@link #clearInPlace}); the table then refuses writes. */
+    private volatile Throwable clearFailure;
 
     private PersistentLongLongTable(Builder b, Storage storage, Storage.TableFile file, Header header, boolean created)
             throws IOException {
@@ -156,8 +170,15 @@ public final class PersistentLongLongTable implements LongLongMap {
         boolean clean = header.clean();
         // Everything that can refuse the open (the log file, read-only say) before the first write.
         Storage.LogFile logFile = persistence == Persistence.REDO_LOG || storage.logExists() ? storage.openLog() : null;
-        this.header = header.next(false, persistence.ordinal(), 0);
+        this.header = header.next(Header.OPEN, persistence.ordinal(), 0);
+        MemorySegment slots = file.segment().asSlice(Header.PAGE, slotBytes);
+        boolean cleared = header.state() == Header.CLEARING;
         try {
+            if (cleared) {
+                // An in-place clear was cut short: finish it, durably, before the header stops saying so.
+                slots.fill((byte) 0);
+                flushAll();
+            }
             writeHeader();
         } catch (RuntimeException | Error e) {
             if (logFile != null) {
@@ -166,7 +187,6 @@ public final class PersistentLongLongTable implements LongLongMap {
             throw e;
         }
 
-        MemorySegment slots = file.segment().asSlice(Header.PAGE, slotBytes);
         TableMemory memory = TableMemory.of(slots, file.description(), () -> { });
         ConcurrentLongLongTable.Builder options = ConcurrentLongLongTable.builder()
                 .capacity(header.capacity()).missingValue(missingValue).seed(header.seed())
@@ -177,7 +197,7 @@ public final class PersistentLongLongTable implements LongLongMap {
             if (snapshot) {
                 slots.fill((byte) 0); // the log holds the whole table
             }
-            adopted = TABLES.adopt(options, header.capacity(), snapshot ? 0 : clean ? header.mappings() : -1);
+            adopted = TABLES.adopt(options, header.capacity(), snapshot || cleared ? 0 : clean ? header.mappings() : -1);
         } catch (IOException | RuntimeException | Error e) {
             if (logFile != null) {
                 logFile.close();
@@ -189,7 +209,7 @@ public final class PersistentLongLongTable implements LongLongMap {
         long[] replayed = new long[1];
         try {
             if (logFile != null) {
-                redo = RedoLog.open(logFile, this::replay, replayed);
+                redo = RedoLog.open(logFile, replayer(), replayed);
                 if (overflow != null) {
                     redo = rebuild(redo, slots, options, header.capacity(), replayed);
                 }
@@ -220,6 +240,25 @@ public final class PersistentLongLongTable implements LongLongMap {
         this.log = redo;
         this.recovery = new RecoveryReport(created, clean, clean ? 0 : System.nanoTime() - start,
                 adopted.repairedValues(), replayed[0], table.size(), slotBytes);
+    }
+
+    /** What a replay of the log does to this table: {@link #replay} each group, and clear it at a clear record. */
+    private RedoLog.Replay replayer() {
+        return new RedoLog.Replay() {
+            @Override
+            public void apply(long[] keys, long[] words, int n) {
+                replay(keys, words, n);
+            }
+
+            @Override
+            public void clear() {
+                if (overflow == null) {
+                    table.clear();
+                } else {
+                    overflow.clear();
+                }
+            }
+        };
     }
 
     /**
@@ -294,7 +333,7 @@ public final class PersistentLongLongTable implements LongLongMap {
         table.close();
         slots.fill((byte) 0);
         table = TABLES.adopt(options, capacity, 0).table();
-        RedoLog fresh = RedoLog.open(storage.openLog(), this::replay, replayed);
+        RedoLog fresh = RedoLog.open(storage.openLog(), replayer(), replayed);
         flushAll();
         fresh.checkpointed();
         return fresh;
@@ -406,7 +445,7 @@ public final class PersistentLongLongTable implements LongLongMap {
                             "no such file, and createIfMissing(false)");
                 }
                 long seedValue = seed != null ? seed : new SecureRandom().nextLong();
-                Header first = new Header(capacity, missingValue, seedValue, 0, true,
+                Header first = new Header(capacity, missingValue, seedValue, 0, Header.CLEAN,
                         Persistence.AUTO.ordinal(), 0);
                 MemorySegment page = Arena.ofAuto().allocate(Header.PAGE);
                 first.writeTo(page);
@@ -810,29 +849,59 @@ public final class PersistentLongLongTable implements LongLongMap {
     }
 
     /**
-     * {@inheritDoc} Durable when it returns, unless {@link Durability#NONE}. Not atomic with
-     * respect to a crash either: after a crash during the call, each mapping is there or not.
+     * {@inheritDoc} Durable when it returns, whatever the {@link Durability}, and atomic with
+     * respect to a crash: a crash during the call leaves either every mapping there was before it
+     * or none of them. (In place, writes that run beside the clear count as before or after it,
+     * as they do in memory.) A clear that fails in place once it has begun leaves the table
+     * refusing writes until it is reopened, since the next open finishes the clear.
      */
     @Override
     public void clear() {
-        if (log == null) {
-            long stamp = enter();
-            try {
-                table.clear();
-                if (durability != Durability.NONE) {
-                    flushAll();
-                }
-            } finally {
-                gate.unlockRead(stamp);
-            }
-            return;
-        }
         lock();
         try {
-            table.clear();
-            checkpointLocked();
+            if (log == null) {
+                long stamp = enter();
+                try {
+                    clearInPlace();
+                } finally {
+                    gate.unlockRead(stamp);
+                }
+            } else {
+                // The clear record is durable before the table changes: the operating system may
+                // write a cleared page back at any time.
+                long at = log.appendClear();
+                try {
+                    log.sync(at);
+                } catch (RuntimeException | Error e) {
+                    log.withdraw(at);
+                    throw e;
+                }
+                table.clear();
+                checkpointLocked();
+            }
         } finally {
             writeLock.unlock();
+        }
+    }
+
+    /**
+     * In place: the header says "clearing" durably before a slot changes, and "open" again once
+     * the cleared slots are durable; an open that finds the mark finishes the clear. From the mark
+     * on, a failure leaves the mark where the next open may find it, and a write acknowledged
+     * after it would then be cleared too: so the table takes no more writes. The caller holds the
+     * write lock (which orders header writes) and the gate.
+     */
+    private void clearInPlace() {
+        try {
+            header = header.next(Header.CLEARING, persistence.ordinal(), 0);
+            writeHeader();
+            table.clear();
+            flushAll();
+            header = header.next(Header.OPEN, persistence.ordinal(), 0);
+            writeHeader();
+        } catch (RuntimeException | Error e) {
+            clearFailure = e;
+            throw e;
         }
     }
 
@@ -876,9 +945,11 @@ public final class PersistentLongLongTable implements LongLongMap {
     /** In place: enters a write (shared), refusing a closed table. */
     private long enter() {
         long stamp = gate.readLock();
-        if (closed) {
+        if (closed || clearFailure != null) {
             gate.unlockRead(stamp);
-            throw closedException();
+            throw closed ? closedException() : new IllegalStateException("a clear() of " + path + " failed midway,"
+                    + " so the table takes no more writes; close it and open it again, which finishes the clear",
+                    clearFailure);
         }
         return stamp;
     }
@@ -958,7 +1029,7 @@ public final class PersistentLongLongTable implements LongLongMap {
         try {
             try {
                 checkpointAndCloseLog();
-                header = header.next(true, persistence.ordinal(), table.size());
+                header = header.next(Header.CLEAN, persistence.ordinal(), table.size());
                 writeHeader();
             } catch (IOException e) {
                 throw new UncheckedIOException("closing " + path, e);

@@ -13,6 +13,7 @@ import java.util.zip.CRC32C;
  * <pre>
  *   log header (64 bytes): magic "HKPMLOG\0", version, flags ({@link #SNAPSHOT}), generation, CRC32C
  *   group: magic "HKRG" (int), count (int), generation (long), count × (key, value word), CRC32C (int), 4 bytes padding
+ *   clear record: magic "HKRC" (int), 0 (int), generation (long), CRC32C (int), 4 bytes padding
  * </pre>
  *
  * <p>Implementation notes. A value word is the table's encoding ({@code value ^ missingValue}, 0
@@ -37,6 +38,7 @@ final class RedoLog {
     static final long HEADER_BYTES = 64;
     private static final long MAGIC = 0x00474F4C4D504B48L; // "HKPMLOG\0"
     private static final int GROUP_MAGIC = 0x47524B48; // "HKRG"
+    private static final int CLEAR_MAGIC = 0x43524B48; // "HKRC"
     private static final int VERSION = 1;
     static final int GROUP_OVERHEAD = 24;
     static final int ENTRY_BYTES = 16;
@@ -77,9 +79,13 @@ final class RedoLog {
         this.durable = fileEnd;
     }
 
-    /** A consumer of replayed entries: {@code n} (key, value word) pairs of one or more consecutive groups, in order. */
+    /** What a replay hands on, in the log's order. */
     interface Replay {
+        /** {@code n} (key, value word) pairs of one or more consecutive groups, in order. */
         void apply(long[] keys, long[] words, int n);
+
+        /** A clear record: everything before it is gone. */
+        void clear();
     }
 
     /**
@@ -119,6 +125,15 @@ final class RedoLog {
         for (ByteBuffer group = first; group != null && group.getLong(8) == generation;
              group = reader.groupAt(at)) {
             int n = group.getInt(4);
+            if (n == 0) { // a clear record
+                if (pending > 0) {
+                    replay.apply(keys, words, pending);
+                    pending = 0;
+                }
+                replay.clear();
+                at += groupBytes(0);
+                continue;
+            }
             if (pending > 0 && pending + n > keys.length) {
                 replay.apply(keys, words, pending);
                 pending = 0;
@@ -222,18 +237,23 @@ final class RedoLog {
             this.window = ByteBuffer.allocate(Math.clamp(size, 16, WINDOW)).order(ByteOrder.LITTLE_ENDIAN);
         }
 
-        /** The valid group at {@code at}, or null if there is none (the log's end, a torn or foreign group). */
+        /**
+         * The valid group or clear record (a group of no entries) at {@code at}, or null if there
+         * is none (the log's end, a torn or foreign group).
+         */
         ByteBuffer groupAt(long at) throws IOException {
             if (at + GROUP_OVERHEAD > size) {
                 return null;
             }
             ByteBuffer head = view(at, 16);
-            if (head == null || head.getInt(0) != GROUP_MAGIC) {
+            if (head == null) {
                 return null;
             }
+            int magic = head.getInt(0);
             int n = head.getInt(4);
+            boolean shape = magic == GROUP_MAGIC ? n > 0 : magic == CLEAR_MAGIC && n == 0;
             long bytes = groupBytes(n);
-            if (n <= 0 || at + bytes > size || bytes > Integer.MAX_VALUE) {
+            if (!shape || at + bytes > size || bytes > Integer.MAX_VALUE) {
                 return null;
             }
             ByteBuffer group = view(at, (int) bytes);
@@ -294,11 +314,39 @@ final class RedoLog {
      * durable, or the current end if the group is empty.
      */
     long append(ByteBuffer group) {
-        int body = group.position();
-        int n = (body - 16) / ENTRY_BYTES;
+        int n = (group.position() - 16) / ENTRY_BYTES;
         if (n == 0) {
             return end;
         }
+        finishRestart();
+        return write(seal(group, generation));
+    }
+
+    /**
+     * Appends a clear record (see the class notes); the caller holds the table's write lock.
+     * Returns the log position a {@link #sync} must reach for it to be durable.
+     */
+    long appendClear() {
+        finishRestart();
+        ByteBuffer record = ByteBuffer.allocate(GROUP_OVERHEAD).order(ByteOrder.LITTLE_ENDIAN);
+        record.putInt(0, CLEAR_MAGIC).putInt(4, 0).putLong(8, generation);
+        record.putInt(16, crc(record, 0, 16)).putInt(20, 0);
+        return write(record);
+    }
+
+    /**
+     * Takes back the clear record that ends at {@code at}, whose force failed (the table was not
+     * cleared): the next append overwrites it, and a group acknowledged after that is forced over
+     * it. The caller holds the table's write lock.
+     */
+    void withdraw(long at) {
+        if (end == at) {
+            end = at - GROUP_OVERHEAD;
+        }
+    }
+
+    /** Finishes a restart that failed after it may have written its header (see {@link #unfinished}). */
+    private void finishRestart() {
         if (unfinished != 0) {
             try {
                 restart(unfinished); // the failed checkpoint had flushed the table
@@ -306,14 +354,18 @@ final class RedoLog {
                 throw new UncheckedIOException("restarting the redo log after a failed checkpoint", e);
             }
         }
-        seal(group, generation);
+    }
+
+    /** Writes the sealed {@code record} at the end; returns the new end. */
+    private long write(ByteBuffer record) {
         long at = end;
+        int bytes = record.remaining();
         try {
-            file.write(group, at - base);
+            file.write(record, at - base);
         } catch (IOException e) {
             throw new UncheckedIOException("appending to the redo log", e);
         }
-        end = at + body + 8;
+        end = at + bytes;
         return end;
     }
 

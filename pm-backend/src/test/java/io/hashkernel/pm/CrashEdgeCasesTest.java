@@ -393,7 +393,7 @@ class CrashEdgeCasesTest {
     @Test
     void aGroupAppendedAfterARestartFailedPastItsHeaderIsReplayed() throws IOException {
         FailingRestarts disk = new FailingRestarts(new SimulatedDisk());
-        RedoLog log = RedoLog.open(disk.openLog(), (keys, words, n) -> { }, new long[1]);
+        RedoLog log = RedoLog.open(disk.openLog(), keysInto(new ArrayList<>()), new long[1]);
         ByteBuffer group = RedoLog.groupBuffer(null, 1);
         RedoLog.entry(group, 7, 70);
         log.sync(log.append(group));
@@ -405,13 +405,202 @@ class CrashEdgeCasesTest {
         log.sync(log.append(group)); // durable: acknowledged
         SimulatedDisk after = disk.disk.cutToDurable();
         List<Long> replayed = new ArrayList<>();
-        RedoLog.open(after.openLog(), (keys, words, n) -> {
-            for (int i = 0; i < n; i++) {
-                replayed.add(keys[i]);
-            }
-        }, new long[1]);
+        RedoLog.open(after.openLog(), keysInto(replayed), new long[1]);
         assertEquals(List.of(8L), replayed, "the group appended after the failed restart, in the new generation");
     }
+
+    /**
+     * A power cut at any moment of a {@code clear()} leaves every mapping or none, in both
+     * persistences and whatever the durability; so does a second cut during the recovery that
+     * finishes it. The mappings are in the table file and (redo log) in the log too, and the
+     * cut images keep any half of what was not yet durable, unit by unit.
+     */
+    @Test
+    void aCutDuringAClearLeavesEveryMappingOrNone() throws IOException {
+        List<String> failures = new ArrayList<>();
+        for (Persistence persistence : List.of(Persistence.REDO_LOG, Persistence.IN_PLACE)) {
+            for (Durability durability : Durability.values()) {
+                boolean completed = false;
+                for (int calls = 1; !completed && failures.size() < 3; calls++) {
+                    SimulatedDisk disk = new SimulatedDisk();
+                    PersistentLongLongTable t = fortyMappings(disk, persistence, durability);
+                    disk.cutAfter(calls);
+                    try {
+                        t.clear();
+                        completed = true;
+                        disk.noCut();
+                        t.close();
+                    } catch (SimulatedDisk.PowerCut expected) {
+                        disk.noCut();
+                    }
+                    for (int seed = 0; seed < 12; seed++) {
+                        java.util.SplittableRandom random = new java.util.SplittableRandom(seed * 31 + calls);
+                        SimulatedDisk image = disk.cut(random, new int[] {8, 64, 4096}[seed % 3]);
+                        String where = persistence + " " + durability + ", cut at call " + calls + ", image " + seed;
+                        if (seed % 2 == 1) { // a second cut, during the recovery
+                            image.cutAfter(1 + seed / 4);
+                            try {
+                                PersistentLongLongTable.builder(image.path()).storage(image).persistence(persistence)
+                                        .open().close();
+                            } catch (SimulatedDisk.PowerCut expected) {
+                                where += ", cut again in recovery";
+                            }
+                            image.noCut();
+                            image = image.cut(random, 64);
+                        }
+                        try (PersistentLongLongTable r = PersistentLongLongTable.builder(image.path()).storage(image)
+                                .persistence(persistence).open()) {
+                            long size = r.size();
+                            int held = 0;
+                            for (long k = 1; k <= 40; k++) {
+                                held += r.get(k) == k * 10 ? 1 : 0;
+                            }
+                            boolean none = size == 0 && held == 0;
+                            boolean all = size == 40 && held == 40;
+                            if (completed ? !none : !(none || all)) {
+                                failures.add(where + ": size " + size + ", " + held + " of the 40 mappings"
+                                        + (completed ? " after the clear returned" : ""));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(failures.isEmpty(), failures.toString());
+    }
+
+    /** A table on {@code disk} holding keys 1..40 (values key × 10), durably: half in the table file and, for a redo log, half in the log. */
+    private static PersistentLongLongTable fortyMappings(SimulatedDisk disk, Persistence persistence,
+                                                         Durability durability) throws IOException {
+        PersistentLongLongTable t = PersistentLongLongTable.builder(disk.path()).storage(disk).capacity(128)
+                .persistence(persistence).durability(durability).open();
+        for (long k = 1; k <= 20; k++) {
+            t.put(k, k * 10);
+        }
+        t.close(); // a checkpoint: the first half is in the table file
+        t = PersistentLongLongTable.builder(disk.path()).storage(disk).persistence(persistence)
+                .durability(durability).open();
+        for (long k = 21; k <= 40; k++) {
+            t.put(k, k * 10);
+        }
+        t.flush();
+        return t;
+    }
+
+    /**
+     * An in-place clear that fails once it has marked the header stops the table's writes: the
+     * next open would finish the clear, taking a later write with it. Closing and reopening then
+     * gives the state the live table had: all mappings where the mark's flush failed (the
+     * slots were not touched), none where the flush of the cleared slots failed.
+     */
+    @Test
+    void anInPlaceClearThatFailsMidwayStopsWritesUntilReopened() throws IOException {
+        for (int failing = 1; failing <= 2; failing++) {
+            FailingRestarts disk = new FailingRestarts(new SimulatedDisk());
+            PersistentLongLongTable t = PersistentLongLongTable.builder(disk.path()).storage(disk).capacity(128)
+                    .persistence(Persistence.IN_PLACE).durability(Durability.EACH).open();
+            for (long k = 1; k <= 10; k++) {
+                t.put(k, k);
+            }
+            disk.failFlush = failing; // 1: the mark's flush; 2: the cleared slots' flush
+            assertThrows(java.io.UncheckedIOException.class, t::clear);
+            long expected = failing == 1 ? 10 : 0;
+            assertEquals(expected, t.size(), "the live table, flush " + failing + " failed");
+            IllegalStateException refused = assertThrows(IllegalStateException.class, () -> t.put(11, 11));
+            assertTrue(refused.getMessage().contains("failed midway"), refused.getMessage());
+            assertThrows(IllegalStateException.class, () -> t.removeAll(new long[] {1}));
+            assertThrows(IllegalStateException.class, t::clear);
+            assertEquals(failing == 1 ? 1 : t.missingValue(), t.get(1), "reads go on");
+
+            SimulatedDisk cut = disk.disk.cutToDurable(); // a power cut now finishes the clear (or never began it)
+            try (PersistentLongLongTable r = PersistentLongLongTable.builder(cut.path()).storage(cut).open()) {
+                assertTrue(r.size() == 0 || failing == 1 && r.size() == 10, "size " + r.size() + " after a cut, flush "
+                        + failing + " failed");
+            }
+            t.close();
+            SimulatedDisk closed = disk.disk.cutToDurable();
+            try (PersistentLongLongTable r = PersistentLongLongTable.builder(closed.path()).storage(closed).open()) {
+                assertEquals(expected, r.size(), "after close and reopen, flush " + failing + " failed");
+                r.put(11, 11);
+                assertEquals(11, r.get(11), "the reopened table takes writes");
+            }
+        }
+    }
+
+    /**
+     * A redo-log clear whose force fails clears nothing, and a write acknowledged after it
+     * survives a power cut beside the mappings from before: the clear record, written but not
+     * durable, is overwritten by the next group rather than forced with it.
+     */
+    @Test
+    void aRedoLogClearWhoseForceFailsClearsNothing() throws IOException {
+        FailingRestarts disk = new FailingRestarts(new SimulatedDisk());
+        PersistentLongLongTable t = PersistentLongLongTable.builder(disk.path()).storage(disk).capacity(128)
+                .persistence(Persistence.REDO_LOG).durability(Durability.EACH).open();
+        for (long k = 1; k <= 10; k++) {
+            t.put(k, k);
+        }
+        disk.failNextForce = true;
+        java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class, t::clear);
+        assertTrue(e.getMessage().contains("forcing the redo log"), e.getMessage());
+        assertEquals(10, t.size(), "the failed clear left the table as it was");
+        t.put(11, 11); // acknowledged: its group is durable
+        SimulatedDisk after = disk.disk.cutToDurable();
+        try (PersistentLongLongTable r = PersistentLongLongTable.builder(after.path()).storage(after).open()) {
+            assertEquals(11, r.size(), "the mappings from before the failed clear and the one after it");
+            assertEquals(1, r.get(1));
+            assertEquals(11, r.get(11));
+        }
+        t.clear(); // the disk works again: this one clears
+        assertEquals(0, t.size());
+        t.close();
+        SimulatedDisk closed = disk.disk.cutToDurable();
+        try (PersistentLongLongTable r = PersistentLongLongTable.builder(closed.path()).storage(closed).open()) {
+            assertEquals(0, r.size());
+        }
+    }
+
+    /** A clear record replays as a clear between the groups around it; its generation and checksum count as a group's. */
+    @Test
+    void aClearRecordReplaysBetweenItsGroups() throws IOException {
+        SimulatedDisk disk = new SimulatedDisk();
+        RedoLog log = RedoLog.open(disk.openLog(), keysInto(new ArrayList<>()), new long[1]);
+        ByteBuffer group = RedoLog.groupBuffer(null, 1);
+        RedoLog.entry(group, 7, 70);
+        log.append(group);
+        log.appendClear();
+        group = RedoLog.groupBuffer(group, 1);
+        RedoLog.entry(group, 8, 80);
+        log.sync(log.append(group));
+        List<Long> replayed = new ArrayList<>();
+        RedoLog.open(disk.cutToDurable().openLog(), keysInto(replayed), new long[1]).close();
+        assertEquals(List.of(7L, CLEARED, 8L), replayed);
+
+        log.checkpointed(); // a new generation: the clear record is gone with the groups
+        replayed.clear();
+        RedoLog.open(disk.cutToDurable().openLog(), keysInto(replayed), new long[1]).close();
+        assertEquals(List.of(), replayed);
+    }
+
+    /** A replay that adds each entry's key to {@code out}, and a clear record as {@link #CLEARED}. */
+    static RedoLog.Replay keysInto(List<Long> out) {
+        return new RedoLog.Replay() {
+            @Override
+            public void apply(long[] keys, long[] words, int n) {
+                for (int i = 0; i < n; i++) {
+                    out.add(keys[i]);
+                }
+            }
+
+            @Override
+            public void clear() {
+                out.add(CLEARED);
+            }
+        };
+    }
+
+    /** What {@link #keysInto} lists for a clear record. */
+    static final Long CLEARED = Long.MIN_VALUE + 12345;
 
     /** A close whose checkpoint or table flush fails still closes the log, so that no writer waiting on it can use or reopen it. */
     @Test
@@ -435,7 +624,7 @@ class CrashEdgeCasesTest {
         PersistentLongLongTable u = PersistentLongLongTable.builder(flushing.path()).storage(flushing).capacity(1024)
                 .persistence(Persistence.REDO_LOG).durability(Durability.BATCH).open();
         u.put(1, 2);
-        flushing.failFlush = true; // the table's flush fails before the log's checkpoint
+        flushing.failFlush = 1; // the table's flush fails before the log's checkpoint
         e = assertThrows(java.io.UncheckedIOException.class, u::close);
         assertTrue(e.getMessage().contains("simulated failure of a table flush"), e.getMessage());
         assertTrue(flushing.logClosed, "the log was closed");
@@ -447,13 +636,15 @@ class CrashEdgeCasesTest {
 
     /**
      * A simulated disk whose log, once armed, fails the first force after a header write (a log
-     * restart), and whose table fails its next flush where {@code failFlush} is set.
+     * restart), whose table fails its {@code failFlush}-th next flush where that is above 0, and
+     * whose log fails its next force where {@code failNextForce} is set.
      */
     private static final class FailingRestarts implements Storage {
         final SimulatedDisk disk;
         volatile boolean armed;
         volatile boolean logClosed;
-        volatile boolean failFlush;
+        volatile int failFlush;
+        volatile boolean failNextForce;
         private boolean headerWritten;
 
         FailingRestarts(SimulatedDisk disk) {
@@ -486,8 +677,7 @@ class CrashEdgeCasesTest {
 
                 @Override
                 public void flush(long offset, long length) {
-                    if (failFlush) {
-                        failFlush = false;
+                    if (failFlush > 0 && --failFlush == 0) {
                         throw new java.io.UncheckedIOException(new IOException("simulated failure of a table flush"));
                     }
                     table.flush(offset, length);
@@ -547,6 +737,10 @@ class CrashEdgeCasesTest {
 
                 @Override
                 public void force() throws IOException {
+                    if (failNextForce) {
+                        failNextForce = false;
+                        throw new IOException("simulated failure of a log force");
+                    }
                     if (armed && headerWritten) {
                         armed = false;
                         throw new IOException("simulated failure of the force after a log header");
