@@ -18,7 +18,7 @@ import java.util.function.IntConsumer;
  * recovery opened, so that writes made after a recovery are cut too.
  *
  * <p>Checks, for every key: its value is the last acknowledged one, or one an operation that was
- * running at the cut wrote. A value that no operation ever wrote for that key is <em>torn</em>;
+ * running at the cut wrote; a {@code clear()} running at the cut leaves every mapping or none. A value that no operation ever wrote for that key is <em>torn</em>;
  * any other departure (an acknowledged write missing, an acknowledged removal undone) is
  * <em>lost</em>. The table's size must equal its mappings. An exception while reopening is a
  * <em>recovery failure</em>. Both persistence ways run, under {@link Durability#EACH} and
@@ -120,6 +120,8 @@ public final class PowerCutDrill {
         private final long[] model = new long[KEYS];
         /** Values the running operation may leave, per key. */
         private final long[][] running = new long[KEYS][];
+        /** Whether the running operation is a clear: it may leave every mapping or none. */
+        private boolean clearing;
         private SimulatedDisk disk;
         private long serial;
 
@@ -221,6 +223,12 @@ public final class PowerCutDrill {
                 for (long k : keys) {
                     acknowledge((int) k, missing);
                 }
+            } else if (kind < 97) {
+                clearing = true;
+                t.clear();
+                clearing = false;
+                Arrays.fill(model, missing);
+                tally.acknowledged++;
             } else {
                 t.close(); // a clean close and reopen in the middle
                 return open();
@@ -273,6 +281,16 @@ public final class PowerCutDrill {
          * next epoch (the writes that were running are now settled one way or the other).
          */
         private boolean check(PersistentLongLongTable table) {
+            if (clearing) {
+                clearing = false;
+                boolean none = true;
+                for (int k = 0; k < KEYS && none; k++) {
+                    none = table.get(k) == missing;
+                }
+                if (none) { // the clear took effect; otherwise every key must be as before it
+                    Arrays.fill(model, missing);
+                }
+            }
             long present = 0;
             boolean good = true;
             for (int k = 0; k < KEYS; k++) {
