@@ -43,7 +43,10 @@ record Header(long capacity, long missingValue, long seed, long epoch, long stat
     /** Bytes before the slot array: one page, which keeps the slots page- and line-aligned. */
     static final long PAGE = 4096;
     static final long MAGIC = 0x004C42544D504B48L; // "HKPMTBL\0" little-endian
-    static final int VERSION = 1;
+    /** The layout version written: 2 added state {@link #CLEARING}, which a reader of version 1 would take for "open". */
+    static final int VERSION = 2;
+    /** The oldest layout version read: a version 1 file never says {@link #CLEARING}. */
+    static final int OLDEST_VERSION = 1;
     private static final long COPY_BYTES = 2048;
     private static final long CHECKED_BYTES = 64;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
@@ -110,7 +113,7 @@ record Header(long capacity, long missingValue, long seed, long epoch, long stat
                 continue;
             }
             int version = page.get(INT, at + 8);
-            if (version != VERSION) {
+            if (version < OLDEST_VERSION || version > VERSION) {
                 otherVersion = version;
                 continue;
             }
@@ -134,7 +137,7 @@ record Header(long capacity, long missingValue, long seed, long epoch, long stat
         }
         if (otherVersion != 0) {
             throw new TableFileException(file, TableFileException.Problem.OTHER_LAYOUT, "a HashKernel table file of layout version "
-                    + otherVersion + "; this library reads version " + VERSION);
+                    + otherVersion + "; this library reads versions " + OLDEST_VERSION + " to " + VERSION);
         }
         if (magic) {
             throw new TableFileException(file, TableFileException.Problem.CORRUPT_HEADER,

@@ -108,12 +108,16 @@ public final class PersistentLongLongTable implements LongLongMap {
      * record clears the table there, whatever its file holds, so a crash leaves either no record
      * (and an untouched table) or the record. Where the force fails, the table stays as it was
      * and the next append overwrites the record (RedoLog.withdraw): until then a crash may still
-     * replay it, which makes the failed clear take effect with no acknowledged write after it. In place: under the write lock (which orders
-     * header writes) and the gate, the header says "clearing" durably, then the slots are
-     * cleared and flushed, then the header says "open" again; an open that finds "clearing"
-     * zeroes and flushes the slots before it writes its own header. A failure from the mark on
-     * stops the table's writes (clearFailure): the mark may be in the file, and the next open
-     * would clear a write acknowledged after it.
+     * replay it, which makes the failed clear take effect with no acknowledged write after it.
+     * In place: under the write lock (which orders header writes) and the gate, the header says
+     * "clearing" durably, then the slots are cleared and flushed, then the header says "open"
+     * again; an open that finds "clearing" zeroes and flushes the slots before it writes its own
+     * header. Both copies of the header say "open" afterwards (two header writes): a reader takes
+     * the older copy where the newer one is damaged, and a stale mark there would clear later
+     * writes. A failure from the mark on stops the table's writes (clearFailure): the mark may be
+     * in the file, and the next open would clear a write acknowledged after it. The state value
+     * "clearing" is new in layout version 2 (Header), so a library that reads only version 1
+     * refuses such a file rather than misreading it.
      *
      * Clean close: refuse new writes (in place, close waits for the writes in progress through
      * the gate, which in-place writers hold shared; redo-log writers hold the write lock), flush
@@ -180,6 +184,9 @@ public final class PersistentLongLongTable implements LongLongMap {
                 flushAll();
             }
             writeHeader();
+            if (cleared) {
+                writeOpenOverOtherCopy();
+            }
         } catch (RuntimeException | Error e) {
             if (logFile != null) {
                 logFile.close();
@@ -853,7 +860,9 @@ public final class PersistentLongLongTable implements LongLongMap {
      * respect to a crash: a crash during the call leaves either every mapping there was before it
      * or none of them. (In place, writes that run beside the clear count as before or after it,
      * as they do in memory.) A clear that fails in place once it has begun leaves the table
-     * refusing writes until it is reopened, since the next open finishes the clear.
+     * refusing writes and flushes until it is reopened: a crash before that may finish the clear.
+     * As {@link ConcurrentLongLongTable#clear()}, it leaves each key in its slot, so a full table
+     * stays full of them.
      */
     @Override
     public void clear() {
@@ -888,7 +897,8 @@ public final class PersistentLongLongTable implements LongLongMap {
      * In place: the header says "clearing" durably before a slot changes, and "open" again once
      * the cleared slots are durable; an open that finds the mark finishes the clear. From the mark
      * on, a failure leaves the mark where the next open may find it, and a write acknowledged
-     * after it would then be cleared too: so the table takes no more writes. The caller holds the
+     * after it would then be cleared too: so the table takes no more writes. The open header is
+     * written to both copies, so that no stale mark outlives the clear. The caller holds the
      * write lock (which orders header writes) and the gate.
      */
     private void clearInPlace() {
@@ -899,10 +909,21 @@ public final class PersistentLongLongTable implements LongLongMap {
             flushAll();
             header = header.next(Header.OPEN, persistence.ordinal(), 0);
             writeHeader();
+            writeOpenOverOtherCopy();
         } catch (RuntimeException | Error e) {
             clearFailure = e;
             throw e;
         }
+    }
+
+    /**
+     * Writes the open header once more, so that it lands on the copy that said "clearing": a
+     * reader falls back to the older copy where the newer one is damaged, and a stale mark there
+     * would clear the writes acknowledged since.
+     */
+    private void writeOpenOverOtherCopy() {
+        header = header.next(Header.OPEN, persistence.ordinal(), 0);
+        writeHeader();
     }
 
     /**
@@ -948,8 +969,8 @@ public final class PersistentLongLongTable implements LongLongMap {
         if (closed || clearFailure != null) {
             gate.unlockRead(stamp);
             throw closed ? closedException() : new IllegalStateException("a clear() of " + path + " failed midway,"
-                    + " so the table takes no more writes; close it and open it again, which finishes the clear",
-                    clearFailure);
+                    + " so the table takes no more writes or flushes: close it, which makes durable what reads"
+                    + " see now, and open it again (a crash first may finish the clear)", clearFailure);
         }
         return stamp;
     }

@@ -528,6 +528,68 @@ class CrashEdgeCasesTest {
     }
 
     /**
+     * No header copy says "clearing" once a clear is done, whether the clear returned or a
+     * recovery finished it: a damaged newest copy makes the open read the older one, and a stale
+     * mark there would clear every write acknowledged since (here the writes that followed, in
+     * the table file by their flushes or by the redo log's checkpoints).
+     */
+    @Test
+    void aStaleClearingMarkNeverOutlivesItsClear() throws IOException {
+        Path file = dir.resolve("h.hkt");
+        PersistentLongLongTable t = PersistentLongLongTable.builder(file).capacity(64)
+                .persistence(Persistence.IN_PLACE).durability(Durability.EACH).open();
+        t.put(1, 1);
+        t.clear();
+        t.put(2, 2);
+        t.put(3, 3);
+        Path crash = dir.resolve("hc.hkt");
+        crashCopy(file, crash);
+        t.close();
+        Damage.flipByte(crash, newestHeaderCopy(crash) + 16);
+        try (PersistentLongLongTable r = PersistentLongLongTable.builder(crash).open()) {
+            assertEquals(2, r.size(), "the two writes acknowledged after the clear");
+            assertEquals(3, r.get(3));
+        }
+
+        for (Persistence p : List.of(Persistence.REDO_LOG, Persistence.IN_PLACE)) {
+            SimulatedDisk disk = new SimulatedDisk();
+            PersistentLongLongTable u = PersistentLongLongTable.builder(disk.path()).storage(disk).capacity(1024)
+                    .persistence(Persistence.IN_PLACE).durability(Durability.EACH).open();
+            u.put(1, 1);
+            disk.cutAfter(2); // the mark's flush goes through; the cut comes at the slots' flush
+            assertThrows(SimulatedDisk.PowerCut.class, u::clear);
+            disk.noCut();
+            SimulatedDisk after = disk.cutToDurable();
+            PersistentLongLongTable r = PersistentLongLongTable.builder(after.path()).storage(after).persistence(p)
+                    .checkpointBytes(4096).durability(Durability.EACH).open(); // finishes the clear
+            assertEquals(0, r.size());
+            for (long k = 2; k <= 301; k++) {
+                r.put(k, k);
+            }
+            SimulatedDisk killed = after.processCrash();
+            MemorySegment page = killed.openTable().segment();
+            long newest = page.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 40)
+                    > page.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 2048 + 40) ? 0 : 2048;
+            page.set(java.lang.foreign.ValueLayout.JAVA_BYTE, newest + 16,
+                    (byte) (page.get(java.lang.foreign.ValueLayout.JAVA_BYTE, newest + 16) ^ 0x40));
+            SimulatedDisk damaged = killed.processCrash();
+            try (PersistentLongLongTable q = PersistentLongLongTable.builder(damaged.path()).storage(damaged)
+                    .persistence(p).open()) {
+                assertEquals(300, q.size(), p + ": the writes acknowledged after the recovery that finished the clear");
+            }
+        }
+    }
+
+    /** The offset of the header copy with the higher epoch in {@code file}. */
+    private static long newestHeaderCopy(Path file) throws IOException {
+        ByteBuffer page = ByteBuffer.allocate(4096).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ch.read(page, 0);
+        }
+        return page.getLong(40) > page.getLong(2048 + 40) ? 0 : 2048;
+    }
+
+    /**
      * A redo-log clear whose force fails clears nothing, and a write acknowledged after it
      * survives a power cut beside the mappings from before: the clear record, written but not
      * durable, is overwritten by the next group rather than forced with it.

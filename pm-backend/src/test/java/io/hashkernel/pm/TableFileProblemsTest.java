@@ -77,10 +77,23 @@ class TableFileProblemsTest {
 
     @Test
     void aTableFileOfAnotherLayoutVersion() throws IOException {
-        Path file = table("v2.hkt");
-        rewriteBothCopies(file, 8, 2);
+        Path file = table("v3.hkt");
+        rewriteBothCopies(file, 8, 3);
         TableFileException e = refused(file, TableFileException.Problem.OTHER_LAYOUT, PersistentLongLongTable.builder(file));
-        assertTrue(e.getMessage().contains("version 2"), e.getMessage());
+        assertTrue(e.getMessage().contains("version 3") && e.getMessage().contains("versions 1 to 2"), e.getMessage());
+    }
+
+    @Test
+    void aTableFileOfLayoutVersion1StillOpens() throws IOException {
+        Path file = table("v1.hkt");
+        rewriteBothCopies(file, 8, 1);
+        try (PersistentLongLongTable t = PersistentLongLongTable.builder(file).open()) {
+            assertTrue(t.recovery().clean(), "read as the clean file it was");
+            t.put(5, 6);
+        }
+        try (PersistentLongLongTable t = PersistentLongLongTable.builder(file).open()) {
+            assertEquals(6, t.get(5));
+        }
     }
 
     @Test
