@@ -9,6 +9,7 @@ import org.openjdk.jcstress.annotations.Description;
 import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
 import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.JJJ_Result;
 import org.openjdk.jcstress.infra.results.JJ_Result;
 
 import java.io.IOException;
@@ -21,7 +22,8 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
  * The durable table's protocols under races, on the simulated disk of {@code io.hashkernel.pm}
  * (this class sits in that package to reach it): the redo log's order of two writes to one key is
  * the table's; group commit acknowledges no write before its group is forced; in place, two
- * writers claiming in one line are both durable once acknowledged.
+ * writers claiming in one line are both durable once acknowledged; a put racing {@code clear()}
+ * is, after a power cut, where the live table has it, and the cleared key stays cleared.
  *
  * <p>Run just these: {@code java -jar stress/target/jcstress.jar -t DurableWritesTest}
  */
@@ -155,6 +157,77 @@ public final class DurableWritesTest {
         @Arbiter
         public void after(JJ_Result r) {
             afterPowerCut(disk, SAME_LINE[3], SAME_LINE[4], r);
+        }
+    }
+    /** A table on {@code disk} that holds {@code 1 -> 1}, durably: the state a put racing a clear starts from. */
+    static PersistentLongLongTable holdingOne(SimulatedDisk disk, Persistence way, Durability mode) {
+        PersistentLongLongTable t = open(disk, way, mode);
+        t.put(1, 1);
+        t.flush();
+        return t;
+    }
+
+    /** After a put of key 2 and a clear returned: keys 1 and 2 after a power cut, and key 2 live. */
+    static void afterClearAndPut(SimulatedDisk disk, PersistentLongLongTable table, JJJ_Result r) {
+        r.r3 = table.get(2);
+        SimulatedDisk cut = disk.cutToDurable();
+        try (PersistentLongLongTable t = PersistentLongLongTable.builder(cut.path()).storage(cut).open()) {
+            r.r1 = t.get(1);
+            r.r2 = t.get(2);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @JCStressTest
+    @Description("In place: put(2, 2) races clear(); after a power cut key 1 stays cleared and key 2 is as the live table has it.")
+    @Outcome(id = "-1, 2, 2", expect = ACCEPTABLE, desc = "the put after the clear")
+    @Outcome(id = "-1, -1, -1", expect = ACCEPTABLE, desc = "the put before the clear, which removed it")
+    @Outcome(expect = FORBIDDEN, desc = "the clear undone, or key 2 not as the live table has it")
+    @State
+    public static class InPlaceClearRacesPut {
+        final SimulatedDisk disk = new SimulatedDisk();
+        final PersistentLongLongTable table = holdingOne(disk, Persistence.IN_PLACE, Durability.EACH);
+
+        @Actor
+        public void put() {
+            table.put(2, 2);
+        }
+
+        @Actor
+        public void clear() {
+            table.clear();
+        }
+
+        @Arbiter
+        public void after(JJJ_Result r) {
+            afterClearAndPut(disk, table, r);
+        }
+    }
+
+    @JCStressTest
+    @Description("Redo log: put(2, 2) races clear(); after a power cut key 1 stays cleared and key 2 is as the live table has it.")
+    @Outcome(id = "-1, 2, 2", expect = ACCEPTABLE, desc = "the put after the clear")
+    @Outcome(id = "-1, -1, -1", expect = ACCEPTABLE, desc = "the put before the clear, which removed it")
+    @Outcome(expect = FORBIDDEN, desc = "the clear undone, or key 2 not as the live table has it")
+    @State
+    public static class RedoClearRacesPut {
+        final SimulatedDisk disk = new SimulatedDisk();
+        final PersistentLongLongTable table = holdingOne(disk, Persistence.REDO_LOG, Durability.BATCH);
+
+        @Actor
+        public void put() {
+            table.put(2, 2);
+        }
+
+        @Actor
+        public void clear() {
+            table.clear();
+        }
+
+        @Arbiter
+        public void after(JJJ_Result r) {
+            afterClearAndPut(disk, table, r);
         }
     }
 }
