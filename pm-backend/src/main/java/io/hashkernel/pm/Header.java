@@ -102,6 +102,7 @@ record Header(long capacity, long missingValue, long seed, long epoch, long stat
         Header best = null;
         boolean magic = false;
         boolean damaged = false;
+        boolean other = false;
         int otherVersion = 0;
         for (long at = 0; at < 2 * COPY_BYTES; at += COPY_BYTES) {
             if (page.get(LONG, at) != MAGIC) {
@@ -114,6 +115,7 @@ record Header(long capacity, long missingValue, long seed, long epoch, long stat
             }
             int version = page.get(INT, at + 8);
             if (version < OLDEST_VERSION || version > VERSION) {
+                other = true;
                 otherVersion = version;
                 continue;
             }
@@ -135,7 +137,7 @@ record Header(long capacity, long missingValue, long seed, long epoch, long stat
             return damaged && best.clean() ? new Header(best.capacity, best.missingValue, best.seed, best.epoch, OPEN,
                     best.persistence, 0) : best;
         }
-        if (otherVersion != 0) {
+        if (other) {
             throw new TableFileException(file, TableFileException.Problem.OTHER_LAYOUT, "a HashKernel table file of layout version "
                     + otherVersion + "; this library reads versions " + OLDEST_VERSION + " to " + VERSION);
         }

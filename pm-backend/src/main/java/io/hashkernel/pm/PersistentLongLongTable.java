@@ -112,9 +112,10 @@ public final class PersistentLongLongTable implements LongLongMap {
      * In place: under the write lock (which orders header writes) and the gate, the header says
      * "clearing" durably, then the slots are cleared and flushed, then the header says "open"
      * again; an open that finds "clearing" zeroes and flushes the slots before it writes its own
-     * header. Both copies of the header say "open" afterwards (two header writes): a reader takes
-     * the older copy where the newer one is damaged, and a stale mark there would clear later
-     * writes. A failure from the mark on stops the table's writes (clearFailure): the mark may be
+     * header. Each of these states goes to both header copies (two header writes), as does an
+     * open's: a reader takes the older copy where the newer one is damaged, and a stale mark there
+     * would clear later writes, a stale "open" beside a half-done clear would recover it, and a
+     * stale version 1 "clean" would mislead a library that reads version 1 only. A failure from the mark on stops the table's writes (clearFailure): the mark may be
      * in the file, and the next open would clear a write acknowledged after it. The state value
      * "clearing" is new in layout version 2 (Header), so a library that reads only version 1
      * refuses such a file rather than misreading it.
@@ -122,7 +123,7 @@ public final class PersistentLongLongTable implements LongLongMap {
      * Clean close: refuse new writes (in place, close waits for the writes in progress through
      * the gate, which in-place writers hold shared; redo-log writers hold the write lock), flush
      * the table, checkpoint the log, then write the header with state clean and the size. An open
-     * writes state open before the first write (after opening everything that can refuse it, the
+     * writes state open (to both copies) before the first write (after opening everything that can refuse it, the
      * log included), so a clean header means the table is exactly as closed; a damaged header copy
      * beside a clean one makes the open recover anyway.
      */
@@ -174,7 +175,7 @@ public final class PersistentLongLongTable implements LongLongMap {
         boolean clean = header.clean();
         // Everything that can refuse the open (the log file, read-only say) before the first write.
         Storage.LogFile logFile = persistence == Persistence.REDO_LOG || storage.logExists() ? storage.openLog() : null;
-        this.header = header.next(Header.OPEN, persistence.ordinal(), 0);
+        this.header = header;
         MemorySegment slots = file.segment().asSlice(Header.PAGE, slotBytes);
         boolean cleared = header.state() == Header.CLEARING;
         try {
@@ -183,10 +184,7 @@ public final class PersistentLongLongTable implements LongLongMap {
                 slots.fill((byte) 0);
                 flushAll();
             }
-            writeHeader();
-            if (cleared) {
-                writeOpenOverOtherCopy();
-            }
+            writeBothCopies(Header.OPEN);
         } catch (RuntimeException | Error e) {
             if (logFile != null) {
                 logFile.close();
@@ -897,19 +895,16 @@ public final class PersistentLongLongTable implements LongLongMap {
      * In place: the header says "clearing" durably before a slot changes, and "open" again once
      * the cleared slots are durable; an open that finds the mark finishes the clear. From the mark
      * on, a failure leaves the mark where the next open may find it, and a write acknowledged
-     * after it would then be cleared too: so the table takes no more writes. The open header is
-     * written to both copies, so that no stale mark outlives the clear. The caller holds the
+     * after it would then be cleared too: so the table takes no more writes. Both states go to
+     * both header copies ({@link #writeBothCopies}). The caller holds the
      * write lock (which orders header writes) and the gate.
      */
     private void clearInPlace() {
         try {
-            header = header.next(Header.CLEARING, persistence.ordinal(), 0);
-            writeHeader();
+            writeBothCopies(Header.CLEARING);
             table.clear();
             flushAll();
-            header = header.next(Header.OPEN, persistence.ordinal(), 0);
-            writeHeader();
-            writeOpenOverOtherCopy();
+            writeBothCopies(Header.OPEN);
         } catch (RuntimeException | Error e) {
             clearFailure = e;
             throw e;
@@ -917,13 +912,17 @@ public final class PersistentLongLongTable implements LongLongMap {
     }
 
     /**
-     * Writes the open header once more, so that it lands on the copy that said "clearing": a
-     * reader falls back to the older copy where the newer one is damaged, and a stale mark there
-     * would clear the writes acknowledged since.
+     * Writes the header with {@code state} to one copy and then to the other, each flushed: a
+     * reader falls back to the older copy where the newer one is damaged, and an older copy
+     * saying "clearing" (which clears the writes acknowledged since), "open" (beside slots a
+     * clear left half done) or "clean" in layout version 1 (which an older library would take
+     * for the truth) must not be there to fall back to.
      */
-    private void writeOpenOverOtherCopy() {
-        header = header.next(Header.OPEN, persistence.ordinal(), 0);
-        writeHeader();
+    private void writeBothCopies(long state) {
+        for (int copy = 0; copy < 2; copy++) {
+            header = header.next(state, persistence.ordinal(), 0);
+            writeHeader();
+        }
     }
 
     /**
