@@ -252,13 +252,14 @@ public final class PmBench implements Callable<Integer> {
             });
         }
         double secs = (System.nanoTime() - start) / 1e9;
-        out.printf("power cuts %d (and %d more during recovery), acknowledged writes %d, lost %d, torn %d, "
-                        + "recovery failures %d, %.1f s%n", r.cuts(), r.cutsDuringRecovery(), r.acknowledged(), r.lost(),
-                r.torn(), r.recoveryFailures(), secs);
+        out.printf("power cuts %d (and %d more during recovery; %d inside a clear), acknowledged writes %d, lost %d, "
+                        + "torn %d, recovery failures %d, %.1f s%n", r.cuts(), r.cutsDuringRecovery(), r.cutsDuringClear(),
+                r.acknowledged(), r.lost(), r.torn(), r.recoveryFailures(), secs);
         r.failures().forEach(f -> out.println("  " + f));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("cuts", r.cuts());
         m.put("cutsDuringRecovery", r.cutsDuringRecovery());
+        m.put("cutsDuringClear", r.cutsDuringClear());
         m.put("acknowledged", r.acknowledged());
         m.put("lost", r.lost());
         m.put("torn", r.torn());

@@ -31,14 +31,15 @@ public final class PowerCutDrill {
      *
      * @param cuts                power cuts made (not counting those during recovery)
      * @param cutsDuringRecovery  second cuts made while the table was being recovered
+     * @param cutsDuringClear     cuts that fell inside a {@code clear()}, each checked to leave every mapping or none
      * @param acknowledged        writes acknowledged before the cuts
      * @param lost                acknowledged writes missing afterwards
      * @param torn                values that were never written for their key
      * @param recoveryFailures    reopens that threw, or whose size did not match the mappings
      * @param failures            the first few failures, described
      */
-    public record Report(long cuts, long cutsDuringRecovery, long acknowledged, long lost, long torn,
-                         long recoveryFailures, List<String> failures) {
+    public record Report(long cuts, long cutsDuringRecovery, long cutsDuringClear, long acknowledged, long lost,
+                         long torn, long recoveryFailures, List<String> failures) {
         /** Whether nothing was lost or torn and every recovery succeeded. */
         public boolean passed() {
             return lost == 0 && torn == 0 && recoveryFailures == 0;
@@ -88,12 +89,13 @@ public final class PowerCutDrill {
             done += epochs;
             progress.accept(done);
         }
-        return new Report(cuts, tally.recoveryCuts, tally.acknowledged, tally.lost, tally.torn,
+        return new Report(cuts, tally.recoveryCuts, tally.clearCuts, tally.acknowledged, tally.lost, tally.torn,
                 tally.recoveryFailures, List.copyOf(tally.failures));
     }
 
     private static final class Tally {
         long recoveryCuts;
+        long clearCuts;
         long acknowledged;
         long lost;
         long torn;
@@ -283,6 +285,7 @@ public final class PowerCutDrill {
         private boolean check(PersistentLongLongTable table) {
             if (clearing) {
                 clearing = false;
+                tally.clearCuts++;
                 boolean none = true;
                 for (int k = 0; k < KEYS && none; k++) {
                     none = table.get(k) == missing;

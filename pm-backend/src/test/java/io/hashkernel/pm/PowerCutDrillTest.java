@@ -13,6 +13,7 @@ class PowerCutDrillTest {
         assertEquals(600, r.cuts());
         assertTrue(r.acknowledged() > 600 * 20, "the workloads acknowledged writes before the cuts: " + r);
         assertTrue(r.cutsDuringRecovery() > 10, "some cuts fell during recovery: " + r);
+        assertTrue(r.cutsDuringClear() > 5, "some cuts fell inside a clear: " + r);
         assertTrue(r.passed(), r.failures().toString());
     }
 
