@@ -43,7 +43,10 @@ record Header(long capacity, long missingValue, long seed, long epoch, long stat
     /** Bytes before the slot array: one page, which keeps the slots page- and line-aligned. */
     static final long PAGE = 4096;
     static final long MAGIC = 0x004C42544D504B48L; // "HKPMTBL\0" little-endian
-    /** The layout version written: 2 added state {@link #CLEARING}, which a reader of version 1 would take for "open". */
+    /**
+     * The layout version written: 2 added state {@link #CLEARING}, which a reader of version 1
+     * would take for "open".
+     */
     static final int VERSION = 2;
     /** The oldest layout version read: a version 1 file never says {@link #CLEARING}. */
     static final int OLDEST_VERSION = 1;

@@ -115,17 +115,18 @@ public final class PersistentLongLongTable implements LongLongMap {
      * header. Each of these states goes to both header copies (two header writes), as does an
      * open's: a reader takes the older copy where the newer one is damaged, and a stale mark there
      * would clear later writes, a stale "open" beside a half-done clear would recover it, and a
-     * stale version 1 "clean" would mislead a library that reads version 1 only. A failure from the mark on stops the table's writes (clearFailure): the mark may be
-     * in the file, and the next open would clear a write acknowledged after it. The state value
+     * stale version 1 "clean" would mislead a library that reads version 1 only. A failure from
+     * the mark on stops the table's writes (clearFailure): the mark may be in the file, and the
+     * next open would clear a write acknowledged after it. The state value
      * "clearing" is new in layout version 2 (Header), so a library that reads only version 1
      * refuses such a file rather than misreading it.
      *
      * Clean close: refuse new writes (in place, close waits for the writes in progress through
      * the gate, which in-place writers hold shared; redo-log writers hold the write lock), flush
      * the table, checkpoint the log, then write the header with state clean and the size. An open
-     * writes state open (to both copies) before the first write (after opening everything that can refuse it, the
-     * log included), so a clean header means the table is exactly as closed; a damaged header copy
-     * beside a clean one makes the open recover anyway.
+     * writes state open (to both copies) before the first write (after opening everything that
+     * can refuse it, the log included), so a clean header means the table is exactly as closed; a
+     * damaged header copy beside a clean one makes the open recover anyway.
      */
 
     /** Bytes of redo log after which a writer checkpoints, unless the builder says otherwise. */
@@ -202,7 +203,8 @@ public final class PersistentLongLongTable implements LongLongMap {
             if (snapshot) {
                 slots.fill((byte) 0); // the log holds the whole table
             }
-            adopted = TABLES.adopt(options, header.capacity(), snapshot || cleared ? 0 : clean ? header.mappings() : -1);
+            long mappings = snapshot || cleared ? 0 : clean ? header.mappings() : -1;
+            adopted = TABLES.adopt(options, header.capacity(), mappings);
         } catch (IOException | RuntimeException | Error e) {
             if (logFile != null) {
                 logFile.close();
@@ -896,8 +898,8 @@ public final class PersistentLongLongTable implements LongLongMap {
      * the cleared slots are durable; an open that finds the mark finishes the clear. From the mark
      * on, a failure leaves the mark where the next open may find it, and a write acknowledged
      * after it would then be cleared too: so the table takes no more writes. Both states go to
-     * both header copies ({@link #writeBothCopies}). The caller holds the
-     * write lock (which orders header writes) and the gate.
+     * both header copies ({@link #writeBothCopies}). The caller holds the write lock (which
+     * orders header writes) and the gate.
      */
     private void clearInPlace() {
         try {

@@ -18,9 +18,9 @@ import java.util.function.IntConsumer;
  * recovery opened, so that writes made after a recovery are cut too.
  *
  * <p>Checks, for every key: its value is the last acknowledged one, or one an operation that was
- * running at the cut wrote; a {@code clear()} running at the cut leaves every mapping or none. A value that no operation ever wrote for that key is <em>torn</em>;
- * any other departure (an acknowledged write missing, an acknowledged removal undone) is
- * <em>lost</em>. The table's size must equal its mappings. An exception while reopening is a
+ * running at the cut wrote; a {@code clear()} running at the cut leaves every mapping or none. A
+ * value that no operation ever wrote for that key is <em>torn</em>; any other departure (an
+ * acknowledged write missing, an acknowledged removal undone) is <em>lost</em>. The table's size must equal its mappings. An exception while reopening is a
  * <em>recovery failure</em>. Both persistence ways run, under {@link Durability#EACH} and
  * {@link Durability#BATCH} ({@link Durability#NONE} promises nothing after a power cut).
  */
@@ -31,7 +31,7 @@ public final class PowerCutDrill {
      *
      * @param cuts                power cuts made (not counting those during recovery)
      * @param cutsDuringRecovery  second cuts made while the table was being recovered
-     * @param cutsDuringClear     cuts that fell inside a {@code clear()}, each checked to leave every mapping or none
+     * @param cutsDuringClear     cuts that fell inside a {@code clear()} (each checked: every mapping or none)
      * @param acknowledged        writes acknowledged before the cuts
      * @param lost                acknowledged writes missing afterwards
      * @param torn                values that were never written for their key

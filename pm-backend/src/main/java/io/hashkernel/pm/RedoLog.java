@@ -205,16 +205,19 @@ final class RedoLog {
             for (int i = from; i < Math.min(n, from + perGroup); i++) {
                 entry(g, keys[i], words[i]);
             }
-            out.put(seal(g, 1));
+            out.put(seal(g, GROUP_MAGIC, 1));
         }
         return out.flip();
     }
 
-    /** Closes the group in {@code group} (entries put since {@link #groupBuffer}) for writing. */
-    private static ByteBuffer seal(ByteBuffer group, long generation) {
+    /**
+     * Closes the group in {@code group} (entries put since {@link #groupBuffer}) for writing, under
+     * {@code magic}: a group's, or with no entries a clear record's.
+     */
+    private static ByteBuffer seal(ByteBuffer group, int magic, long generation) {
         int body = group.position();
         int n = (body - 16) / ENTRY_BYTES;
-        group.putInt(0, GROUP_MAGIC).putInt(4, n).putLong(8, generation);
+        group.putInt(0, magic).putInt(4, n).putLong(8, generation);
         group.putInt(body, crc(group, 0, body)).putInt(body + 4, 0);
         return group.limit(body + 8).position(0);
     }
@@ -319,7 +322,7 @@ final class RedoLog {
             return end;
         }
         finishRestart();
-        return write(seal(group, generation));
+        return write(seal(group, GROUP_MAGIC, generation));
     }
 
     /**
@@ -328,10 +331,7 @@ final class RedoLog {
      */
     long appendClear() {
         finishRestart();
-        ByteBuffer record = ByteBuffer.allocate(GROUP_OVERHEAD).order(ByteOrder.LITTLE_ENDIAN);
-        record.putInt(0, CLEAR_MAGIC).putInt(4, 0).putLong(8, generation);
-        record.putInt(16, crc(record, 0, 16)).putInt(20, 0);
-        return write(record);
+        return write(seal(groupBuffer(null, 0), CLEAR_MAGIC, generation));
     }
 
     /**

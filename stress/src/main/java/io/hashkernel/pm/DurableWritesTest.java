@@ -48,15 +48,25 @@ public final class DurableWritesTest {
         }
     }
 
-    /** The values of {@code k1} and {@code k2} after a power cut that keeps only what was made durable. */
-    static void afterPowerCut(SimulatedDisk disk, long k1, long k2, JJ_Result r) {
+    /** The values of {@code keys} after a power cut that keeps only what was made durable. */
+    static long[] afterPowerCut(SimulatedDisk disk, long... keys) {
         SimulatedDisk cut = disk.cutToDurable();
         try (PersistentLongLongTable t = PersistentLongLongTable.builder(cut.path()).storage(cut).open()) {
-            r.r1 = t.get(k1);
-            r.r2 = t.get(k2);
+            long[] values = new long[keys.length];
+            for (int i = 0; i < keys.length; i++) {
+                values[i] = t.get(keys[i]);
+            }
+            return values;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The values of {@code k1} and {@code k2} after a power cut that keeps only what was made durable. */
+    static void afterPowerCut(SimulatedDisk disk, long k1, long k2, JJ_Result r) {
+        long[] values = afterPowerCut(disk, k1, k2);
+        r.r1 = values[0];
+        r.r2 = values[1];
     }
 
     private static final long SEED = 77;
@@ -170,13 +180,9 @@ public final class DurableWritesTest {
     /** After a put of key 2 and a clear returned: keys 1 and 2 after a power cut, and key 2 live. */
     static void afterClearAndPut(SimulatedDisk disk, PersistentLongLongTable table, JJJ_Result r) {
         r.r3 = table.get(2);
-        SimulatedDisk cut = disk.cutToDurable();
-        try (PersistentLongLongTable t = PersistentLongLongTable.builder(cut.path()).storage(cut).open()) {
-            r.r1 = t.get(1);
-            r.r2 = t.get(2);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        long[] values = afterPowerCut(disk, 1, 2);
+        r.r1 = values[0];
+        r.r2 = values[1];
     }
 
     @JCStressTest
